@@ -1,0 +1,53 @@
+"""Stable diagnostic codes and their one-line titles.
+
+Codes never change meaning once released; docs/spec-language.md documents each
+one with a minimal failing example, and a test keeps the two in step.
+"""
+
+CODES = {
+    # Reading the file.
+    "KS001": "the file cannot be read (missing, binary, not UTF-8, or too large)",
+    "KS002": "YAML syntax error",
+    "KS003": "the file holds no spec (empty document)",
+    "KS004": "the document is not a mapping",
+    "KS005": "duplicate key in one mapping",
+    "KS006": "YAML aliases expand beyond the limit",
+    "KS007": "more than one YAML document in the file",
+    "KS008": "YAML tag not allowed",
+    "KS009": "YAML nesting too deep",
+    "KS010": "YAML merge keys (<<) are not supported",
+    "KS011": "ambiguous YAML scalar",
+    # Structure (the JSON Schema).
+    "KS101": "required key missing",
+    "KS102": "unknown layer type",
+    "KS103": "unknown key",
+    "KS104": "value of the wrong type",
+    "KS105": "value out of range or not allowed",
+    "KS106": "unsupported format version",
+    # Names and the graph.
+    "KS201": "duplicate name",
+    "KS202": "reference to nothing",
+    "KS203": "cycle in the layer graph",
+    "KS204": "output that does not exist",
+    "KS205": "unused input",
+    "KS206": "unused layer",
+    "KS207": "reference to an output the call does not have",
+    "KS208": "share of something that is not a layer",
+    "KS209": "repeat where it cannot apply",
+    "KS210": "missing inputs",
+    # Constructor arguments and nested Keras objects.
+    "KS301": "unknown constructor argument",
+    "KS302": "constructor argument of the wrong type",
+    "KS303": "required constructor argument missing",
+    "KS304": "unknown Keras object",
+    "KS305": "constructor argument out of range",
+    # Blocks.
+    "KS401": "required block parameter missing",
+    "KS402": "unknown block parameter",
+    "KS403": "block recursion",
+    "KS404": "reference to an undeclared block parameter",
+    # Compile settings and custom layers.
+    "KS501": "per-output setting names no output",
+    "KS502": "malformed custom import path",
+    "KS503": "unknown compile argument",
+}

@@ -1,0 +1,74 @@
+"""Diagnostics are data: a code, a message, where it points, and a hint.
+
+Every stage of kspec collects them instead of raising on the first problem;
+the command line decides how to print them (see `kspec.report`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One finding about a spec, located at a 1-based line and column."""
+
+    path: str
+    line: int
+    column: int
+    code: str
+    severity: str
+    message: str
+    hint: str | None = field(default=None, compare=False)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class SpecError(Exception):
+    """Raised by the Python API when a spec has errors; carries the diagnostics."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = list(diagnostics)
+        errors = [d for d in self.diagnostics if d.is_error] or self.diagnostics
+        first = errors[0] if errors else None
+        summary = (
+            f"{first.path}:{first.line}:{first.column}: {first.code} {first.message}"
+            if first
+            else "invalid spec"
+        )
+        more = len(errors) - 1
+        super().__init__(summary + (f" ... and {more} more" if more > 0 else ""))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The closest choice to a misspelt word, or None when nothing is close."""
+    choices = list(choices)
+    matches = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not matches:
+        lowered = {c.lower(): c for c in choices}
+        matches = [lowered[word.lower()]] if word.lower() in lowered else []
+    return matches[0] if matches else None
+
+
+def suggestion(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' or an empty string."""
+    match = did_you_mean(word, choices)
+    return f" (did you mean '{match}'?)" if match else ""

@@ -1,0 +1,138 @@
+"""Regenerate kspec/catalog/keras.json from the installed Keras.
+
+The catalog is the only Keras knowledge that `kspec validate` reads: every
+public layer class with its constructor signature, and the other namespaces a
+spec can name (initializers, regularizers, constraints, activations,
+optimizers, learning-rate schedules, losses, metrics).
+
+Usage: python scripts/generate_catalog.py [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import sys
+from pathlib import Path
+
+CATALOG_PATH = Path(__file__).resolve().parent.parent / "kspec" / "catalog" / "keras.json"
+
+# Keyword arguments that keras.layers.Layer accepts through **kwargs.
+LAYER_BASE_KWARGS = ("input_dim", "input_shape", "batch_input_shape", "batch_size", "weights")
+
+# Strings that Model.compile accepts as metrics without a registry entry.
+COMPILE_METRIC_STRINGS = ("accuracy", "acc", "crossentropy", "ce")
+
+
+def _json_default(value):
+    """A default value as JSON: tuples become lists, objects their repr."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (tuple, list)):
+        return [_json_default(v) for v in value]
+    return {"repr": repr(value)}
+
+
+def signature_of(cls) -> dict:
+    """Constructor parameters of a class: name, required, default."""
+    params = []
+    takes_kwargs = False
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.name == "self" or p.kind is p.VAR_POSITIONAL:
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            takes_kwargs = True
+            continue
+        entry = {"name": p.name, "required": p.default is p.empty}
+        if p.default is not p.empty:
+            entry["default"] = _json_default(p.default)
+        params.append(entry)
+    return {"params": params, "kwargs": takes_kwargs}
+
+
+def public_classes(module, base) -> dict:
+    """Public classes of a module by their capitalised names (aliases included)."""
+    out = {}
+    for name in sorted(dir(module)):
+        obj = getattr(module, name)
+        if not name[:1].isupper() or not inspect.isclass(obj) or not issubclass(obj, base):
+            continue
+        entry = signature_of(obj)
+        entry["canonical"] = obj.__name__
+        out[name] = entry
+    return out
+
+
+def build_catalog() -> dict:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    from keras.src import (
+        activations,
+        constraints,
+        initializers,
+        losses,
+        metrics,
+        optimizers,
+        regularizers,
+    )
+
+    base = signature_of(keras.layers.Layer)
+    base_params = [p for p in base["params"]]
+    base_params += [{"name": n, "required": False, "default": None} for n in LAYER_BASE_KWARGS]
+
+    namespaces = {
+        "initializers": (keras.initializers, keras.initializers.Initializer, initializers.ALL_OBJECTS_DICT),
+        "regularizers": (keras.regularizers, keras.regularizers.Regularizer, regularizers.ALL_OBJECTS_DICT),
+        "constraints": (keras.constraints, keras.constraints.Constraint, constraints.ALL_OBJECTS_DICT),
+        "optimizers": (keras.optimizers, keras.optimizers.Optimizer, optimizers.ALL_OBJECTS_DICT),
+        "schedules": (
+            keras.optimizers.schedules,
+            keras.optimizers.schedules.LearningRateSchedule,
+            {},
+        ),
+        "losses": (keras.losses, keras.losses.Loss, losses.ALL_OBJECTS_DICT),
+        "metrics": (keras.metrics, keras.metrics.Metric, metrics.ALL_OBJECTS_DICT),
+    }
+    catalog_namespaces = {}
+    for ns, (module, base_cls, registry) in namespaces.items():
+        classes = public_classes(module, base_cls)
+        strings = sorted(k for k in registry if k not in classes)
+        if ns == "metrics":
+            strings = sorted(set(strings) | set(COMPILE_METRIC_STRINGS))
+        catalog_namespaces[ns] = {"classes": classes, "strings": strings}
+    catalog_namespaces["activations"] = {
+        "classes": {},
+        "strings": sorted(activations.ALL_OBJECTS_DICT),
+    }
+
+    return {
+        "keras_version": keras.__version__,
+        "layers": public_classes(keras.layers, keras.layers.Layer),
+        "layer_base_params": base_params,
+        "namespaces": catalog_namespaces,
+    }
+
+
+def render(catalog: dict) -> str:
+    return json.dumps(catalog, indent=1, sort_keys=True) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if the catalog differs")
+    args = parser.parse_args(argv)
+    text = render(build_catalog())
+    if args.check:
+        if CATALOG_PATH.read_text(encoding="utf-8") != text:
+            print(f"{CATALOG_PATH} is out of date: run scripts/generate_catalog.py", file=sys.stderr)
+            return 1
+        return 0
+    CATALOG_PATH.write_text(text, encoding="utf-8")
+    print(f"wrote {CATALOG_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
