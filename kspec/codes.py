@@ -6,7 +6,8 @@ one with a minimal failing example, and a test keeps the two in step.
 
 CODES = {
     # Reading the file.
-    "KS001": "the file cannot be read (missing, binary, not UTF-8, or too large)",
+    "KS000": "the path cannot be read (exit status 2)",
+    "KS001": "the file is not a text spec (binary, not UTF-8, or too large)",
     "KS002": "YAML syntax error",
     "KS003": "the file holds no spec (empty document)",
     "KS004": "the document is not a mapping",
@@ -49,5 +50,4 @@ CODES = {
     # Compile settings and custom layers.
     "KS501": "per-output setting names no output",
     "KS502": "malformed custom import path",
-    "KS503": "unknown compile argument",
 }

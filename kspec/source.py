@@ -92,7 +92,7 @@ def read_document(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE) -> Document:
         with open(path, "rb") as handle:
             raw = handle.read(max_size + 1)
     except OSError as exc:
-        return _fail(doc, "KS001", f"cannot read file: {exc.strerror or exc}")
+        return _fail(doc, "KS000", f"cannot read file: {exc.strerror or exc}")
     return load_bytes(raw, path, doc)
 
 

@@ -13,7 +13,7 @@ import functools
 import json
 import math
 import re
-from importlib import resources
+import os
 
 from .diagnostics import did_you_mean
 
@@ -32,7 +32,8 @@ _TYPE_NAMES = {
 
 @functools.cache
 def schema_text() -> str:
-    return resources.files("kspec.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    with open(os.path.join(os.path.dirname(__file__), "schemas", SCHEMA_FILE), encoding="utf-8") as f:
+        return f.read()
 
 
 @functools.cache

@@ -1,0 +1,95 @@
+"""Keras knowledge as data: layer signatures and the other namespaces.
+
+`keras.json` is generated from the installed Keras by
+`scripts/generate_catalog.py`; reading it never imports Keras.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+import os
+
+NAMESPACES = (
+    "initializers",
+    "regularizers",
+    "constraints",
+    "activations",
+    "optimizers",
+    "schedules",
+    "losses",
+    "metrics",
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    required: bool
+    default: object = None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A Keras class's constructor: its own parameters and, if any, the base ones."""
+
+    name: str
+    canonical: str
+    params: dict  # name -> Param, own parameters first
+    takes_kwargs: bool
+
+    @property
+    def required(self) -> list[str]:
+        return [p.name for p in self.params.values() if p.required]
+
+
+class Catalog:
+    """The generated catalog, with lookups by name."""
+
+    def __init__(self, data: dict):
+        self.keras_version = data["keras_version"]
+        self._base = {p["name"]: _param(p) for p in data["layer_base_params"]}
+        self.layers = data["layers"]  # name -> raw entry; signatures are built on demand
+        self.classes = {ns: body["classes"] for ns, body in data["namespaces"].items()}
+        self.strings = {ns: frozenset(body["strings"]) for ns, body in data["namespaces"].items()}
+        self._built: dict = {}
+
+    def layer(self, name: str) -> Signature | None:
+        return self._lookup(("layers", name), self.layers.get(name), self._base)
+
+    def object_class(self, namespace: str, name: str) -> Signature | None:
+        return self._lookup((namespace, name), self.classes[namespace].get(name), {})
+
+    def _lookup(self, key, entry, base) -> Signature | None:
+        if entry is None:
+            return None
+        if key not in self._built:
+            self._built[key] = _signature(key[1], entry, base)
+        return self._built[key]
+
+    def accepts_string(self, namespace: str, name: str) -> bool:
+        return name in self.strings[namespace] or name in self.classes[namespace]
+
+    def names(self, namespace: str) -> list[str]:
+        return sorted(self.strings[namespace] | set(self.classes[namespace]))
+
+
+def _param(entry: dict) -> Param:
+    return Param(entry["name"], entry["required"], entry.get("default"))
+
+
+def _signature(name: str, entry: dict, base: dict) -> Signature:
+    params = {p["name"]: _param(p) for p in entry["params"]}
+    if entry["kwargs"]:
+        for key, param in base.items():
+            params.setdefault(key, param)
+    return Signature(name, entry["canonical"], params, entry["kwargs"])
+
+
+@functools.cache
+def catalog() -> Catalog:
+    """The catalog shipped with this kspec (cached)."""
+    with open(os.path.join(os.path.dirname(__file__), "keras.json"), encoding="utf-8") as handle:
+        text = handle.read()
+    return Catalog(json.loads(text))

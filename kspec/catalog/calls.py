@@ -1,0 +1,39 @@
+"""How Keras layers are called: which take a list, how many tensors they return."""
+
+from __future__ import annotations
+
+# Layers called on a list of tensors.
+MERGE_LAYERS = frozenset(
+    {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"}
+)
+
+# Recurrent layers and the number of state tensors each returns with return_state.
+RNN_STATES = {
+    "SimpleRNN": 1,
+    "GRU": 1,
+    "LSTM": 2,
+    "ConvLSTM1D": 2,
+    "ConvLSTM2D": 2,
+    "ConvLSTM3D": 2,
+}
+
+
+def layer_output_count(type_name: str, args: dict) -> int | None:
+    """How many tensors a Keras layer call returns; None when it depends on unknowns."""
+    if type_name in RNN_STATES:
+        state = args.get("return_state", False)
+        if not isinstance(state, bool):
+            return None
+        return 1 + RNN_STATES[type_name] if state else 1
+    if type_name == "Bidirectional":
+        inner = args.get("layer")
+        if not isinstance(inner, dict):
+            return None
+        inner_type = inner.get("type")
+        if inner_type not in RNN_STATES:
+            return 1
+        state = inner.get("return_state", False)
+        if not isinstance(state, bool):
+            return None
+        return 1 + 2 * RNN_STATES[inner_type] if state else 1
+    return 1

@@ -1,0 +1,76 @@
+"""Semantic checks: everything the JSON Schema cannot say about a spec."""
+
+from __future__ import annotations
+
+from ..diagnostics import ERROR, WARNING, Diagnostic
+
+
+class Collector:
+    """Collects located diagnostics for one document, without repeats."""
+
+    def __init__(self, document):
+        self.document = document
+        self.diagnostics: list[Diagnostic] = []
+        self._seen: set = set()
+
+    def error(self, where, code, message, hint=None, *, key=False):
+        self._add(where, code, message, hint, ERROR, key)
+
+    def warning(self, where, code, message, hint=None, *, key=False):
+        self._add(where, code, message, hint, WARNING, key)
+
+    def _add(self, where, code, message, hint, severity, key):
+        diagnostic = self.document.diagnostic(
+            tuple(where), code, message, hint=hint, severity=severity, key=key
+        )
+        marker = (diagnostic.line, diagnostic.column, code, message)
+        if marker not in self._seen:
+            self._seen.add(marker)
+            self.diagnostics.append(diagnostic)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
+
+
+def check_spec(spec, out: Collector) -> None:
+    """Run every semantic check on a spec's IR, collecting into `out`."""
+    from ..catalog import catalog
+    from . import blocks as block_checks
+    from .arguments import ValueChecker
+    from .compile import check_compile
+    from .graph import check_scope, type_kind
+
+    for name in spec.custom:
+        if name in spec.blocks or catalog().layer(name) is not None:
+            what = "a block" if name in spec.blocks else f"keras.layers.{name}"
+            out.error(("custom", name), "KS201", f"custom type '{name}' has the name of {what}", key=True)
+    for name in spec.blocks:
+        if catalog().layer(name) is not None:
+            out.error(("blocks", name), "KS201", f"block '{name}' has the name of keras.layers.{name}",
+                      "rename the block", key=True)
+
+    recursive = block_checks.check_recursion(spec, out)
+    usages: dict = {}
+    for name in block_checks.dependency_order(spec):
+        block = spec.blocks[name]
+        check_scope(spec, block.scope, out, f"block {name}")
+        if name in recursive:
+            continue
+        checker = ValueChecker(spec, out, params=block.params, usages=usages.setdefault(name, {}))
+        _check_calls(spec, block.scope, checker, usages, type_kind, block_checks)
+        block_checks.check_defaults(spec, name, checker, usages)
+
+    check_scope(spec, spec.scope, out, "the model")
+    checker = ValueChecker(spec, out)
+    _check_calls(spec, spec.scope, checker, usages, type_kind, block_checks)
+    check_compile(spec, checker)
+
+
+def _check_calls(spec, scope, checker, usages, type_kind, block_checks) -> None:
+    for call in scope.calls:
+        kind = type_kind(spec, call.type)
+        if kind == "keras":
+            checker.check_layer(call.type, call.args, call.where, call.where + ("type",))
+        elif kind == "block":
+            block_checks.check_block_call(spec, call, checker, usages)

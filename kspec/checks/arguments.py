@@ -1,0 +1,286 @@
+"""Constructor arguments, nested Keras objects and block parameters.
+
+Arguments are checked against the catalog's signatures; values against the
+kind of each argument (`kspec.catalog.argkinds`). Inside a block, a value
+written `$param` is not checked where it stands: each use is recorded with
+its kind, and the value that a block call passes is checked against every use.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..catalog import catalog
+from ..catalog.argkinds import DATA_FORMATS, PADDING_MODES, kind_of
+from ..diagnostics import did_you_mean
+from ..structure import describe
+from .graph import type_kind
+
+MAX_SIZE = 2**31 - 1
+_SINGULAR = {
+    "initializers": "initializer",
+    "regularizers": "regularizer",
+    "constraints": "constraint",
+    "activations": "activation",
+    "optimizers": "optimizer",
+    "schedules": "learning-rate schedule",
+    "losses": "loss",
+    "metrics": "metric",
+}
+_OBJECT_ARG_KINDS = {"learning_rate": "learning_rate"}
+
+
+def _hint(match: str | None) -> str:
+    return f" (did you mean '{match}'?)" if match else ""
+
+
+class ValueChecker:
+    """Checks argument values; records `$param` uses when inside a block."""
+
+    def __init__(self, spec, out, params: dict | None = None, usages: dict | None = None):
+        self.spec = spec
+        self.out = out
+        self.params = params  # the enclosing block's parameters, or None
+        self.usages = usages if usages is not None else {}
+
+    # Layers -----------------------------------------------------------------
+
+    def check_layer(self, type_name: str, args: dict, where: tuple, type_where: tuple) -> None:
+        signature = catalog().layer(type_name)
+        for key, value in args.items():
+            param = signature.params.get(key)
+            if param is None:
+                match = did_you_mean(key, signature.params)
+                self.out.error(where + (key,), "KS301",
+                               f"{type_name} takes no argument '{key}'" + _hint(match),
+                               None if match else _accepted(signature), key=True)
+                continue
+            kind = kind_of(key, param.default, not param.required)
+            self.check(kind, value, where + (key,), f"{type_name}.{key}")
+        missing = [p for p in signature.required if p not in args]
+        if missing:
+            names = ", ".join(f"'{m}'" for m in missing)
+            self.out.error(type_where, "KS303", f"{type_name} needs {names}",
+                           f"add {missing[0]}: ... to this layer")
+
+    def check_nested_layer(self, value, where: tuple, label: str) -> None:
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+            self.out.error(where, "KS302", f"'{label}' expects a layer as {{type: ..., arguments}}, got {describe(value)}")
+            return
+        type_name = value["type"]
+        kind = type_kind(self.spec, type_name)
+        if kind == "keras":
+            args = {k: v for k, v in value.items() if k != "type"}
+            self.check_layer(type_name, args, where, where + ("type",))
+        elif kind != "custom":
+            match = did_you_mean(type_name, list(catalog().layers) + list(self.spec.custom))
+            self.out.error(where + ("type",), "KS102", f"unknown layer type '{type_name}'" + _hint(match))
+
+    # Nested Keras objects ---------------------------------------------------
+
+    def check_object(self, namespace: str, value, where: tuple, label: str) -> None:
+        what = _SINGULAR[namespace]
+        if isinstance(value, str):
+            if not catalog().accepts_string(namespace, value):
+                match = did_you_mean(value, catalog().names(namespace))
+                self.out.error(where, "KS304", f"unknown {what} '{value}'" + _hint(match))
+            return
+        if not isinstance(value, dict) or namespace == "activations":
+            form = "a name" if namespace == "activations" else "a name or {type: ..., arguments}"
+            self.out.error(where, "KS302", f"'{label}' expects {form}, got {describe(value)}")
+            return
+        type_name = value.get("type")
+        if not isinstance(type_name, str):
+            self.out.error(where, "KS101", f"a {what} written as a mapping needs `type`")
+            return
+        signature = catalog().object_class(namespace, type_name)
+        if signature is None:
+            match = did_you_mean(type_name, catalog().classes[namespace])
+            self.out.error(where + ("type",), "KS304", f"unknown {what} class '{type_name}'" + _hint(match))
+            return
+        for key, item in value.items():
+            if key == "type":
+                continue
+            param = signature.params.get(key)
+            if param is None and not signature.takes_kwargs:
+                match = did_you_mean(key, signature.params)
+                self.out.error(where + (key,), "KS301", f"{type_name} takes no argument '{key}'" + _hint(match),
+                               None if match else _accepted(signature), key=True)
+                continue
+            if param is not None:
+                kind = _OBJECT_ARG_KINDS.get(key) or kind_of(key, param.default, not param.required)
+                self.check(kind, item, where + (key,), f"{type_name}.{key}")
+        missing = [p for p in signature.required if p not in value]
+        if missing:
+            self.out.error(where + ("type",), "KS303", f"{type_name} needs " + ", ".join(f"'{m}'" for m in missing))
+
+    # Values by kind ---------------------------------------------------------
+
+    def check(self, kind: str, value, where: tuple, label: str) -> None:
+        if self._is_param(kind, value, where, label):
+            return
+        if kind in _SINGULAR:
+            if value is not None:
+                self.check_object(kind, value, where, label)
+            return
+        getattr(self, "_" + kind)(value, where, label)
+
+    def _is_param(self, kind, value, where, label) -> bool:
+        if self.params is None or not isinstance(value, str) or not value.startswith("$"):
+            return False
+        name = value[1:]
+        if name not in self.params:
+            match = did_you_mean(name, self.params)
+            self.out.error(where, "KS404", f"'{value}' is not a parameter of this block" + _hint(match),
+                           "declare it under the block's `params`")
+        else:
+            self.usages.setdefault(name, []).append((kind, label))
+        return True
+
+    def _wrong(self, value, where, label, expected: str) -> None:
+        hint = None
+        if isinstance(value, str) and value.startswith("$"):
+            hint = "`$name` parameters exist only inside blocks"
+        elif isinstance(value, bool):
+            hint = "true/false is a boolean, not a number"
+        self.out.error(where, "KS302", f"'{label}' expects {expected}, got {describe(value)}", hint)
+
+    def _range(self, where, label, message) -> None:
+        self.out.error(where, "KS305", f"'{label}' {message}")
+
+    def _int(self, value, where, label, minimum: int, expected: str) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self._wrong(value, where, label, expected)
+            return False
+        if value < minimum:
+            self._range(where, label, f"must be at least {minimum}, got {value}")
+            return False
+        if value > MAX_SIZE:
+            self._range(where, label, f"is absurdly large ({value:,}); the limit is {MAX_SIZE:,}")
+            return False
+        return True
+
+    def _positive_int(self, value, where, label) -> None:
+        self._int(value, where, label, 1, "a positive integer")
+
+    def _positive_int_or_null(self, value, where, label) -> None:
+        if value is not None:
+            self._positive_int(value, where, label)
+
+    def _size(self, value, where, label) -> None:
+        if isinstance(value, list) and value:
+            for index, item in enumerate(value):
+                self._int(item, where + (index,), label, 1, "a positive integer or a list of them")
+        else:
+            self._int(value, where, label, 1, "a positive integer or a list of them")
+
+    def _size_or_null(self, value, where, label) -> None:
+        if value is not None:
+            self._size(value, where, label)
+
+    def _size_or_pairs(self, value, where, label) -> None:
+        expected = "a non-negative integer, a list of them, or a list of pairs"
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            inner = item if isinstance(item, list) else [item]
+            for sub in inner:
+                self._int(sub, where + ((index,) if isinstance(value, list) else ()), label, 0, expected)
+
+    def _number(self, value, where, label) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self._wrong(value, where, label, "a number")
+            return False
+        if not math.isfinite(value):
+            self._range(where, label, f"must be a finite number, got {value}")
+            return False
+        return True
+
+    def _rate(self, value, where, label) -> None:
+        if self._number(value, where, label) and not 0 <= value <= 1:
+            self._range(where, label, f"is a fraction between 0 and 1, got {value}")
+
+    def _non_negative(self, value, where, label) -> None:
+        if self._number(value, where, label) and value < 0:
+            self._range(where, label, f"must not be negative, got {value}")
+
+    def _learning_rate(self, value, where, label) -> None:
+        if isinstance(value, dict):
+            self.check_object("schedules", value, where, label)
+        elif self._number(value, where, label) and value <= 0:
+            self._range(where, label, f"must be positive, got {value}")
+
+    def _activation(self, value, where, label) -> None:
+        if value is not None:
+            self.check_object("activations", value, where, label)
+
+    def _enum(self, value, where, label, choices) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str):
+            self._wrong(value, where, label, "one of " + ", ".join(choices))
+        elif value not in choices:
+            match = did_you_mean(value, choices)
+            self._range(where, label, f"is '{value}', not one of " + ", ".join(choices) + _hint(match))
+
+    def _padding_mode(self, value, where, label) -> None:
+        self._enum(value, where, label, PADDING_MODES)
+
+    def _data_format(self, value, where, label) -> None:
+        self._enum(value, where, label, DATA_FORMATS)
+
+    def _layer(self, value, where, label) -> None:
+        if value is not None:
+            self.check_nested_layer(value, where, label)
+
+    def _shape(self, value, where, label) -> None:
+        if not isinstance(value, list):
+            self._wrong(value, where, label, "a list of dimensions")
+            return
+        for index, item in enumerate(value):
+            if item is not None and item != -1:
+                self._int(item, where + (index,), label, 1, "positive dimensions (or -1, or null)")
+
+    def _int_list(self, value, where, label) -> None:
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, int):
+                self._wrong(value, where, label, "a list of integers")
+                return
+
+    def _bool(self, value, where, label) -> None:
+        if not isinstance(value, bool):
+            hint = "kspec reads YAML 1.2: write true or false" if isinstance(value, str) else None
+            self.out.error(where, "KS302", f"'{label}' expects true or false, got {describe(value)}", hint)
+
+    def _dtype(self, value, where, label) -> None:
+        if value is not None and not isinstance(value, (str, dict)):
+            self._wrong(value, where, label, "a dtype name such as float32")
+
+    def _identifier(self, value, where, label) -> None:
+        if not isinstance(value, str) or not value.isidentifier():
+            self._wrong(value, where, label, "an identifier")
+
+    def _int_like(self, value, where, label) -> None:
+        if value is None or isinstance(value, list):
+            return
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and math.isfinite(value) and value == int(value):
+                return
+            self._wrong(value, where, label, "an integer")
+
+    def _number_like(self, value, where, label) -> None:
+        if value is not None and not isinstance(value, list):
+            self._number(value, where, label)
+
+    def _string_like(self, value, where, label) -> None:
+        if isinstance(value, (bool, int, float, list)):
+            self._wrong(value, where, label, "a string")
+
+    def _any(self, value, where, label) -> None:
+        if isinstance(value, float) and math.isnan(value):
+            self._range(where, label, "is NaN")
+
+
+def _accepted(signature) -> str:
+    own = [p for p in signature.params][:12]
+    return "accepted: " + ", ".join(own) + (", ..." if len(signature.params) > 12 else "")

@@ -1,0 +1,224 @@
+"""Names, references, cycles, sharing, repetition and unused parts of a graph."""
+
+from __future__ import annotations
+
+from ..catalog import catalog
+from ..catalog.calls import MERGE_LAYERS, layer_output_count
+from ..diagnostics import did_you_mean
+from ..ir import Call, Outputs, Ref, Scope, Spec
+
+
+def type_kind(spec: Spec, type_name: str | None) -> str | None:
+    """'block', 'custom' or 'keras' for a known `type`, else None."""
+    if type_name is None:
+        return None
+    if type_name in spec.blocks:
+        return "block"
+    if type_name in spec.custom:
+        return "custom"
+    if catalog().layer(type_name) is not None:
+        return "keras"
+    return None
+
+
+def output_count(spec: Spec, call: Call, scope: Scope) -> int | None:
+    """How many tensors a call returns (None when unknown)."""
+    if call.share is not None:
+        target = scope.call(call.share)
+        return output_count(spec, target, scope) if target and target is not call else None
+    kind = type_kind(spec, call.type)
+    if kind == "block":
+        outputs = spec.blocks[call.type].scope.outputs
+        return len(outputs.items) if outputs else None
+    if kind == "keras":
+        return layer_output_count(call.type, call.args)
+    return None
+
+
+def output_names(spec: Spec, call: Call) -> list[str]:
+    """The names by which a block call's outputs can be referred to (`call.out`)."""
+    if type_kind(spec, call.type) != "block":
+        return []
+    outputs = spec.blocks[call.type].scope.outputs
+    if outputs is None:
+        return []
+    return [name or (ref.name if ref.output is None else None) for name, ref in outputs.items if (name or ref.output is None)]
+
+
+def check_scope(spec: Spec, scope: Scope, out, label: str) -> None:
+    """All graph checks of one scope (the model, or a block)."""
+    calls = {}
+    for name in scope.inputs:
+        calls.setdefault(name, None)
+    for call in scope.calls:
+        if call.name in calls:
+            what = "an input" if calls[call.name] is None else "another layer"
+            out.error(call.where + ("name",), "KS201",
+                      f"duplicate name '{call.name}': {what} in {label} has this name")
+            continue
+        calls[call.name] = call
+    for call in scope.calls:
+        _check_call(spec, scope, call, calls, out)
+    if scope.outputs is not None:
+        _check_outputs(spec, scope, scope.outputs, calls, out)
+    _check_cycles(scope, calls, out)
+    _check_unused(scope, calls, out, label)
+
+
+def _check_call(spec: Spec, scope: Scope, call: Call, calls: dict, out) -> None:
+    if call.type is not None and type_kind(spec, call.type) is None:
+        choices = list(catalog().layers) + list(spec.blocks) + list(spec.custom)
+        match = did_you_mean(call.type, choices)
+        out.error(call.where + ("type",), "KS102",
+                  f"unknown layer type '{call.type}'" + (f" (did you mean '{match}'?)" if match else ""),
+                  "a type is a keras.layers class, a block, or a name declared under `custom`")
+    if call.share is not None:
+        _check_share(spec, call, calls, out)
+    if call.inputs is None:
+        out.error(call.where, "KS210",
+                  f"'{call.name}' needs `inputs`: there is no single input or previous layer to take",
+                  "write `inputs: <name>` (the scope has several inputs)")
+    for ref in call.refs():
+        _check_ref(spec, scope, ref, calls, out, "KS202", call)
+    if call.repeat is not None:
+        _check_repeat(spec, scope, call, out)
+
+
+def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:
+    where = call.where + ("share",)
+    if call.share not in calls:
+        match = did_you_mean(call.share, [n for n, c in calls.items() if c is not None])
+        out.error(where, "KS202", f"'{call.share}' is not defined" + (f" (did you mean '{match}'?)" if match else ""))
+        return
+    target = calls[call.share]
+    if target is None:
+        out.error(where, "KS208", f"cannot share '{call.share}': it is an input, not a layer")
+    elif target is call:
+        out.error(where, "KS208", f"'{call.name}' cannot share itself")
+    elif type_kind(spec, target.type) == "block":
+        out.error(where, "KS208", f"cannot share '{call.share}': it is a block call, not a layer",
+                  "call the block again, or share its layers one by one")
+    for key in call.args:
+        out.error(call.where + (key,), "KS301",
+                  f"a shared call takes no constructor arguments: '{key}' belongs to '{call.share}'",
+                  key=True)
+
+
+def _check_ref(spec: Spec, scope: Scope, ref: Ref, calls: dict, out, code: str, user: Call | None) -> None:
+    if ref.name not in calls:
+        match = did_you_mean(ref.name, [n for n in calls if user is None or n != user.name])
+        what = "output" if code == "KS204" else "reference"
+        out.error(ref.where, code, f"{what} '{ref}' refers to nothing: no input or layer is named '{ref.name}'"
+                  + (f" (did you mean '{match}'?)" if match else ""))
+        return
+    if ref.output is None:
+        return
+    target = calls[ref.name]
+    if target is None:
+        out.error(ref.where, "KS207", f"'{ref}': input '{ref.name}' is a single tensor",
+                  f"refer to it as '{ref.name}'")
+        return
+    if isinstance(ref.output, str):
+        names = output_names(spec, target)
+        if ref.output not in names:
+            shown = ", ".join(names) if names else "none"
+            out.error(ref.where, "KS207", f"'{ref.name}' has no output named '{ref.output}' (named outputs: {shown})")
+        return
+    count = output_count(spec, target, scope)
+    if count == 1:
+        out.error(ref.where, "KS207", f"'{ref}': '{ref.name}' returns a single tensor",
+                  f"refer to it as '{ref.name}'")
+    elif count is not None and ref.output >= count:
+        out.error(ref.where, "KS207",
+                  f"'{ref}': '{ref.name}' returns {count} tensors, numbered 0 to {count - 1}")
+
+
+def _check_repeat(spec: Spec, scope: Scope, call: Call, out) -> None:
+    where = call.where + ("repeat",)
+    kind = type_kind(spec, call.type)
+    reason = None
+    if call.share is not None:
+        reason = "a shared call cannot repeat"
+    elif isinstance(call.inputs, (tuple, dict)):
+        reason = "it takes several inputs"
+    elif kind == "keras" and call.type in MERGE_LAYERS:
+        reason = f"{call.type} merges several inputs"
+    elif kind == "block":
+        block = spec.blocks[call.type].scope
+        n_out = len(block.outputs.items) if block.outputs else 0
+        if len(block.inputs) != 1 or n_out != 1:
+            reason = f"block {call.type} has {len(block.inputs)} inputs and {n_out} outputs, not one of each"
+    elif kind == "keras" and (layer_output_count(call.type, call.args) or 1) > 1:
+        reason = f"'{call.name}' returns several tensors"
+    if reason:
+        out.error(where, "KS209", f"`repeat` cannot apply to '{call.name}': {reason}",
+                  "repeat chains a single-input, single-output layer or block")
+
+
+def _check_outputs(spec: Spec, scope: Scope, outputs: Outputs, calls: dict, out) -> None:
+    for _, ref in outputs.items:
+        _check_ref(spec, scope, ref, calls, out, "KS204", None)
+
+
+def _check_cycles(scope: Scope, calls: dict, out) -> None:
+    edges = {
+        call.name: [r.name for r in call.refs() if calls.get(r.name) is not None]
+        for call in scope.calls
+        if calls.get(call.name) is call
+    }
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for start in edges:
+        if state.get(start):
+            continue
+        path = [start]
+        stack = [iter(edges[start])]
+        state[start] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+                continue
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt):] + [nxt]
+                call = calls[nxt]
+                out.error(call.where + ("inputs",), "KS203",
+                          "cycle in the layer graph: " + " -> ".join(reversed(cycle)),
+                          "a layer cannot depend on its own output")
+                continue
+            if not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(edges.get(nxt, ())))
+
+
+def _check_unused(scope: Scope, calls: dict, out, label: str) -> None:
+    if scope.outputs is None:
+        return
+    consumed = set()
+    for call in scope.calls:
+        consumed.update(r.name for r in call.refs())
+        if call.share:
+            consumed.add(call.share)
+    reached = set()
+    todo = [r.name for r in scope.outputs.refs]
+    while todo:
+        name = todo.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        call = calls.get(name)
+        if call is not None:
+            todo.extend(r.name for r in call.refs())
+            if call.share:
+                todo.append(call.share)
+    outputs = {r.name for r in scope.outputs.refs}
+    for call in scope.calls:
+        if call.name not in consumed and call.name not in outputs and calls.get(call.name) is call:
+            out.warning(call.where, "KS206",
+                        f"layer '{call.name}' is not used by any output of {label}",
+                        "it will not be part of the built model; remove it or use it")
+    for index, name in enumerate(scope.inputs):
+        if name not in reached:
+            where = ("inputs", name) if not scope.where else scope.where + ("inputs", index)
+            out.warning(where, "KS205", f"input '{name}' of {label} is not used by any output")

@@ -1,0 +1,259 @@
+"""The spec as a graph: frozen dataclasses built from the loaded YAML data.
+
+Building is defensive: items that the schema already rejected are skipped, so
+that semantic checks can still run on the rest and report everything at once.
+Every element keeps `where`, the path of its YAML node, for diagnostics.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Union
+
+CALL_KEYS = ("name", "type", "share", "inputs", "repeat")
+_CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
+_CAMEL_2 = re.compile(r"([a-z0-9])([A-Z])")
+_REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]+|[A-Za-z_][A-Za-z0-9_]*))?$")
+
+
+def snake_case(type_name: str) -> str:
+    """Keras's default layer name for a class: Conv2D -> conv2d, BatchNormalization -> batch_normalization."""
+    return _CAMEL_2.sub(r"\1_\2", _CAMEL_1.sub(r"\1_\2", type_name)).lower()
+
+
+def camel_case(name: str) -> str:
+    """A class name from a snake_case identifier: tiny_resnet -> TinyResnet."""
+    parts = [p for p in name.split("_") if p]
+    camel = "".join(p[:1].upper() + p[1:] for p in parts) or "Model"
+    return camel if camel[0].isalpha() else "M" + camel
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to a tensor: `name`, `name.K` or `name.out`."""
+
+    name: str
+    output: Union[int, str, None]
+    where: tuple
+
+    def __str__(self) -> str:
+        return self.name if self.output is None else f"{self.name}.{self.output}"
+
+
+def parse_ref(text, where: tuple) -> Ref | None:
+    if not isinstance(text, str):
+        return None
+    match = _REF.match(text)
+    if not match:
+        return None
+    name, output = match.groups()
+    if output is not None and output.isdigit():
+        output = int(output)
+    return Ref(name, output, where)
+
+
+# How a call receives its inputs: one tensor, a list, or keyword arguments.
+Inputs = Union[Ref, tuple, dict]
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    shape: tuple
+    dtype: str
+    where: tuple
+    sparse: bool = False
+    ragged: bool = False
+    batch_size: int | None = None
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Call:
+    """One item of a `layers` list."""
+
+    name: str
+    type: str | None
+    share: str | None
+    inputs: Inputs | None  # None only when no previous output exists
+    implicit_inputs: bool
+    repeat: int | None
+    args: dict
+    where: tuple
+    explicit_name: bool = True
+
+    def refs(self) -> list[Ref]:
+        return list(iter_refs(self.inputs))
+
+
+def iter_refs(inputs):
+    if isinstance(inputs, Ref):
+        yield inputs
+    elif isinstance(inputs, tuple):
+        yield from inputs
+    elif isinstance(inputs, dict):
+        yield from inputs.values()
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Outputs of a model or block: `kind` is 'single', 'list' or 'named'."""
+
+    kind: str
+    items: tuple  # of (output name or None, Ref)
+    where: tuple
+
+    @property
+    def refs(self) -> list[Ref]:
+        return [ref for _, ref in self.items]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A graph: the model itself, or one block."""
+
+    inputs: tuple  # input names, in order
+    calls: tuple  # of Call
+    outputs: Outputs | None
+    where: tuple
+
+    def call(self, name: str) -> Call | None:
+        for call in self.calls:
+            if call.name == name:
+                return call
+        return None
+
+
+@dataclass(frozen=True)
+class Block:
+    name: str
+    params: dict  # name -> default (None = required)
+    scope: Scope
+    where: tuple
+
+
+@dataclass
+class Spec:
+    """A whole spec: the model scope, blocks, custom layers and compile settings."""
+
+    name: str
+    description: str | None
+    inputs: dict  # name -> Input
+    scope: Scope
+    blocks: dict  # name -> Block
+    custom: dict  # type name -> import path
+    compile: dict | None
+    document: object = field(repr=False, default=None)
+
+    @property
+    def class_name(self) -> str:
+        return camel_case(self.name)
+
+
+def build_spec(data: dict, document=None) -> Spec:
+    """The IR of structurally checked data (malformed parts are left out)."""
+    data = data if isinstance(data, dict) else {}
+    inputs = {}
+    raw_inputs = data.get("inputs")
+    if isinstance(raw_inputs, dict):
+        for name, body in raw_inputs.items():
+            body = body if isinstance(body, dict) else {}
+            shape = body.get("shape")
+            inputs[name] = Input(
+                name=name,
+                shape=tuple(shape) if isinstance(shape, list) else (),
+                dtype=body.get("dtype", "float32"),
+                where=("inputs", name),
+                sparse=body.get("sparse", False) is True,
+                ragged=body.get("ragged", False) is True,
+                batch_size=body.get("batch_size"),
+                optional=body.get("optional", False) is True,
+            )
+    scope = build_scope(tuple(inputs), data.get("layers"), data.get("outputs"), ())
+    blocks = {}
+    raw_blocks = data.get("blocks")
+    if isinstance(raw_blocks, dict):
+        for name, body in raw_blocks.items():
+            if not isinstance(body, dict):
+                continue
+            where = ("blocks", name)
+            block_inputs = body.get("inputs")
+            block_inputs = tuple(i for i in block_inputs if isinstance(i, str)) if isinstance(block_inputs, list) else ()
+            params = body.get("params") if isinstance(body.get("params"), dict) else {}
+            blocks[name] = Block(name, dict(params), build_scope(block_inputs, body.get("layers"), body.get("outputs"), where), where)
+    custom = data.get("custom") if isinstance(data.get("custom"), dict) else {}
+    compile_ = data.get("compile") if isinstance(data.get("compile"), dict) else None
+    description = data.get("description") if isinstance(data.get("description"), str) else None
+    name = data.get("name") if isinstance(data.get("name"), str) else "model"
+    return Spec(name, description, inputs, scope, blocks, dict(custom), compile_, document)
+
+
+def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
+    calls = []
+    taken = {item["name"] for item in raw_layers or () if isinstance(item, dict) and isinstance(item.get("name"), str)} if isinstance(raw_layers, list) else set()
+    counters: dict[str, int] = {}
+    previous: Ref | None = Ref(inputs[0], None, where + ("inputs", 0)) if len(inputs) == 1 else None
+    for index, item in enumerate(raw_layers if isinstance(raw_layers, list) else ()):
+        item_where = where + ("layers", index)
+        if not isinstance(item, dict):
+            continue
+        type_name = item.get("type") if isinstance(item.get("type"), str) else None
+        share = item.get("share") if isinstance(item.get("share"), str) else None
+        name = item.get("name") if isinstance(item.get("name"), str) else None
+        explicit = name is not None
+        if name is None:
+            name = _derive_name(type_name or share or "layer", taken, counters)
+        raw_in = item.get("inputs")
+        implicit = raw_in is None
+        call_inputs = previous if implicit else _parse_inputs(raw_in, item_where + ("inputs",))
+        repeat = item.get("repeat")
+        call = Call(
+            name=name,
+            type=type_name,
+            share=share,
+            inputs=call_inputs,
+            implicit_inputs=implicit,
+            repeat=repeat if isinstance(repeat, int) and not isinstance(repeat, bool) else None,
+            args={k: v for k, v in item.items() if k not in CALL_KEYS},
+            where=item_where,
+            explicit_name=explicit,
+        )
+        calls.append(call)
+        previous = Ref(name, None, item_where)
+    outputs = _parse_outputs(raw_outputs, where + ("outputs",))
+    return Scope(inputs, tuple(calls), outputs, where)
+
+
+def _derive_name(base_type: str, taken: set, counters: dict) -> str:
+    base = snake_case(base_type)
+    while True:
+        count = counters.get(base, 0)
+        counters[base] = count + 1
+        name = base if count == 0 else f"{base}_{count}"
+        if name not in taken:
+            taken.add(name)
+            return name
+
+
+def _parse_inputs(raw, where: tuple):
+    if isinstance(raw, list):
+        refs = tuple(parse_ref(r, where + (i,)) for i, r in enumerate(raw))
+        return tuple(r for r in refs if r is not None)
+    if isinstance(raw, dict):
+        refs = {k: parse_ref(v, where + (k,)) for k, v in raw.items()}
+        return {k: r for k, r in refs.items() if r is not None}
+    return parse_ref(raw, where)
+
+
+def _parse_outputs(raw, where: tuple) -> Outputs | None:
+    if isinstance(raw, str):
+        ref = parse_ref(raw, where)
+        return Outputs("single", ((None, ref),), where) if ref else None
+    if isinstance(raw, list):
+        items = tuple((None, parse_ref(r, where + (i,))) for i, r in enumerate(raw))
+        return Outputs("list", tuple(i for i in items if i[1] is not None), where)
+    if isinstance(raw, dict):
+        items = tuple((k, parse_ref(v, where + (k,))) for k, v in raw.items())
+        return Outputs("named", tuple(i for i in items if i[1] is not None), where)
+    return None
