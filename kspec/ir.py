@@ -93,7 +93,8 @@ def iter_refs(inputs):
     elif isinstance(inputs, tuple):
         yield from inputs
     elif isinstance(inputs, dict):
-        yield from inputs.values()
+        for value in inputs.values():
+            yield from iter_refs(value)
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ def _parse_inputs(raw, where: tuple):
         refs = tuple(parse_ref(r, where + (i,)) for i, r in enumerate(raw))
         return tuple(r for r in refs if r is not None)
     if isinstance(raw, dict):
-        refs = {k: parse_ref(v, where + (k,)) for k, v in raw.items()}
+        refs = {k: _parse_inputs(v, where + (k,)) for k, v in raw.items() if not isinstance(v, dict)}
         return {k: r for k, r in refs.items() if r is not None}
     return parse_ref(raw, where)
 
