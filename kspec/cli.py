@@ -31,8 +31,13 @@ def validate(paths, fmt, strict, max_file_size) -> None:
     """Check specs: YAML, schema, names, references, arguments and blocks.
 
     PATHS are spec files, or directories searched for *.yaml and *.yml.
-    Exit status: 0 valid (warnings allowed), 1 errors found, 2 usage error or
-    unreadable path. Never imports TensorFlow or Keras.
+    Never imports TensorFlow or Keras.
+
+    \b
+    Exit status:
+      0  every spec is valid (warnings allowed, unless --strict)
+      1  some spec has errors
+      2  usage error, or a path that cannot be read
     """
     from .report import REPORTERS
     from .validate import spec_files, validate_file

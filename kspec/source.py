@@ -154,8 +154,9 @@ def _compose(doc: Document) -> None:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = " ".join(p for p in (exc.context, exc.problem) if p)
+        lines = doc.text.splitlines()
         hint = None
-        if "\\t" in message or "'\\t'" in str(exc) or "tab" in message:
+        if 0 < line <= len(lines) and "\t" in lines[line - 1]:
             hint = "YAML does not allow tabs for indentation: use spaces"
         doc.diagnostics.append(
             Diagnostic(doc.path, line, column, "KS002", ERROR, f"YAML syntax error: {message}", hint)

@@ -1,0 +1,32 @@
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+HAS_KERAS = importlib.util.find_spec("keras") is not None
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def run_kspec(*args, input=None, cwd=None):
+    """Run the kspec command line in a fresh interpreter."""
+    import subprocess
+
+    return subprocess.run(
+        [sys.executable, "-m", "kspec", *map(str, args)],
+        capture_output=True, text=True, input=input, cwd=cwd or ROOT,
+    )
+
+
+@pytest.fixture
+def write_spec(tmp_path):
+    """Write text to a spec file in a temporary directory and return its path."""
+    def write(text, name="spec.yaml"):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+    return write
