@@ -13,7 +13,7 @@ from typing import Union
 
 CALL_KEYS = ("name", "type", "share", "inputs", "repeat")
 _CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
-_CAMEL_2 = re.compile(r"([a-z0-9])([A-Z])")
+_CAMEL_2 = re.compile(r"([a-z])([A-Z])")
 _REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]+|[A-Za-z_][A-Za-z0-9_]*))?$")
 
 

@@ -46,21 +46,20 @@ def _pattern(text: str) -> re.Pattern:
     return re.compile(text)
 
 
+_JSON_TYPES = {
+    type(None): "null",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
+
+
 def type_of(value) -> str:
     """The JSON type name of a loaded YAML value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
+    return _JSON_TYPES.get(type(value), "object")
 
 
 def describe(value) -> str:
@@ -102,6 +101,8 @@ class SchemaChecker:
 
     def __init__(self, schema: dict | None = None):
         self.root = schema or load_schema()
+        self._refs: dict[str, dict] = {}
+        self._compiled: dict[int, tuple] = {}
 
     def check(self, data) -> list[Problem]:
         problems: list[Problem] = []
@@ -115,51 +116,78 @@ class SchemaChecker:
         return problems
 
     def _resolve(self, ref: str) -> dict:
-        node = self.root
-        for part in ref.lstrip("#/").split("/"):
-            node = node[part]
+        node = self._refs.get(ref)
+        if node is None:
+            node = self.root
+            for part in ref.lstrip("#/").split("/"):
+                node = node[part]
+            self._refs[ref] = node
         return node
 
     def _check(self, value, schema: dict, path: tuple, out: list[Problem]) -> None:
-        code = schema.get("x-kspec-code")
+        steps, code = self._compiled.get(id(schema)) or self._compile(schema)
         start = len(out)
+        for step in steps:
+            step(value, schema, path, out)
+        if code is not None:
+            for problem in out[start:]:
+                problem.code = code
+
+    def _compile(self, schema: dict):
+        """The checks that a subschema needs, in order, computed once."""
+        steps = []
         if "$ref" in schema:
-            self._check(value, self._resolve(schema["$ref"]), path, out)
-        if "allOf" in schema:
-            for sub in schema["allOf"]:
-                self._check(value, sub, path, out)
+            target = self._resolve(schema["$ref"])
+            steps.append(lambda v, s, p, o: self._check(v, target, p, o))
+        for sub in schema.get("allOf", ()):
+            steps.append(lambda v, s, p, o, sub=sub: self._check(v, sub, p, o))
         if "anyOf" in schema:
-            self._any_of(value, schema["anyOf"], path, out)
+            steps.append(lambda v, s, p, o: self._any_of(v, s["anyOf"], p, o))
         if "oneOf" in schema:
-            self._one_of(value, schema["oneOf"], path, out)
-        if "not" in schema and self._check_quiet(value, schema["not"], path):
+            steps.append(lambda v, s, p, o: self._one_of(v, s["oneOf"], p, o))
+        if "not" in schema:
+            steps.append(self._not)
+        if "const" in schema:
+            steps.append(self._const)
+        if "enum" in schema:
+            steps.append(self._enum)
+        steps.append(self._typed)
+        compiled = (tuple(steps), schema.get("x-kspec-code"))
+        self._compiled[id(schema)] = compiled
+        return compiled
+
+    def _not(self, value, schema, path, out) -> None:
+        if self._check_quiet(value, schema["not"], path):
             keys = schema["not"].get("required", [])
             out.append(Problem(path, "KS105", f"must not have the key {', '.join(keys)}"))
-        if "const" in schema and not _equal(value, schema["const"]):
+
+    def _const(self, value, schema, path, out) -> None:
+        if not _equal(value, schema["const"]):
             out.append(Problem(path, "KS105", f"must be {json.dumps(schema['const'])}, not {describe(value)}",
                                _yaml11_hint(value, "boolean")))
-        if "enum" in schema and value not in schema["enum"]:
+
+    def _enum(self, value, schema, path, out) -> None:
+        if value not in schema["enum"]:
             shown = ", ".join(str(e) for e in schema["enum"])
             out.append(Problem(path, "KS105", f"{describe(value)} is not one of: {shown}",
                                _did_you_mean(str(value), map(str, schema["enum"]))))
+
+    def _typed(self, value, schema, path, out) -> None:
         expected = schema.get("type")
         if expected is not None and not _is_type(value, expected):
             out.append(Problem(path, "KS104",
                                f"expected {_TYPE_NAMES[expected]}, got {describe(value)}",
                                _yaml11_hint(value, expected)))
-        else:
-            kind = type_of(value)
-            if kind == "object":
-                self._object(value, schema, path, out)
-            elif kind == "array":
-                self._array(value, schema, path, out)
-            elif kind == "string":
-                self._string(value, schema, path, out)
-            elif kind in ("integer", "number"):
-                self._number(value, schema, path, out)
-        if code is not None:
-            for problem in out[start:]:
-                problem.code = code
+            return
+        kind = type_of(value)
+        if kind == "object":
+            self._object(value, schema, path, out)
+        elif kind == "array":
+            self._array(value, schema, path, out)
+        elif kind == "string":
+            self._string(value, schema, path, out)
+        elif kind in ("integer", "number"):
+            self._number(value, schema, path, out)
 
     def _check_quiet(self, value, schema, path) -> bool:
         problems: list[Problem] = []

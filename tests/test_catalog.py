@@ -46,3 +46,14 @@ def test_signatures_agree_with_keras_constructors():
         required = [p for p, v in params.items()
                     if v.default is v.empty and v.kind is v.POSITIONAL_OR_KEYWORD and p != "self"]
         assert catalog().layer(name).required == required
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_derived_layer_names_match_keras_for_every_layer_class():
+    from keras.src.utils.naming import to_snake_case
+
+    from kspec.ir import snake_case
+
+    mismatched = {n: (snake_case(n), to_snake_case(n)) for n in catalog().layers if snake_case(n) != to_snake_case(n)}
+    assert mismatched == {}

@@ -1,0 +1,158 @@
+"""kspec benchmarks: every figure is a ratio against a baseline measured in the same run.
+
+Usage: python benchmarks/run.py [--quick] [SUITE ...]
+
+Each comparison interleaves its two sides, repeats, and reports the median
+ratio with its spread (min-max), beside the goal named in the issues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.specgen import chain_spec  # noqa: E402
+
+
+@dataclass
+class Row:
+    name: str
+    ratio: float
+    low: float
+    high: float
+    goal: str
+    met: bool
+    detail: str
+
+
+def interleaved(measure_a, measure_b, repeats: int):
+    """Median, min and max of a/b, measuring a and b alternately."""
+    ratios, a_times, b_times = [], [], []
+    for _ in range(repeats):
+        a = measure_a()
+        b = measure_b()
+        a_times.append(a)
+        b_times.append(b)
+        ratios.append(a / b)
+    return statistics.median(ratios), min(ratios), max(ratios), statistics.median(a_times), statistics.median(b_times)
+
+
+def process_timer(argv, cwd=ROOT):
+    def run():
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        return time.perf_counter() - start
+    return run
+
+
+def call_timer(fn):
+    def run():
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+    return run
+
+
+def suite_validate(quick: bool) -> list[Row]:
+    rows = []
+    tmp = Path(tempfile.mkdtemp(prefix="kspec-bench-"))
+    try:
+        specs = sorted((ROOT / "specs").glob("*.yaml"))
+        files = []
+        for index, source in zip(range(100), itertools.cycle(specs)):
+            target = tmp / f"spec_{index:03}.yaml"
+            shutil.copy(source, target)
+            files.append(str(target))
+        floor = ("import glob, yaml\n"
+                 f"for f in sorted(glob.glob({str(tmp)!r} + '/*.yaml')):\n"
+                 "    yaml.load(open(f, 'rb'), Loader=yaml.CSafeLoader)\n")
+        median, low, high, a, b = interleaved(
+            process_timer([sys.executable, "-m", "kspec", "validate", str(tmp)]),
+            process_timer([sys.executable, "-c", floor]),
+            5 if quick else 15,
+        )
+        rows.append(Row("validate 100 specs / PyYAML C-loader parse (whole process)", median, low, high,
+                        "<= 2.0", median <= 2.0, f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    rows.extend(_validate_scaling(tmp_root=Path(tempfile.mkdtemp(prefix="kspec-bench-")), quick=quick))
+    return rows
+
+
+def _validate_scaling(tmp_root: Path, quick: bool) -> list[Row]:
+    """10,000 layers against 1,000: as a user runs it, and in process against PyYAML's own growth."""
+    import gc
+
+    import yaml
+
+    from kspec.validate import validate_text
+
+    rows = []
+    try:
+        small, large = chain_spec(1_000), chain_spec(10_000)
+        (tmp_root / "small.yaml").write_text(small)
+        (tmp_root / "large.yaml").write_text(large)
+        command = [sys.executable, "-m", "kspec", "validate"]
+        median, low, high, a, b = interleaved(
+            process_timer(command + [str(tmp_root / "large.yaml")]),
+            process_timer(command + [str(tmp_root / "small.yaml")]), 3 if quick else 7)
+        rows.append(Row("kspec validate 10,000 layers / 1,000 layers (whole process)", median, low, high,
+                        "< 10", median < 10, f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms"))
+
+        def pyyaml(text):
+            gc.disable()
+            try:
+                yaml.load(text, Loader=yaml.CSafeLoader)
+            finally:
+                gc.enable()
+
+        repeats = 3 if quick else 7
+        ours = interleaved(call_timer(lambda: validate_text(large)), call_timer(lambda: validate_text(small)), repeats)
+        floor = interleaved(call_timer(lambda: pyyaml(large)), call_timer(lambda: pyyaml(small)), repeats)
+        relative = ours[0] / floor[0]
+        rows.append(Row("validate growth 1k->10k / PyYAML load growth 1k->10k (in process)", relative,
+                        ours[1] / floor[2], ours[2] / floor[1], "<= 1.2", relative <= 1.2,
+                        f"kspec x{ours[0]:.1f} ({ours[3] * 1000:.0f} ms at 10k), PyYAML x{floor[0]:.1f}"))
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+    return rows
+
+
+SUITES = {"validate": suite_validate}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (under two minutes)")
+    parser.add_argument("suites", nargs="*", choices=[*SUITES, []], help="suites to run (default: all)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    rows = []
+    for name in args.suites or SUITES:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows.extend(SUITES[name](args.quick))
+    width = max(len(r.name) for r in rows)
+    print(f"{'comparison':<{width}}  {'ratio':>7}  {'spread':>15}  {'goal':>7}  met  detail")
+    for r in rows:
+        print(f"{r.name:<{width}}  {r.ratio:7.2f}  {r.low:6.2f} - {r.high:6.2f}  {r.goal:>7}  "
+              f"{'yes' if r.met else 'NO ':3}  {r.detail}")
+    missed = [r.name for r in rows if not r.met]
+    print("all goals met" if not missed else "goals missed: " + "; ".join(missed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
