@@ -15,7 +15,9 @@ def load(source):
 
     from .validate import validate_file, validate_text
 
-    text_like = isinstance(source, str) and ("\n" in source or not os.path.exists(source))
+    text_like = isinstance(source, str) and (
+        "\n" in source or not (os.path.exists(source) or source.endswith((".yaml", ".yml")))
+    )
     result = validate_text(source) if text_like else validate_file(os.fspath(source))
     if result.errors or result.spec is None:
         raise SpecError(result.diagnostics)

@@ -26,7 +26,8 @@ def main() -> None:
               show_default=True, help="text for people, json for tools, github for Actions annotations.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_SIZE,
-              show_default=True, help="Refuse spec files larger than this many bytes.")
+              envvar="KSPEC_MAX_FILE_SIZE", show_default=True, show_envvar=True,
+              help="Refuse spec files larger than this many bytes.")
 def validate(paths, fmt, strict, max_file_size) -> None:
     """Check specs: YAML, schema, names, references, arguments and blocks.
 
@@ -39,9 +40,12 @@ def validate(paths, fmt, strict, max_file_size) -> None:
       1  some spec has errors
       2  usage error, or a path that cannot be read
     """
+    import gc
+
     from .report import REPORTERS
     from .validate import spec_files, validate_file
 
+    gc.disable()  # a short-lived process whose data has no cycles
     files = spec_files(paths)
     if not files:
         raise click.UsageError("no *.yaml or *.yml files found under " + ", ".join(paths))

@@ -47,6 +47,7 @@ CODES = {
     "KS402": "unknown block parameter",
     "KS403": "block recursion",
     "KS404": "reference to an undeclared block parameter",
+    "KS405": "unused block parameter",
     # Compile settings and custom layers.
     "KS501": "per-output setting names no output",
     "KS502": "malformed custom import path",

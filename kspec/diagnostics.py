@@ -6,7 +6,6 @@ the command line decides how to print them (see `kspec.report`).
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -60,6 +59,8 @@ class SpecError(Exception):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """The closest choice to a misspelt word, or None when nothing is close."""
+    import difflib  # only when something is misspelt
+
     choices = list(choices)
     matches = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not matches:

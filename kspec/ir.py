@@ -208,6 +208,8 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
         raw_in = item.get("inputs")
         implicit = raw_in is None
         call_inputs = previous if implicit else _parse_inputs(raw_in, item_where + ("inputs",))
+        if call_inputs is None and not implicit:
+            call_inputs = ()  # malformed: the schema has reported it
         repeat = item.get("repeat")
         call = Call(
             name=name,

@@ -27,7 +27,7 @@ try:  # libyaml's C parser when available; the pure-Python one otherwise.
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Parser = yaml.SafeLoader
 
-DEFAULT_MAX_FILE_SIZE = int(os.environ.get("KSPEC_MAX_FILE_SIZE", 10 * 1024 * 1024))
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024  # the CLI reads KSPEC_MAX_FILE_SIZE too
 MAX_DEPTH = 200
 MAX_ALIAS_EXPANSION = 1_000_000
 
@@ -194,10 +194,35 @@ class _Composer:
     def _run(self, parser) -> None:
         documents = 0
         stack: list[_Frame] = []
-        root_set = False
+        spans = self.doc.spans
+        get_event = parser.get_event
+        scalar_event, end_events = yaml.ScalarEvent, (yaml.MappingEndEvent, yaml.SequenceEndEvent)
         while True:
-            event = parser.get_event()
+            event = get_event()
             kind = type(event)
+            frame = stack[-1] if stack else None
+            if kind is scalar_event and frame is not None:
+                if frame.is_map and frame.key is None:
+                    self._take_key(event, frame)
+                    continue
+                # The common case, a scalar inside a collection, inlined.
+                path = frame.path + ((frame.key,) if frame.is_map else (len(frame.value),))
+                if event.tag is not None:
+                    self._check_tag(event)
+                value = self._scalar(event)
+                mark = event.start_mark
+                spans[path] = (mark.line + 1, mark.column + 1)
+                self._attach(frame, value, 1)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = (value, 1)
+                continue
+            if kind in end_events:
+                frame = stack.pop()
+                if frame.anchor is not None:
+                    self.anchors[frame.anchor] = (frame.value, frame.size)
+                if stack:
+                    stack[-1].size += frame.size
+                continue
             if kind is yaml.StreamEndEvent:
                 break
             if kind is yaml.DocumentStartEvent:
@@ -207,62 +232,46 @@ class _Composer:
                                "the file holds more than one YAML document; a spec is one document",
                                "remove the '---' separator and the documents after it", fatal=True)
                 continue
-            if kind in (yaml.StreamStartEvent, yaml.DocumentEndEvent):
+            if kind is yaml.StreamStartEvent or kind is yaml.DocumentEndEvent:
                 continue
-            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                frame = stack.pop()
-                if frame.anchor is not None:
-                    self.anchors[frame.anchor] = (frame.value, frame.size)
-                if stack:
-                    stack[-1].size += frame.size
-                continue
-
-            frame = stack[-1] if stack else None
             if frame is not None and frame.is_map and frame.key is None:
                 self._take_key(event, frame)
                 continue
-            path = self._child_path(frame)
-            if kind is yaml.ScalarEvent:
-                self._check_tag(event)
-                value = self._scalar(event, path)
-                self._record(path, event.start_mark)
-                self._attach(frame, value, 1)
-                if event.anchor is not None:
-                    self.anchors[event.anchor] = (value, 1)
-                root_set = root_set or frame is None
-                if frame is None:
-                    self.doc.data = value
-            elif kind is yaml.AliasEvent:
-                if event.anchor not in self.anchors:
-                    self.error(event.start_mark, "KS002",
-                               f"alias *{event.anchor} refers to an anchor that is not defined yet",
-                               fatal=True)
-                value, size = self.anchors[event.anchor]
-                self.expanded += size
-                if self.expanded > MAX_ALIAS_EXPANSION:
-                    self.error(event.start_mark, "KS006",
-                               f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION:,} values",
-                               "a spec should not need this many aliases; use blocks instead",
-                               fatal=True)
-                self._record(path, event.start_mark)
-                self._attach(frame, value, size)
-                if frame is None:
-                    self.doc.data = value
-            else:  # MappingStartEvent or SequenceStartEvent
-                self._check_tag(event)
-                if len(stack) >= MAX_DEPTH:
-                    self.error(event.start_mark, "KS009",
-                               f"YAML nesting is deeper than {MAX_DEPTH} levels", fatal=True)
-                is_map = kind is yaml.MappingStartEvent
-                value = {} if is_map else []
-                self._record(path, event.start_mark)
-                self._attach(frame, value, 0)
-                if frame is None:
-                    self.doc.data = value
-                stack.append(_Frame(value, path, is_map, event.anchor))
+            self._node(event, kind, frame, stack)
         if documents == 0 or (self.doc.data is None and not self.doc.diagnostics):
             self.error(_Mark(0, 0), "KS003", "the file is empty: a spec is a YAML mapping",
                        "start from an example in specs/", fatal=True)
+
+    def _node(self, event, kind, frame: _Frame | None, stack: list) -> None:
+        """A collection start, an alias, or a scalar at the root."""
+        path = self._child_path(frame)
+        if kind is yaml.AliasEvent:
+            if event.anchor not in self.anchors:
+                self.error(event.start_mark, "KS002",
+                           f"alias *{event.anchor} refers to an anchor that is not defined yet",
+                           fatal=True)
+            value, size = self.anchors[event.anchor]
+            self.expanded += size
+            if self.expanded > MAX_ALIAS_EXPANSION:
+                self.error(event.start_mark, "KS006",
+                           f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION:,} values",
+                           "a spec should not need this many aliases; use blocks instead",
+                           fatal=True)
+        elif kind is yaml.ScalarEvent:
+            self._check_tag(event)
+            value, size = self._scalar(event), 1
+        else:  # MappingStartEvent or SequenceStartEvent
+            self._check_tag(event)
+            if len(stack) >= MAX_DEPTH:
+                self.error(event.start_mark, "KS009",
+                           f"YAML nesting is deeper than {MAX_DEPTH} levels", fatal=True)
+            is_map = kind is yaml.MappingStartEvent
+            value, size = ({} if is_map else []), 0
+            stack.append(_Frame(value, path, is_map, event.anchor))
+        self._record(path, event.start_mark)
+        self._attach(frame, value, size)
+        if frame is None:
+            self.doc.data = value
 
     def _take_key(self, event, frame: _Frame) -> None:
         if type(event) is not yaml.ScalarEvent:
@@ -313,7 +322,7 @@ class _Composer:
         self.error(event.start_mark, "KS008", f"YAML tag '{shown}' is not allowed",
                    "kspec reads plain YAML only; remove the tag", fatal=True)
 
-    def _scalar(self, event, path: Path):
+    def _scalar(self, event):
         text = event.value
         tag = event.tag
         if tag == "tag:yaml.org,2002:str" or (event.style and tag is None):

@@ -57,6 +57,12 @@ _JSON_TYPES = {
 }
 
 
+@functools.cache
+def schema_checker() -> "SchemaChecker":
+    """The checker for kspec's own schema, shared so its compiled steps are reused."""
+    return SchemaChecker()
+
+
 def type_of(value) -> str:
     """The JSON type name of a loaded YAML value."""
     return _JSON_TYPES.get(type(value), "object")

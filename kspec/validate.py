@@ -11,7 +11,7 @@ from .checks import Collector, check_spec
 from .diagnostics import Diagnostic
 from .ir import Spec, build_spec
 from .source import DEFAULT_MAX_FILE_SIZE, Document, load_text, read_document
-from .structure import SchemaChecker
+from .structure import schema_checker
 
 
 @dataclass
@@ -67,7 +67,7 @@ def validate_document(document: Document) -> Result:
         out.error((), "KS004", f"the document is a {_kind(document.data)}, not a mapping",
                   "a spec starts with keys such as `kspec: 1` and `name: ...`")
     elif isinstance(document.data, dict):
-        for problem in SchemaChecker().check(document.data):
+        for problem in schema_checker().check(document.data):
             if problem.at_key:
                 out.error(problem.path, problem.code, problem.message, problem.hint, key=True)
             else:

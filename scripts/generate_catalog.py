@@ -116,7 +116,7 @@ def build_catalog() -> dict:
 
 
 def render(catalog: dict) -> str:
-    return json.dumps(catalog, indent=1, sort_keys=True) + "\n"
+    return json.dumps(catalog, sort_keys=True, separators=(",", ":")) + "\n"
 
 
 def main(argv=None) -> int:

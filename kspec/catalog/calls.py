@@ -7,6 +7,18 @@ MERGE_LAYERS = frozenset(
     {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"}
 )
 
+# Public layer classes that a spec cannot use, and why.
+NOT_IN_SPECS = {
+    "Lambda": "a spec holds no Python code: write a layer class and declare it under `custom`",
+    "InputLayer": "declare model inputs under `inputs`",
+    "Layer": "the abstract base class; write a subclass and declare it under `custom`",
+    "Wrapper": "an abstract base class; use Bidirectional or TimeDistributed",
+    "JaxLayer": "it wraps a Python function; declare a layer class under `custom`",
+    "FlaxLayer": "it wraps a Python module; declare a layer class under `custom`",
+    "TorchModuleWrapper": "it wraps a Python module; declare a layer class under `custom`",
+    "TFSMLayer": "it loads a SavedModel from disk at build time; declare a layer class under `custom`",
+}
+
 # Recurrent layers and the number of state tensors each returns with return_state.
 RNN_STATES = {
     "SimpleRNN": 1,

@@ -60,6 +60,7 @@ def check_spec(spec, out: Collector) -> None:
         checker = ValueChecker(spec, out, params=block.params, usages=usages.setdefault(name, {}))
         _check_calls(spec, block.scope, checker, usages, type_kind, block_checks)
         block_checks.check_defaults(spec, name, checker, usages)
+        block_checks.check_unused_params(spec, name, usages, out)
 
     check_scope(spec, spec.scope, out, "the model")
     checker = ValueChecker(spec, out)
@@ -74,3 +75,5 @@ def _check_calls(spec, scope, checker, usages, type_kind, block_checks) -> None:
             checker.check_layer(call.type, call.args, call.where, call.where + ("type",))
         elif kind == "block":
             block_checks.check_block_call(spec, call, checker, usages)
+        elif kind == "custom":
+            checker.check_custom_args(call.args, call.where)

@@ -12,6 +12,7 @@ import math
 
 from ..catalog import catalog
 from ..catalog.argkinds import DATA_FORMATS, PADDING_MODES, kind_of
+from ..catalog.calls import NOT_IN_SPECS
 from ..diagnostics import did_you_mean
 from ..structure import describe
 from .graph import type_kind
@@ -56,6 +57,8 @@ class ValueChecker:
                                None if match else _accepted(signature), key=True)
                 continue
             kind = kind_of(key, param.default, not param.required)
+            if kind == "padding_mode" and not type_name.endswith("1D"):
+                kind = "padding_mode_2d"
             self.check(kind, value, where + (key,), f"{type_name}.{key}")
         missing = [p for p in signature.required if p not in args]
         if missing:
@@ -65,16 +68,34 @@ class ValueChecker:
 
     def check_nested_layer(self, value, where: tuple, label: str) -> None:
         if not isinstance(value, dict) or not isinstance(value.get("type"), str):
-            self.out.error(where, "KS302", f"'{label}' expects a layer as {{type: ..., arguments}}, got {describe(value)}")
+            self.out.error(where, "KS302", f"'{label}' expects a layer as {{type: ..., arguments}}, "
+                           f"got {describe(value)}")
             return
         type_name = value["type"]
         kind = type_kind(self.spec, type_name)
-        if kind == "keras":
+        if kind == "keras" and type_name in NOT_IN_SPECS:
+            self.out.error(where + ("type",), "KS102",
+                           f"keras.layers.{type_name} cannot be used in a spec: {NOT_IN_SPECS[type_name]}")
+        elif kind == "keras":
             args = {k: v for k, v in value.items() if k != "type"}
             self.check_layer(type_name, args, where, where + ("type",))
-        elif kind != "custom":
+        elif kind == "custom":
+            self.check_custom_args(value, where)
+        else:
             match = did_you_mean(type_name, list(catalog().layers) + list(self.spec.custom))
             self.out.error(where + ("type",), "KS102", f"unknown layer type '{type_name}'" + _hint(match))
+
+    def check_custom_args(self, args: dict, where: tuple) -> None:
+        """A custom layer's arguments are free-form, but `$param` names must exist."""
+        todo = [(args, where)]
+        while todo:
+            value, at = todo.pop()
+            if isinstance(value, dict):
+                todo.extend((v, at + (k,)) for k, v in value.items())
+            elif isinstance(value, list):
+                todo.extend((v, at + (i,)) for i, v in enumerate(value))
+            else:
+                self._is_param("any", value, at, "custom argument")
 
     # Nested Keras objects ---------------------------------------------------
 
@@ -91,7 +112,8 @@ class ValueChecker:
             return
         type_name = value.get("type")
         if not isinstance(type_name, str):
-            self.out.error(where, "KS101", f"a {what} written as a mapping needs `type`")
+            self.out.error(where, "KS101", "missing required key 'type'",
+                           f"a {what} written as a mapping names its class in `type`")
             return
         signature = catalog().object_class(namespace, type_name)
         if signature is None:
@@ -149,6 +171,8 @@ class ValueChecker:
         self.out.error(where, "KS305", f"'{label}' {message}")
 
     def _int(self, value, where, label, minimum: int, expected: str) -> bool:
+        if self._is_param("positive_int" if minimum == 1 else "non_negative_int", value, where, label):
+            return True
         if isinstance(value, bool) or not isinstance(value, int):
             self._wrong(value, where, label, expected)
             return False
@@ -162,6 +186,9 @@ class ValueChecker:
 
     def _positive_int(self, value, where, label) -> None:
         self._int(value, where, label, 1, "a positive integer")
+
+    def _non_negative_int(self, value, where, label) -> None:
+        self._int(value, where, label, 0, "a non-negative integer")
 
     def _positive_int_or_null(self, value, where, label) -> None:
         if value is not None:
@@ -224,6 +251,9 @@ class ValueChecker:
 
     def _padding_mode(self, value, where, label) -> None:
         self._enum(value, where, label, PADDING_MODES)
+
+    def _padding_mode_2d(self, value, where, label) -> None:
+        self._enum(value, where, label, PADDING_MODES[:2])  # 'causal' is for 1D layers only
 
     def _data_format(self, value, where, label) -> None:
         self._enum(value, where, label, DATA_FORMATS)

@@ -82,3 +82,14 @@ def check_defaults(spec: Spec, block_name: str, checker, usages: dict) -> None:
             continue
         for kind, label in usages.get(block_name, {}).get(name, ()):
             checker.check(kind, default, block.where + ("params", name), label)
+
+
+def check_unused_params(spec: Spec, block_name: str, usages: dict, out) -> None:
+    """Warn about parameters that no `$name` in the block uses."""
+    block = spec.blocks[block_name]
+    used = usages.get(block_name, {})
+    for name in block.params:
+        if name not in used:
+            out.warning(block.where + ("params", name), "KS405",
+                        f"parameter '{name}' of block {block_name} is never used",
+                        f"refer to it as ${name} in an argument, or remove it", key=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..catalog import catalog
-from ..catalog.calls import MERGE_LAYERS, layer_output_count
+from ..catalog.calls import MERGE_LAYERS, NOT_IN_SPECS, layer_output_count
 from ..diagnostics import did_you_mean
 from ..ir import Call, Outputs, Ref, Scope, Spec
 
@@ -66,6 +66,9 @@ def check_scope(spec: Spec, scope: Scope, out, label: str) -> None:
 
 
 def _check_call(spec: Spec, scope: Scope, call: Call, calls: dict, out) -> None:
+    if type_kind(spec, call.type) == "keras" and call.type in NOT_IN_SPECS:
+        out.error(call.where + ("type",), "KS102",
+                  f"keras.layers.{call.type} cannot be used in a spec: {NOT_IN_SPECS[call.type]}")
     if call.type is not None and type_kind(spec, call.type) is None:
         choices = list(catalog().layers) + list(spec.blocks) + list(spec.custom)
         match = did_you_mean(call.type, choices)
@@ -95,6 +98,9 @@ def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:
         out.error(where, "KS208", f"cannot share '{call.share}': it is an input, not a layer")
     elif target is call:
         out.error(where, "KS208", f"'{call.name}' cannot share itself")
+    elif target.where[-1] > call.where[-1]:  # positions in the same `layers` list
+        out.error(where, "KS208", f"'{call.name}' shares '{call.share}', which comes later",
+                  "a call can share only a layer defined above it")
     elif type_kind(spec, target.type) == "block":
         out.error(where, "KS208", f"cannot share '{call.share}': it is a block call, not a layer",
                   "call the block again, or share its layers one by one")

@@ -1,0 +1,34 @@
+"""docs/spec-language.md documents every error code, with an example that produces it."""
+
+import re
+
+import pytest
+
+from conftest import ROOT
+from kspec.codes import CODES
+from kspec.validate import validate_text
+
+DOC = (ROOT / "docs" / "spec-language.md").read_text()
+SECTIONS = dict(re.findall(r"^### (KS\d{3})\n(.*?)(?=^### |^## |\Z)", DOC, re.S | re.M))
+FILE_CODES = {"KS000", "KS001"}  # about files, shown as console sessions
+
+
+def test_every_code_has_a_section_and_every_section_a_code():
+    assert set(SECTIONS) == set(CODES)
+
+
+def test_every_code_used_in_the_package_is_registered():
+    used = set()
+    for path in (ROOT / "kspec").rglob("*.py"):
+        used |= set(re.findall(r'"(KS\d{3})"', path.read_text()))
+    used |= set(re.findall(r'"x-kspec-code": "(KS\d{3})"', (ROOT / "schemas" / "kspec-v1.schema.json").read_text()))
+    assert used <= set(CODES)
+    assert set(CODES) - used == set()
+
+
+@pytest.mark.parametrize("code", sorted(set(CODES) - FILE_CODES))
+def test_the_example_of_each_code_produces_it(code):
+    example = re.search(r"```yaml\n(.*?)```", SECTIONS[code], re.S)
+    assert example, f"{code} has no yaml example"
+    found = {d.code for d in validate_text(example.group(1)).diagnostics}
+    assert code in found
