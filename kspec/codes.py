@@ -48,6 +48,13 @@ CODES = {
     "KS403": "block recursion",
     "KS404": "reference to an undeclared block parameter",
     "KS405": "unused block parameter",
+    # Shapes (static inference).
+    "KS601": "shapes that do not fit together",
+    "KS602": "input of the wrong rank or form for the layer",
+    "KS603": "a dimension the layer needs is unknown (null)",
+    "KS604": "no output left after a convolution, pooling or cropping",
+    "KS605": "Reshape target that does not hold the input's values",
+    "KS606": "no shape rule for the layer: shapes after it are unknown",
     # Compile settings and custom layers.
     "KS501": "per-output setting names no output",
     "KS502": "malformed custom import path",

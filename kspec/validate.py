@@ -74,6 +74,11 @@ def validate_document(document: Document) -> Result:
                 out.error(problem.path, problem.code, problem.message, problem.hint)
         spec = build_spec(document.data, document)
         check_spec(spec, out)
+        if not out.has_errors:
+            from .shapes import infer
+
+            for diagnostic in infer(spec).diagnostics:
+                out.diagnostics.append(diagnostic)
     diagnostics = sorted(out.diagnostics, key=lambda d: (d.line, d.column, d.code))
     return Result(document, spec, diagnostics)
 

@@ -25,4 +25,4 @@ def test_invalid_spec_is_reported_where_expected(path):
     result = validate_file(str(path))
     found = {(d.line, d.column, d.code) for d in result.diagnostics}
     assert found == wanted, "\n".join(f"{d.line}:{d.column} {d.code} {d.message}" for d in result.diagnostics)
-    assert result.errors, "an invalid spec must have at least one error"
+    assert result.errors or "warning" in path.stem, "an invalid spec must have at least one error"

@@ -18,7 +18,7 @@ def codes(text):
 
 
 def test_derived_names_follow_keras_and_skip_explicit_ones():
-    spec = kspec.load(HEAD + "inputs: {x: {shape: [4]}}\nlayers:\n"
+    spec = kspec.load(HEAD + "inputs: {x: {shape: [3, 4]}}\nlayers:\n"
                       "  - {type: Dense, units: 2}\n  - {name: dense_1, type: Dense, units: 2}\n"
                       "  - {type: Dense, units: 2}\n  - {type: BatchNormalization}\n"
                       "  - {type: GlobalAveragePooling1D, inputs: x}\n"
@@ -132,5 +132,6 @@ def test_every_problem_in_one_run():
 def test_custom_layers_accept_any_arguments_and_may_not_shadow_keras():
     text = (HEAD + "inputs: {x: {shape: [4]}}\nlayers:\n  - {name: c, type: Scale, factor: 2}\n"
             "outputs: c\ncustom:\n  Scale: my_pkg.layers:Scale\n")
-    assert diagnose(text) == []
+    assert diagnose(text) == [("KS606", "no shape rule for Scale: the output shape of 'c' and what "
+                                        "follows it are unknown")]
     assert codes(text.replace("Scale", "Dense")) == ["KS201"]

@@ -1,0 +1,200 @@
+"""Expand blocks and repeats into a flat graph of concrete layer calls.
+
+The flat graph is what Keras builds: one node per layer call, named as Keras
+will name it (`res1_conv_a`, `res2_2_conv_a`), with block parameters
+substituted. Shape inference, the functional and sequential generators and
+the live builder all read it. It expects a spec without errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .ir import Call, Ref, Scope, Spec
+
+
+@dataclass(frozen=True)
+class Port:
+    """One tensor: output `index` (None for the only one) of a node or an input."""
+
+    node: str
+    index: int | None = None
+
+    def __str__(self) -> str:
+        return self.node if self.index is None else f"{self.node}[{self.index}]"
+
+
+@dataclass(frozen=True)
+class Node:
+    """One concrete layer call."""
+
+    name: str
+    type: str
+    args: dict
+    inputs: object  # Port, tuple of Ports, or dict of keyword -> Port or tuple
+    where: tuple
+    scope: tuple = ()  # enclosing block calls, outermost first: (("res1", "ResidualBlock", where), ...)
+    share: str | None = None  # name of the node whose layer object this call reuses
+
+    def ports(self) -> list[Port]:
+        return list(iter_ports(self.inputs))
+
+
+def iter_ports(inputs):
+    if isinstance(inputs, Port):
+        yield inputs
+    elif isinstance(inputs, tuple):
+        for item in inputs:
+            yield from iter_ports(item)
+    elif isinstance(inputs, dict):
+        for item in inputs.values():
+            yield from iter_ports(item)
+
+
+@dataclass
+class FlatGraph:
+    inputs: list  # input names
+    nodes: list = field(default_factory=list)  # Nodes in an order that Keras can build
+    outputs: list = field(default_factory=list)  # (output name or None, Port)
+    outputs_kind: str = "single"
+
+    def node(self, name: str) -> Node:
+        return self._by_name()[name]
+
+    def _by_name(self) -> dict:
+        if getattr(self, "_index", None) is None or len(self._index) != len(self.nodes):
+            self._index = {n.name: n for n in self.nodes}
+        return self._index
+
+
+class _BlockValue:
+    """The outputs of an expanded block call: (name or None, Port) pairs."""
+
+    def __init__(self, items):
+        self.items = items
+
+    def port(self, selector) -> Port:
+        if selector is None:
+            return self.items[0][1]
+        if isinstance(selector, int):
+            return self.items[selector][1]
+        return next(port for name, port in self.items if name == selector)
+
+
+def flatten(spec: Spec) -> FlatGraph:
+    """The spec's graph as Keras builds it: blocks expanded, dead ends left out."""
+    graph = FlatGraph(inputs=list(spec.inputs))
+    env = {name: Port(name) for name in spec.inputs}
+    outputs = _Expander(spec, graph).scope(spec.scope, env, prefix="", params={}, nesting=())
+    graph.outputs = outputs
+    graph.outputs_kind = spec.scope.outputs.kind if spec.scope.outputs else "single"
+    graph.nodes = _reaching_outputs(graph)
+    return graph
+
+
+def _reaching_outputs(graph: FlatGraph) -> list:
+    """The nodes that some output depends on, in build order (Keras drops the rest)."""
+    by_name = {n.name: n for n in graph.nodes}
+    needed, todo = set(), [port.node for _, port in graph.outputs]
+    while todo:
+        name = todo.pop()
+        if name in needed or name not in by_name:
+            continue
+        needed.add(name)
+        node = by_name[name]
+        todo.extend(p.node for p in node.ports())
+        if node.share:
+            todo.append(node.share)
+    return [n for n in graph.nodes if n.name in needed]
+
+
+def substitute(value, params: dict):
+    """A value with every `$name` (at any depth) replaced by the parameter's value."""
+    if isinstance(value, str) and value.startswith("$") and value[1:] in params:
+        return params[value[1:]]
+    if isinstance(value, list):
+        return [substitute(v, params) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, params) for k, v in value.items()}
+    return value
+
+
+def topological(scope: Scope) -> list[Call]:
+    """The calls of a scope in list order, moved only where a reference needs it."""
+    names = {c.name for c in scope.calls}
+    order, done, visiting = [], set(), set()
+
+    def visit(call: Call) -> None:
+        if call.name in done:
+            return
+        visiting.add(call.name)
+        for ref in call.refs():
+            if ref.name in names and ref.name not in done and ref.name not in visiting:
+                visit(scope.call(ref.name))
+        visiting.discard(call.name)
+        done.add(call.name)
+        order.append(call)
+
+    for call in scope.calls:
+        visit(call)
+    return order
+
+
+class _Expander:
+    def __init__(self, spec: Spec, graph: FlatGraph):
+        self.spec = spec
+        self.graph = graph
+
+    def scope(self, scope: Scope, env: dict, prefix: str, params: dict, nesting: tuple) -> list:
+        for call in topological(scope):
+            env[call.name] = self.call(call, env, prefix, params, nesting)
+        if scope.outputs is None:
+            return []
+        return [(name, self.resolve(ref, env)) for name, ref in scope.outputs.items]
+
+    def resolve(self, ref: Ref, env: dict) -> Port:
+        value = env[ref.name]
+        if isinstance(value, _BlockValue):
+            return value.port(ref.output)
+        return Port(value.node, ref.output if isinstance(ref.output, int) else None)
+
+    def inputs(self, inputs, env: dict):
+        if isinstance(inputs, Ref):
+            return self.resolve(inputs, env)
+        if isinstance(inputs, tuple):
+            return tuple(self.inputs(item, env) for item in inputs)
+        return {key: self.inputs(item, env) for key, item in inputs.items()}
+
+    def call(self, call: Call, env: dict, prefix: str, params: dict, nesting: tuple):
+        inputs = self.inputs(call.inputs, env)
+        if call.share is not None:
+            target = env[call.share]
+            shared = self.graph.node(target.node)
+            node = Node(prefix + call.name, shared.type, {}, inputs, call.where, nesting,
+                        share=shared.share or shared.name)
+            self.graph.nodes.append(node)
+            return Port(node.name)
+        args = substitute(call.args, params)
+        names = [call.name] if not call.repeat else [f"{call.name}_{i}" for i in range(1, call.repeat + 1)]
+        value = None
+        for name in names:
+            if call.type in self.spec.blocks:
+                value = self.block(call.type, args, inputs, prefix + name, nesting, call.where)
+                inputs = value.port(None)
+            else:
+                node = Node(prefix + name, call.type, args, inputs, call.where, nesting)
+                self.graph.nodes.append(node)
+                value = inputs = Port(node.name)
+        return value
+
+    def block(self, block_name: str, args: dict, inputs, call_name: str, nesting: tuple,
+              where: tuple) -> _BlockValue:
+        block = self.spec.blocks[block_name]
+        params = {k: v for k, v in block.params.items()}
+        params.update(args)
+        given = inputs if isinstance(inputs, tuple) else (inputs,)
+        env = dict(zip(block.scope.inputs, given))
+        items = self.scope(block.scope, env, call_name + "_", params, nesting + ((call_name, block_name, where),))
+        output_names = [name or (ref.name if ref.output is None else None)
+                        for (name, _), ref in zip(items, block.scope.outputs.refs)]
+        return _BlockValue([(n, port) for n, (_, port) in zip(output_names, items)])

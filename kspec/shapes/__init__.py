@@ -1,0 +1,205 @@
+"""Static shape inference: every layer's output shape and parameter count, without Keras.
+
+Rules are plain functions by Keras class name (`RULES`), each returning
+(output shape or list of shapes, trainable params, non-trainable params) or
+raising ShapeError. A layer without a rule gets a warning, and shapes that
+depend on it are unknown; nothing crashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..catalog import catalog
+from ..diagnostics import WARNING, Diagnostic
+from ..flatten import FlatGraph, Node, Port, flatten
+from . import attention, conv, core, merge, recurrent
+from .errors import ShapeError, fmt
+
+RULES = {**core.RULES, **conv.RULES, **merge.RULES, **recurrent.RULES, **attention.RULES}
+WRAPPERS = recurrent.WRAPPERS
+
+DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "mixed_float16": 4,
+               "mixed_bfloat16": 4}
+
+
+def has_rule(type_name: str) -> bool:
+    canonical = _canonical(type_name)
+    return canonical in RULES or canonical in WRAPPERS
+
+
+def _canonical(type_name: str) -> str:
+    signature = catalog().layer(type_name)
+    return signature.canonical if signature else type_name
+
+
+@dataclass
+class LayerShape:
+    """The static facts about one layer call."""
+
+    node: Node
+    input_shapes: object  # a shape, a list, or a dict, as the call receives them
+    output: object = None  # a shape tuple, a list of them, or None when unknown
+    trainable: int | None = 0
+    non_trainable: int | None = 0
+    weight_bytes: int | None = 0
+
+    @property
+    def params(self) -> int | None:
+        if self.trainable is None or self.non_trainable is None:
+            return None
+        return self.trainable + self.non_trainable
+
+
+@dataclass
+class ShapeReport:
+    graph: FlatGraph
+    input_shapes: dict  # input name -> shape with the batch dimension
+    layers: list = field(default_factory=list)
+    diagnostics: list = field(default_factory=list)
+
+    def _total(self, attribute):
+        values = [getattr(layer, attribute) for layer in self.layers]
+        return None if None in values else sum(values)
+
+    @property
+    def trainable_params(self):
+        return self._total("trainable")
+
+    @property
+    def non_trainable_params(self):
+        return self._total("non_trainable")
+
+    @property
+    def total_params(self):
+        t, n = self.trainable_params, self.non_trainable_params
+        return None if t is None or n is None else t + n
+
+    @property
+    def weight_bytes(self):
+        return self._total("weight_bytes")
+
+    def shape_of(self, port: Port):
+        """The shape of one tensor, or None when unknown."""
+        if port.node in self.input_shapes:
+            return self.input_shapes[port.node]
+        for layer in self.layers:
+            if layer.node.name == port.node:
+                out = layer.output
+                if out is None:
+                    return None
+                if port.index is not None:
+                    return out[port.index] if isinstance(out, list) and port.index < len(out) else None
+                return out
+        return None
+
+
+def infer(spec, graph: FlatGraph | None = None) -> ShapeReport:
+    """Shapes and parameter counts of every layer call of a valid spec."""
+    graph = graph or flatten(spec)
+    report = ShapeReport(graph, {name: (i.batch_size,) + tuple(i.shape) for name, i in spec.inputs.items()})
+    document = spec.document
+    known = dict(report.input_shapes)  # tensor name -> shape or list of shapes (None: unknown)
+    trainable_override = {}
+    for node in graph.nodes:
+        inputs = _input_shapes(node.inputs, known)
+        layer = LayerShape(node, inputs)
+        report.layers.append(layer)
+        if _has_unknown(inputs):
+            layer.output = layer.trainable = layer.non_trainable = layer.weight_bytes = None
+            known[node.name] = None
+            continue
+        if node.share:
+            target_type = node.type
+            args = graph.node(node.share).args
+        else:
+            target_type, args = node.type, node.args
+        try:
+            output, trainable, frozen = _apply(target_type, args, inputs)
+        except ShapeError as error:
+            report.diagnostics.append(_located(document, node, error.code,
+                                               f"'{node.name}': {error.message}", error.hint))
+            output, trainable, frozen = None, None, None
+        except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError) as error:
+            report.diagnostics.append(_located(document, node, "KS606",
+                                               f"'{node.name}': cannot infer the shape of {node.type} "
+                                               f"({type(error).__name__}: {error})",
+                                               severity=WARNING))
+            output, trainable, frozen = None, None, None
+        except _NoRule:
+            report.diagnostics.append(_located(document, node, "KS606",
+                                               f"no shape rule for {node.type}: the output shape of "
+                                               f"'{node.name}' and what follows it are unknown",
+                                               "the model still builds; kspec summary shows '?'",
+                                               severity=WARNING))
+            output, trainable, frozen = None, None, None
+        if node.share:
+            trainable = frozen = 0 if output is not None else None  # weights belong to the shared layer
+        if trainable is not None and args.get("trainable") is False:
+            trainable, frozen = 0, trainable + frozen
+        layer.output, layer.trainable, layer.non_trainable = output, trainable, frozen
+        layer.weight_bytes = None if trainable is None else (trainable + frozen) * _dtype_bytes(args)
+        known[node.name] = output
+        trainable_override[node.name] = trainable
+    return report
+
+
+class _NoRule(Exception):
+    pass
+
+
+def _apply(type_name: str, args: dict, inputs):
+    canonical = _canonical(type_name)
+    if canonical in WRAPPERS:
+        return WRAPPERS[canonical](args, inputs, _nested)
+    rule = RULES.get(canonical)
+    if rule is None:
+        raise _NoRule
+    return rule(args, inputs)
+
+
+def _nested(type_name: str, args: dict, inputs):
+    """Shapes of a nested layer (the `layer` of Bidirectional or TimeDistributed)."""
+    return _apply(type_name, {k: v for k, v in args.items() if k != "type"}, inputs)
+
+
+def _input_shapes(inputs, known: dict):
+    if isinstance(inputs, Port):
+        value = known.get(inputs.node)
+        if value is None:
+            return None
+        if inputs.index is not None:
+            return value[inputs.index] if isinstance(value, list) and inputs.index < len(value) else None
+        return value
+    if isinstance(inputs, tuple):
+        return [_input_shapes(item, known) for item in inputs]
+    return {key: _input_shapes(item, known) for key, item in inputs.items()}
+
+
+def _has_unknown(shapes) -> bool:
+    if shapes is None:
+        return True
+    if isinstance(shapes, list) and shapes and not isinstance(shapes[0], (int, type(None))):
+        return any(_has_unknown(s) for s in shapes)
+    if isinstance(shapes, dict):
+        return any(_has_unknown(s) for s in shapes.values())
+    return False
+
+
+def _dtype_bytes(args: dict) -> int:
+    dtype = args.get("dtype")
+    return DTYPE_BYTES.get(dtype, 4) if isinstance(dtype, str) else 4
+
+
+def _located(document, node: Node, code, message, hint=None, severity="error") -> Diagnostic:
+    if document is None:
+        return Diagnostic("<spec>", 1, 1, code, severity, message, hint)
+    if node.scope:
+        call, block, where = node.scope[-1]
+        line, _ = document.position(where)
+        context = f"in block {block}, called as '{call}' on line {line}"
+        hint = f"{context}; {hint}" if hint else context
+    return document.diagnostic(node.where + ("type",), code, message, hint=hint, severity=severity)
+
+
+__all__ = ["RULES", "LayerShape", "ShapeReport", "ShapeError", "fmt", "has_rule", "infer"]
