@@ -64,3 +64,98 @@ def schema() -> None:
     from .structure import schema_text
 
     click.echo(schema_text(), nl=False)
+
+
+def _valid_spec(path: str):
+    """The spec at `path`, or its diagnostics on stderr and exit status 1."""
+    from .report import TextReporter
+    from .validate import validate_file
+
+    result = validate_file(path)
+    if result.errors or result.spec is None:
+        TextReporter(lambda line: click.echo(line, err=True), color=sys.stderr.isatty()).report([result])
+        sys.exit(2 if result.unreadable else 1)
+    return result.spec
+
+
+def _fail(message: str, status: int = 1):
+    click.echo(f"kspec: {message}", err=True)
+    sys.exit(status)
+
+
+def _output(text_or_bytes, output: str | None) -> None:
+    """Print, or write atomically to a file."""
+    if output is None:
+        click.echo(text_or_bytes, nl=False)
+        return
+    from .files import write_atomic
+
+    try:
+        write_atomic(output, text_or_bytes)
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}", 2)
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table for people, json for tools.")
+@click.option("--expand", is_flag=True, help="Show the layers inside block calls.")
+def summary(spec_path, fmt, expand) -> None:
+    """Show every layer's output shape and parameter count, like model.summary().
+
+    Shapes come from kspec's own rules: TensorFlow is not imported.
+    """
+    from .shapes import infer
+    from .summary import as_json, table
+
+    spec = _valid_spec(spec_path)
+    report = infer(spec)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(as_json(report, spec), indent=2))
+    else:
+        click.echo(table(report, spec, expand=expand))
+
+
+@main.command()
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg", "png"]), default="mermaid",
+              show_default=True, help="mermaid or dot as text; svg or png rendered by Graphviz (needs -o).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def graph(spec_path, fmt, output) -> None:
+    """Draw the layer graph: nodes show name, type and output shape; blocks are clusters.
+
+    Mermaid pastes into Markdown (READMEs, pull requests); dot is Graphviz's
+    language; svg and png are rendered with Graphviz's `dot` program.
+    """
+    from .diagram import dot, mermaid
+    from .shapes import infer
+
+    spec = _valid_spec(spec_path)
+    report = infer(spec)
+    if fmt == "mermaid":
+        return _output(mermaid(report, spec), output)
+    source = dot(report, spec)
+    if fmt == "dot":
+        return _output(source, output)
+    if output is None:
+        _fail(f"--format {fmt} writes a file: add -o FILE.{fmt}", 2)
+    _output(_render(source, fmt), output)
+
+
+def _render(source: str, fmt: str) -> bytes:
+    import shutil
+    import subprocess
+
+    program = shutil.which("dot")
+    if program is None:
+        _fail(f"rendering {fmt} needs Graphviz's `dot` program, which is not installed. Install the "
+              "graphviz package (apt-get install graphviz, brew install graphviz, or conda install "
+              "graphviz), or use --format dot or --format mermaid.", 2)
+    done = subprocess.run([program, f"-T{fmt}"], input=source.encode(), capture_output=True, timeout=120)
+    if done.returncode != 0:
+        _fail(f"Graphviz failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
