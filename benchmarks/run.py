@@ -12,6 +12,7 @@ import argparse
 import itertools
 import os
 import shutil
+import site
 import statistics
 import subprocess
 import sys
@@ -49,9 +50,24 @@ def interleaved(measure_a, measure_b, repeats: int):
     return statistics.median(ratios), min(ratios), max(ratios), statistics.median(a_times), statistics.median(b_times)
 
 
-# Processes run as users run them: with bytecode caching, which pip's install
-# step and the first run set up (some shells export PYTHONDONTWRITEBYTECODE).
+# Whole processes run as users run them, with bytecode caching (pip's install
+# step and the first run write it; some shells export PYTHONDONTWRITEBYTECODE),
+# and without this machine's site hooks: `-S`, with site-packages and the
+# repository on PYTHONPATH, for both sides of every comparison. Here the .pth
+# hooks (certifi, an editable-install finder) add about 25 ms to every process.
 PROCESS_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+PROCESS_ENV["PYTHONPATH"] = os.pathsep.join([str(ROOT), *site.getsitepackages()])
+PROCESS_ENV["TF_CPP_MIN_LOG_LEVEL"] = "3"
+
+
+def python(*args) -> list:
+    """The command line of a fresh interpreter without site hooks."""
+    return [sys.executable, "-S", *args]
+
+
+def kspec_command(*args) -> list:
+    """`kspec ARGS` as its console script runs it."""
+    return python("-c", "import sys; from kspec.cli import main; sys.argv[0] = 'kspec'; main()", *args)
 
 
 def process_timer(argv, cwd=ROOT):
@@ -90,8 +106,8 @@ def suite_validate(quick: bool) -> list[Row]:
                  f"for f in sorted(glob.glob({str(tmp)!r} + '/*.yaml')):\n"
                  "    yaml.load(open(f, 'rb'), Loader=yaml.CSafeLoader)\n")
         median, low, high, a, b = interleaved(
-            process_timer([sys.executable, "-m", "kspec", "validate", str(tmp)]),
-            process_timer([sys.executable, "-c", floor]),
+            process_timer(kspec_command("validate", str(tmp))),
+            process_timer(python("-c", floor)),
             5 if quick else 15,
         )
         rows.append(Row("validate 100 specs / PyYAML C-loader parse (whole process)", median, low, high,
@@ -116,7 +132,7 @@ def _validate_scaling(tmp_root: Path, quick: bool) -> list[Row]:
         small, large = chain_spec(1_000), chain_spec(10_000)
         (tmp_root / "small.yaml").write_text(small)
         (tmp_root / "large.yaml").write_text(large)
-        command = [sys.executable, "-m", "kspec", "validate"]
+        command = kspec_command("validate")
         median, low, high, a, b = interleaved(
             process_timer(command + [str(tmp_root / "large.yaml")]),
             process_timer(command + [str(tmp_root / "small.yaml")]), 3 if quick else 7)
@@ -142,7 +158,19 @@ def _validate_scaling(tmp_root: Path, quick: bool) -> list[Row]:
     return rows
 
 
-SUITES = {"validate": suite_validate}
+def suite_summary(quick: bool) -> list[Row]:
+    """kspec summary on ResNet-50 against Keras building it and counting parameters."""
+    keras_side = "import keras\nkeras.applications.ResNet50(weights=None).count_params()\n"
+    median, low, high, a, b = interleaved(
+        process_timer(python("-c", keras_side)),
+        process_timer(kspec_command("summary", "specs/resnet50.yaml")),
+        2 if quick else 5,
+    )
+    return [Row("Keras build + count_params / kspec summary, ResNet-50 (whole process)", median, low, high,
+                ">= 50", median >= 50, f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms")]
+
+
+SUITES = {"validate": suite_validate, "summary": suite_summary}
 
 
 def main(argv=None) -> int:

@@ -6,15 +6,13 @@ the command line decides how to print them (see `kspec.report`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 ERROR = "error"
 WARNING = "warning"
 
 
-@dataclass(frozen=True, order=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     """One finding about a spec, located at a 1-based line and column."""
 
     path: str
@@ -23,7 +21,7 @@ class Diagnostic:
     code: str
     severity: str
     message: str
-    hint: str | None = field(default=None, compare=False)
+    hint: str | None = None
 
     @property
     def is_error(self) -> bool:

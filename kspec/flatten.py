@@ -8,13 +8,12 @@ the live builder all read it. It expects a spec without errors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .ir import Call, Ref, Scope, Spec
 
 
-@dataclass(frozen=True)
-class Port:
+class Port(NamedTuple):
     """One tensor: output `index` (None for the only one) of a node or an input."""
 
     node: str
@@ -24,14 +23,13 @@ class Port:
         return self.node if self.index is None else f"{self.node}[{self.index}]"
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """One concrete layer call."""
 
     name: str
     type: str
     args: dict
-    inputs: object  # Port, tuple of Ports, or dict of keyword -> Port or tuple
+    inputs: object  # a Port, a list of Ports, or a dict of keyword -> Port or list
     where: tuple
     scope: tuple = ()  # enclosing block calls, outermost first: (("res1", "ResidualBlock", where), ...)
     share: str | None = None  # name of the node whose layer object this call reuses
@@ -43,7 +41,7 @@ class Node:
 def iter_ports(inputs):
     if isinstance(inputs, Port):
         yield inputs
-    elif isinstance(inputs, tuple):
+    elif isinstance(inputs, list):
         for item in inputs:
             yield from iter_ports(item)
     elif isinstance(inputs, dict):
@@ -51,20 +49,20 @@ def iter_ports(inputs):
             yield from iter_ports(item)
 
 
-@dataclass
 class FlatGraph:
-    inputs: list  # input names
-    nodes: list = field(default_factory=list)  # Nodes in an order that Keras can build
-    outputs: list = field(default_factory=list)  # (output name or None, Port)
-    outputs_kind: str = "single"
+    """The expanded graph: input names, nodes in build order, and outputs."""
+
+    def __init__(self, inputs: list):
+        self.inputs = inputs
+        self.nodes: list = []  # Nodes in an order that Keras can build
+        self.outputs: list = []  # (output name or None, Port)
+        self.outputs_kind = "single"
+        self._index: dict = {}
 
     def node(self, name: str) -> Node:
-        return self._by_name()[name]
-
-    def _by_name(self) -> dict:
-        if getattr(self, "_index", None) is None or len(self._index) != len(self.nodes):
+        if len(self._index) != len(self.nodes):
             self._index = {n.name: n for n in self.nodes}
-        return self._index
+        return self._index[name]
 
 
 class _BlockValue:
@@ -121,22 +119,22 @@ def substitute(value, params: dict):
 
 def topological(scope: Scope) -> list[Call]:
     """The calls of a scope in list order, moved only where a reference needs it."""
-    names = {c.name for c in scope.calls}
-    order, done, visiting = [], set(), set()
-
-    def visit(call: Call) -> None:
-        if call.name in done:
-            return
-        visiting.add(call.name)
-        for ref in call.refs():
-            if ref.name in names and ref.name not in done and ref.name not in visiting:
-                visit(scope.call(ref.name))
-        visiting.discard(call.name)
-        done.add(call.name)
-        order.append(call)
-
+    by_name = {c.name: c for c in scope.calls}
+    order, placed = [], set()
     for call in scope.calls:
-        visit(call)
+        stack, on_stack = [(call, iter(call.refs()))], {call.name}
+        while stack:
+            current, refs = stack[-1]
+            ref = next(refs, None)
+            if ref is None:
+                stack.pop()
+                on_stack.discard(current.name)
+                if current.name not in placed:
+                    placed.add(current.name)
+                    order.append(current)
+            elif ref.name in by_name and ref.name not in placed and ref.name not in on_stack:
+                on_stack.add(ref.name)
+                stack.append((by_name[ref.name], iter(by_name[ref.name].refs())))
     return order
 
 
@@ -161,8 +159,8 @@ class _Expander:
     def inputs(self, inputs, env: dict):
         if isinstance(inputs, Ref):
             return self.resolve(inputs, env)
-        if isinstance(inputs, tuple):
-            return tuple(self.inputs(item, env) for item in inputs)
+        if isinstance(inputs, list):
+            return [self.inputs(item, env) for item in inputs]
         return {key: self.inputs(item, env) for key, item in inputs.items()}
 
     def call(self, call: Call, env: dict, prefix: str, params: dict, nesting: tuple):
@@ -174,7 +172,7 @@ class _Expander:
                         share=shared.share or shared.name)
             self.graph.nodes.append(node)
             return Port(node.name)
-        args = substitute(call.args, params)
+        args = substitute(call.args, params) if params else call.args
         names = [call.name] if not call.repeat else [f"{call.name}_{i}" for i in range(1, call.repeat + 1)]
         value = None
         for name in names:
@@ -192,7 +190,7 @@ class _Expander:
         block = self.spec.blocks[block_name]
         params = {k: v for k, v in block.params.items()}
         params.update(args)
-        given = inputs if isinstance(inputs, tuple) else (inputs,)
+        given = inputs if isinstance(inputs, list) else [inputs]
         env = dict(zip(block.scope.inputs, given))
         items = self.scope(block.scope, env, call_name + "_", params, nesting + ((call_name, block_name, where),))
         output_names = [name or (ref.name if ref.output is None else None)

@@ -1,4 +1,4 @@
-"""The spec as a graph: frozen dataclasses built from the loaded YAML data.
+"""The spec as a graph: immutable records built from the loaded YAML data.
 
 Building is defensive: items that the schema already rejected are skipped, so
 that semantic checks can still run on the rest and report everything at once.
@@ -8,8 +8,7 @@ Every element keeps `where`, the path of its YAML node, for diagnostics.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Union
+from typing import NamedTuple, Union
 
 CALL_KEYS = ("name", "type", "share", "inputs", "repeat")
 _CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
@@ -29,8 +28,7 @@ def camel_case(name: str) -> str:
     return camel if camel[0].isalpha() else "M" + camel
 
 
-@dataclass(frozen=True)
-class Ref:
+class Ref(NamedTuple):
     """A reference to a tensor: `name`, `name.K` or `name.out`."""
 
     name: str
@@ -54,11 +52,10 @@ def parse_ref(text, where: tuple) -> Ref | None:
 
 
 # How a call receives its inputs: one tensor, a list, or keyword arguments.
-Inputs = Union[Ref, tuple, dict]
+Inputs = Union[Ref, list, dict]
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(NamedTuple):
     name: str
     shape: tuple
     dtype: str
@@ -69,8 +66,7 @@ class Input:
     optional: bool = False
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     """One item of a `layers` list."""
 
     name: str
@@ -90,15 +86,14 @@ class Call:
 def iter_refs(inputs):
     if isinstance(inputs, Ref):
         yield inputs
-    elif isinstance(inputs, tuple):
+    elif isinstance(inputs, list):
         yield from inputs
     elif isinstance(inputs, dict):
         for value in inputs.values():
             yield from iter_refs(value)
 
 
-@dataclass(frozen=True)
-class Outputs:
+class Outputs(NamedTuple):
     """Outputs of a model or block: `kind` is 'single', 'list' or 'named'."""
 
     kind: str
@@ -110,8 +105,7 @@ class Outputs:
         return [ref for _, ref in self.items]
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     """A graph: the model itself, or one block."""
 
     inputs: tuple  # input names, in order
@@ -126,26 +120,26 @@ class Scope:
         return None
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     name: str
     params: dict  # name -> default (None = required)
     scope: Scope
     where: tuple
 
 
-@dataclass
 class Spec:
     """A whole spec: the model scope, blocks, custom layers and compile settings."""
 
-    name: str
-    description: str | None
-    inputs: dict  # name -> Input
-    scope: Scope
-    blocks: dict  # name -> Block
-    custom: dict  # type name -> import path
-    compile: dict | None
-    document: object = field(repr=False, default=None)
+    def __init__(self, name: str, description: str | None, inputs: dict, scope: Scope, blocks: dict,
+                 custom: dict, compile: dict | None, document=None):
+        self.name = name
+        self.description = description
+        self.inputs = inputs  # name -> Input
+        self.scope = scope  # the model's own graph
+        self.blocks = blocks  # name -> Block
+        self.custom = custom  # type name -> import path
+        self.compile = compile
+        self.document = document
 
     @property
     def class_name(self) -> str:
@@ -209,7 +203,7 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
         implicit = raw_in is None
         call_inputs = previous if implicit else _parse_inputs(raw_in, item_where + ("inputs",))
         if call_inputs is None and not implicit:
-            call_inputs = ()  # malformed: the schema has reported it
+            call_inputs = []  # malformed: the schema has reported it
         repeat = item.get("repeat")
         call = Call(
             name=name,
@@ -241,8 +235,8 @@ def _derive_name(base_type: str, taken: set, counters: dict) -> str:
 
 def _parse_inputs(raw, where: tuple):
     if isinstance(raw, list):
-        refs = tuple(parse_ref(r, where + (i,)) for i, r in enumerate(raw))
-        return tuple(r for r in refs if r is not None)
+        refs = [parse_ref(r, where + (i,)) for i, r in enumerate(raw)]
+        return [r for r in refs if r is not None]
     if isinstance(raw, dict):
         refs = {k: _parse_inputs(v, where + (k,)) for k, v in raw.items() if not isinstance(v, dict)}
         return {k: r for k, r in refs.items() if r is not None}

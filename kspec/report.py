@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -59,6 +56,8 @@ class JsonReporter:
         self.echo = echo
 
     def report(self, results) -> None:
+        import json
+
         items = [d.as_dict() for r in results for d in r.diagnostics]
         self.echo(json.dumps(items, indent=2, ensure_ascii=False))
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -47,16 +46,16 @@ _STANDARD_TAGS = {
 Path = tuple
 
 
-@dataclass
 class Document:
     """A loaded spec: its data, text and the position of every value and key."""
 
-    path: str
-    text: str
-    data: Any = None
-    spans: dict = field(default_factory=dict)  # path tuple -> (line, column) of the value
-    key_spans: dict = field(default_factory=dict)  # path tuple -> (line, column) of the key
-    diagnostics: list = field(default_factory=list)
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.text = text
+        self.data: Any = None
+        self.spans: dict = {}  # path tuple -> (line, column) of the value
+        self.key_spans: dict = {}  # path tuple -> (line, column) of the key
+        self.diagnostics: list = []
 
     def position(self, path: Path, key: bool = False) -> tuple[int, int]:
         """The position of a value (or its key), or of its nearest located parent."""
@@ -90,7 +89,9 @@ def read_document(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE) -> Document:
             return _fail(doc, "KS001", f"file is {size:,} bytes, over the limit of {max_size:,}",
                          "raise the limit with --max-file-size or KSPEC_MAX_FILE_SIZE")
         with open(path, "rb") as handle:
-            raw = handle.read(max_size + 1)
+            raw = handle.read()
+        if len(raw) > max_size:  # the file grew after it was measured
+            return _fail(doc, "KS001", f"file is over the limit of {max_size:,} bytes")
     except OSError as exc:
         return _fail(doc, "KS000", f"cannot read file: {exc.strerror or exc}")
     return load_bytes(raw, path, doc)
@@ -356,7 +357,6 @@ class _Duplicate(str):
     """A repeated key: kept for its position, never stored in the mapping."""
 
 
-@dataclass
-class _Mark:
+class _Mark(NamedTuple):
     line: int
     column: int

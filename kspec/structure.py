@@ -211,7 +211,10 @@ class SchemaChecker:
         out.extend(self._best(value, results, path))
 
     def _one_of(self, value, branches, path, out) -> None:
-        passing = [b for b in branches if self._check_quiet(value, b, path)]
+        if isinstance(value, dict) and all(b.keys() == {"required"} for b in branches):
+            passing = [b for b in branches if all(k in value for k in b["required"])]
+        else:
+            passing = [b for b in branches if self._check_quiet(value, b, path)]
         if len(passing) == 1:
             return
         keys = [k for b in branches for k in b.get("required", [])]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-from dataclasses import dataclass
 
 from .checks import Collector, check_spec
 from .diagnostics import Diagnostic
@@ -14,13 +13,13 @@ from .source import DEFAULT_MAX_FILE_SIZE, Document, load_text, read_document
 from .structure import schema_checker
 
 
-@dataclass
 class Result:
     """What validating one spec found."""
 
-    document: Document
-    spec: Spec | None
-    diagnostics: list[Diagnostic]
+    def __init__(self, document: Document, spec: Spec | None, diagnostics: list[Diagnostic]):
+        self.document = document
+        self.spec = spec
+        self.diagnostics = diagnostics
 
     @property
     def errors(self) -> list[Diagnostic]:

@@ -49,6 +49,6 @@ def _tensors(inputs, tensors):
     if isinstance(inputs, Port):
         value = tensors[inputs.node]
         return value[inputs.index] if inputs.index is not None else value
-    if isinstance(inputs, tuple):
+    if isinstance(inputs, list):
         return [_tensors(item, tensors) for item in inputs]
     return {key: _tensors(item, tensors) for key, item in inputs.items()}

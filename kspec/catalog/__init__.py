@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 import os
 
 NAMESPACES = (
@@ -23,15 +23,13 @@ NAMESPACES = (
 )
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     name: str
     required: bool
     default: object = None
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(NamedTuple):
     """A Keras class's constructor: its own parameters and, if any, the base ones."""
 
     name: str

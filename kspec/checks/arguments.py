@@ -56,9 +56,7 @@ class ValueChecker:
                                f"{type_name} takes no argument '{key}'" + _hint(match),
                                None if match else _accepted(signature), key=True)
                 continue
-            kind = kind_of(key, param.default, not param.required)
-            if kind == "padding_mode" and not type_name.endswith("1D"):
-                kind = "padding_mode_2d"
+            kind = _layer_arg_kind(type_name, key, param)
             self.check(kind, value, where + (key,), f"{type_name}.{key}")
         missing = [p for p in signature.required if p not in args]
         if missing:
@@ -309,6 +307,20 @@ class ValueChecker:
     def _any(self, value, where, label) -> None:
         if isinstance(value, float) and math.isnan(value):
             self._range(where, label, "is NaN")
+
+
+_LAYER_ARG_KINDS: dict = {}
+
+
+def _layer_arg_kind(type_name: str, key: str, param) -> str:
+    """The kind of a layer's argument, computed once per layer type and argument."""
+    kind = _LAYER_ARG_KINDS.get((type_name, key))
+    if kind is None:
+        kind = kind_of(key, param.default, not param.required)
+        if kind == "padding_mode" and not type_name.endswith("1D"):
+            kind = "padding_mode_2d"  # 'causal' is for 1D layers only
+        _LAYER_ARG_KINDS[(type_name, key)] = kind
+    return kind
 
 
 def _accepted(signature) -> str:

@@ -21,11 +21,11 @@ def type_kind(spec: Spec, type_name: str | None) -> str | None:
     return None
 
 
-def output_count(spec: Spec, call: Call, scope: Scope) -> int | None:
-    """How many tensors a call returns (None when unknown)."""
+def output_count(spec: Spec, call: Call, calls: dict) -> int | None:
+    """How many tensors a call returns (None when unknown); `calls` maps names in scope."""
     if call.share is not None:
-        target = scope.call(call.share)
-        return output_count(spec, target, scope) if target and target is not call else None
+        target = calls.get(call.share)
+        return output_count(spec, target, calls) if target and target is not call else None
     kind = type_kind(spec, call.type)
     if kind == "block":
         outputs = spec.blocks[call.type].scope.outputs
@@ -130,7 +130,7 @@ def _check_ref(spec: Spec, scope: Scope, ref: Ref, calls: dict, out, code: str, 
             shown = ", ".join(names) if names else "none"
             out.error(ref.where, "KS207", f"'{ref.name}' has no output named '{ref.output}' (named outputs: {shown})")
         return
-    count = output_count(spec, target, scope)
+    count = output_count(spec, target, calls)
     if count == 1:
         out.error(ref.where, "KS207", f"'{ref}': '{ref.name}' returns a single tensor",
                   f"refer to it as '{ref.name}'")
@@ -145,7 +145,7 @@ def _check_repeat(spec: Spec, scope: Scope, call: Call, out) -> None:
     reason = None
     if call.share is not None:
         reason = "a shared call cannot repeat"
-    elif isinstance(call.inputs, (tuple, dict)):
+    elif isinstance(call.inputs, (list, dict)):
         reason = "it takes several inputs"
     elif kind == "keras" and call.type in MERGE_LAYERS:
         reason = f"{call.type} merges several inputs"

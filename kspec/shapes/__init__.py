@@ -8,7 +8,6 @@ depend on it are unknown; nothing crashes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 from ..catalog import catalog
 from ..diagnostics import WARNING, Diagnostic
@@ -33,16 +32,16 @@ def _canonical(type_name: str) -> str:
     return signature.canonical if signature else type_name
 
 
-@dataclass
 class LayerShape:
     """The static facts about one layer call."""
 
-    node: Node
-    input_shapes: object  # a shape, a list, or a dict, as the call receives them
-    output: object = None  # a shape tuple, a list of them, or None when unknown
-    trainable: int | None = 0
-    non_trainable: int | None = 0
-    weight_bytes: int | None = 0
+    def __init__(self, node: Node, input_shapes):
+        self.node = node
+        self.input_shapes = input_shapes  # a shape, a list, or a dict, as the call receives them
+        self.output = None  # a shape tuple, a list of them, or None when unknown
+        self.trainable: int | None = 0
+        self.non_trainable: int | None = 0
+        self.weight_bytes: int | None = 0
 
     @property
     def params(self) -> int | None:
@@ -51,12 +50,14 @@ class LayerShape:
         return self.trainable + self.non_trainable
 
 
-@dataclass
 class ShapeReport:
-    graph: FlatGraph
-    input_shapes: dict  # input name -> shape with the batch dimension
-    layers: list = field(default_factory=list)
-    diagnostics: list = field(default_factory=list)
+    """Shapes and parameter counts of a whole graph, with the problems found."""
+
+    def __init__(self, graph: FlatGraph, input_shapes: dict):
+        self.graph = graph
+        self.input_shapes = input_shapes  # input name -> shape with the batch dimension
+        self.layers: list = []
+        self.diagnostics: list = []
 
     def _total(self, attribute):
         values = [getattr(layer, attribute) for layer in self.layers]
@@ -171,7 +172,7 @@ def _input_shapes(inputs, known: dict):
         if inputs.index is not None:
             return value[inputs.index] if isinstance(value, list) and inputs.index < len(value) else None
         return value
-    if isinstance(inputs, tuple):
+    if isinstance(inputs, list):
         return [_input_shapes(item, known) for item in inputs]
     return {key: _input_shapes(item, known) for key, item in inputs.items()}
 
