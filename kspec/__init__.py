@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 
 from .diagnostics import Diagnostic, SpecError  # noqa: E402
 
-__all__ = ["Diagnostic", "SpecError", "__version__", "load"]
+__all__ = ["Diagnostic", "SpecError", "__version__", "build", "generate", "load"]
 
 
 def load(source):
@@ -22,3 +22,21 @@ def load(source):
     if result.errors or result.spec is None:
         raise SpecError(result.diagnostics)
     return result.spec
+
+
+def generate(spec, style: str = "functional") -> str:
+    """The source of a Python module building the spec's model in a Keras style."""
+    from .compiler import generate as _generate
+
+    return _generate(_as_spec(spec), style)
+
+
+def build(spec, style: str = "functional", compile: bool = True):
+    """A live keras.Model for a spec (imports Keras)."""
+    from .compiler import build as _build
+
+    return _build(_as_spec(spec), style, compile)
+
+
+def _as_spec(spec):
+    return load(spec) if isinstance(spec, str) or hasattr(spec, "__fspath__") else spec

@@ -36,6 +36,7 @@ CODES = {
     "KS208": "share of something that is not a layer",
     "KS209": "repeat where it cannot apply",
     "KS210": "missing inputs",
+    "KS211": "Keras style that the graph does not allow",
     # Constructor arguments and nested Keras objects.
     "KS301": "unknown constructor argument",
     "KS302": "constructor argument of the wrong type",

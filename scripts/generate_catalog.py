@@ -107,8 +107,11 @@ def build_catalog() -> dict:
         "strings": sorted(activations.ALL_OBJECTS_DICT),
     }
 
+    reserved = sorted(name for name in set(dir(keras.Model)) | set(dir(keras.layers.Layer))
+                      if not name.startswith("__"))
     return {
         "keras_version": keras.__version__,
+        "model_attributes": reserved,
         "layers": public_classes(keras.layers, keras.layers.Layer),
         "layer_base_params": base_params,
         "namespaces": catalog_namespaces,

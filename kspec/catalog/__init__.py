@@ -47,6 +47,7 @@ class Catalog:
 
     def __init__(self, data: dict):
         self.keras_version = data["keras_version"]
+        self.model_attributes = frozenset(data["model_attributes"])  # names a subclass must not reuse
         self._base = {p["name"]: _param(p) for p in data["layer_base_params"]}
         self.layers = data["layers"]  # name -> raw entry; signatures are built on demand
         self.classes = {ns: body["classes"] for ns, body in data["namespaces"].items()}

@@ -1,0 +1,1 @@
+"""Python module generators: one per Keras style, sharing expressions and layout."""

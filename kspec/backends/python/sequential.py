@@ -1,0 +1,24 @@
+"""The Sequential style: `build_model()` returns `keras.Sequential([...])`, blocks inlined."""
+
+from __future__ import annotations
+
+from ...flatten import flatten
+from .expr import Call, Seq, constant
+from .layout import INDENT, statement
+from .module import ModuleWriter
+
+
+class SequentialWriter(ModuleWriter):
+    style = "sequential"
+
+    def definitions(self) -> list[str]:
+        spec = self.spec
+        [spec_input] = spec.inputs.values()
+        items = [self.input_expr(spec_input)]
+        for node in flatten(spec).nodes:
+            items.append(self.values.layer(node.type, node.args, constant(node.name)))
+        model = Call("keras.Sequential", [(None, Seq(items)), ("name", constant(spec.name))])
+        lines = ["def build_model() -> keras.Sequential:",
+                 f'{INDENT}"""Build the {spec.name} model as a Sequential stack (not compiled)."""']
+        lines += statement("return ", model, INDENT)
+        return ["\n".join(lines)]

@@ -1,0 +1,32 @@
+"""Which Keras styles a spec's graph allows, and why not."""
+
+from __future__ import annotations
+
+from ..catalog.calls import layer_output_count
+from ..flatten import FlatGraph, Port, flatten
+from .python.module import STYLES
+
+
+def sequential_problem(spec, graph: FlatGraph | None = None) -> tuple | None:
+    """None when the graph is a Sequential stack, else (the node that breaks it or None, why)."""
+    graph = graph or flatten(spec)
+    if len(spec.inputs) != 1:
+        return None, f"it has {len(spec.inputs)} inputs; Sequential takes one"
+    if len(graph.outputs) != 1 or graph.outputs_kind == "named":
+        return None, "it has named or several outputs; Sequential has one"
+    previous = Port(next(iter(spec.inputs)))
+    for node in graph.nodes:
+        if node.share:
+            return node, f"'{node.name}' shares the layer '{node.share}'"
+        if node.inputs != previous or not isinstance(node.inputs, Port):
+            return node, f"'{node.name}' does not take exactly the previous layer's output"
+        if (layer_output_count(node.type, node.args) or 1) != 1:
+            return node, f"'{node.name}' returns several tensors"
+        previous = Port(node.name)
+    if graph.outputs[0][1] != previous:
+        return None, "the output is not the last layer's output"
+    return None
+
+
+def allowed_styles(spec) -> list[str]:
+    return [s for s in STYLES if s != "sequential" or sequential_problem(spec) is None]
