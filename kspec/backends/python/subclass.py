@@ -9,9 +9,8 @@ will see; `get_config()` returns every constructor argument.
 from __future__ import annotations
 
 from ...flatten import flatten
-from ..order import keras_layer_order
 from .expr import Atom, Call, Dict, Seq, class_name, constant
-from .functional import used_blocks
+from .inline import LayerRanks, inline_scope
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, attribute_name
 from .scope import ScopeEmitter, block_output_keys, needed_calls
@@ -26,11 +25,25 @@ class SubclassWriter(ModuleWriter):
         spec = self.spec
         taken = {"keras", "layers", "build_model", "compile_model", self.model_class_name()}
         names = Namer(taken)
-        self.block_classes = {name: names(class_name(name)) for name in used_blocks(spec)}
-        self.order = _layer_order(spec)
+        self.ranks = LayerRanks(flatten(spec))
+        self.scopes = {None: inline_scope(spec, spec.scope, "", self.ranks)}
+        self.prefixes = {None: ""}
+        self._collect_blocks(self.scopes[None], "")
+        self.block_classes = {name: names(class_name(name)) for name in reversed(list(self.scopes)) if name}
         parts = [self.block_class(name) for name in self.block_classes]
         parts += [self.model_class(), self.build_function()]
         return parts
+
+    def _collect_blocks(self, scope, prefix: str) -> None:
+        """The scope (inlined where needed) of every block kept as a class, from its first call."""
+        for call in needed_scope_calls(scope):
+            if call.type not in self.spec.blocks or call.type in self.scopes:
+                continue
+            instance = prefix + (f"{call.name}_1" if call.repeat else call.name) + "_"
+            block = self.spec.blocks[call.type]
+            self.scopes[call.type] = inline_scope(self.spec, block.scope, instance, self.ranks)
+            self.prefixes[call.type] = instance
+            self._collect_blocks(self.scopes[call.type], instance)
 
     def package(self) -> str:
         return f"kspec.{self.spec.name}"
@@ -55,11 +68,12 @@ class SubclassWriter(ModuleWriter):
             lines.append(f"{I2}self.{args[p]} = {args[p]}")
         values = self.values.with_params({p: Atom(args[p]) for p in params})
         attributes = Namer(set(self.reserved_attributes()) | {args[p] for p in params})
-        layer_attrs = self.init_layers(block.scope, lines, values, attributes,
+        scope = self.scopes[block_name]
+        layer_attrs = self.init_layers(scope, lines, values, attributes,
                                        name_of=lambda local: Atom(f'f"{{self.name}}_{local}"'),
-                                       order=self.order.get(block_name, []))
-        lines += ["", *self.build_method(block.scope.inputs, dtypes=None)]
-        lines += ["", *self.call_method(block.scope, layer_attrs, block_output_keys(block))]
+                                       prefix=self.prefixes[block_name])
+        lines += ["", *self.build_method(scope.inputs, dtypes=None)]
+        lines += ["", *self.call_method(scope, layer_attrs, block_output_keys(block))]
         lines += ["", f"{INDENT}def get_config(self):",
                   f'{I2}"""Every constructor argument, so that the layer is rebuilt as it was made."""',
                   f"{I2}config = super().get_config()"]
@@ -79,11 +93,12 @@ class SubclassWriter(ModuleWriter):
                  f'{I2}kwargs.setdefault("name", {constant(spec.name).flat()})',
                  f"{I2}super().__init__(**kwargs)"]
         attributes = Namer(set(self.reserved_attributes()))
-        layer_attrs = self.init_layers(spec.scope, lines, self.values, attributes,
-                                       name_of=lambda local: constant(local), order=self.order.get(None, []))
+        scope = self.scopes[None]
+        layer_attrs = self.init_layers(scope, lines, self.values, attributes,
+                                       name_of=lambda local: constant(local), prefix="")
         dtypes = [i.dtype for i in spec.inputs.values()]
         lines += ["", *self.build_method(tuple(spec.inputs), dtypes)]
-        lines += ["", *self.call_method(spec.scope, layer_attrs, None)]
+        lines += ["", *self.call_method(scope, layer_attrs, None)]
         lines += ["", f"{INDENT}def get_config(self):",
                   f'{I2}"""Every constructor argument: the name, trainable and dtype of the model."""',
                   f"{I2}return {{",
@@ -108,12 +123,11 @@ class SubclassWriter(ModuleWriter):
 
     # Methods --------------------------------------------------------------------
 
-    def init_layers(self, scope, lines, values, attributes, name_of, order) -> dict:
+    def init_layers(self, scope, lines, values, attributes, name_of, prefix: str) -> dict:
         """`self.<attr> = <layer>` for every needed call, in Keras's layer order."""
-        needed = needed_calls(scope)
-        rank = {name: i for i, name in enumerate(order)}
-        calls = sorted((c for c in scope.calls if c.name in needed and not c.share),
-                       key=lambda c: rank.get(c.name, len(rank)))
+        first = {c.name: prefix + (f"{c.name}_1" if c.repeat else c.name) for c in scope.calls}
+        calls = sorted((c for c in needed_scope_calls(scope) if not c.share),
+                       key=lambda c: self.ranks.rank(first[c.name]))
         attrs: dict[str, str] = {}
         for call in calls:
             for suffix in ([f"_{i}" for i in range(1, call.repeat + 1)] if call.repeat else [""]):
@@ -126,8 +140,8 @@ class SubclassWriter(ModuleWriter):
                 else:
                     expr = values.layer(call.type, call.args, name_of(call.name + suffix))
                 lines.extend(statement(f"self.{attr} = ", expr, I2))
-        for call in scope.calls:
-            if call.share and call.name in needed:
+        for call in needed_scope_calls(scope):
+            if call.share:
                 attrs[call.name] = attrs[call.share]
         return attrs
 
@@ -184,25 +198,7 @@ class SubclassScope(ScopeEmitter):
         return Atom(f"self.{self.attrs[call.name + suffix]}"), keys
 
 
-def _layer_order(spec) -> dict:
-    """Local call names in Keras's layer order: for the model (key None) and for each block."""
-    graph = flatten(spec)
-    order = keras_layer_order(graph)
-    nodes = {n.name: n for n in graph.nodes}
-    scopes = [spec.scope, *(block.scope for block in spec.blocks.values())]
-    calls_by_where = {call.where: call.name for scope in scopes for call in scope.calls}
-    result: dict = {None: [], **{name: [] for name in spec.blocks}}
-    for name in order:
-        node = nodes.get(name)
-        if node is None:
-            continue
-        top_where = node.scope[0][2] if node.scope else node.where
-        _append(result[None], calls_by_where.get(top_where))
-        if node.scope:
-            _append(result[node.scope[-1][1]], calls_by_where.get(node.where))
-    return result
-
-
-def _append(items: list, name):
-    if name and name not in items:
-        items.append(name)
+def needed_scope_calls(scope) -> list:
+    """The calls of a scope that some output depends on, in list order."""
+    needed = needed_calls(scope)
+    return [c for c in scope.calls if c.name in needed]

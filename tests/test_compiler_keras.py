@@ -1,0 +1,55 @@
+"""One spec, every style it allows, provably the same model (compared in Keras)."""
+
+import numpy as np
+import pytest
+
+import kspec
+from conftest import HAS_KERAS, SPECS
+from helpers_keras import comparable_config, leaf_layers, predictions, sample_inputs
+from kspec.backends.styles import allowed_styles
+from kspec.compiler import load_module
+
+pytestmark = [pytest.mark.keras, pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")]
+
+HEAVY = {"resnet50"}
+PARAMS = [pytest.param(p, marks=pytest.mark.slow) if p.stem in HEAVY else p for p in SPECS]
+
+
+def models_of(spec):
+    """(label, model) for the live model and the generated module of every allowed style."""
+    out = []
+    for style in allowed_styles(spec):
+        out.append((f"live {style}", kspec.build(spec, style, compile=False)))
+        module = load_module(kspec.generate(spec, style), f"kspec_generated_test_{spec.name}_{style}")
+        out.append((f"generated {style}", module.build_model()))
+    return out
+
+
+@pytest.mark.parametrize("path", PARAMS, ids=lambda p: p.stem)
+def test_every_style_gives_the_same_model(path):
+    spec = kspec.load(path)
+    models = models_of(spec)
+    reference_label, reference = next((l, m) for l, m in models if l == "live functional")
+    ref_layers = leaf_layers(reference)
+    ref_configs = {n: comparable_config(l) for n, l in ref_layers.items()}
+    ref_shapes = [tuple(w.shape) for w in reference.weights]
+    inputs = sample_inputs(spec)
+    expected = predictions(reference, inputs)
+    for label, model in models:
+        layers = leaf_layers(model)
+        assert {n: comparable_config(l) for n, l in layers.items()} == ref_configs, label
+        assert [tuple(w.shape) for w in model.weights] == ref_shapes, label
+        assert model.count_params() == reference.count_params(), label
+        model.set_weights(reference.get_weights())
+        for got, want in zip(predictions(model, inputs), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=label)
+
+
+@pytest.mark.parametrize("path", PARAMS, ids=lambda p: p.stem)
+def test_static_parameter_count_equals_every_built_style(path):
+    from kspec.shapes import infer
+
+    spec = kspec.load(path)
+    total = infer(spec).total_params
+    for label, model in models_of(spec):
+        assert model.count_params() == total, label
