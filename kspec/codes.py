@@ -49,6 +49,7 @@ CODES = {
     "KS403": "block recursion",
     "KS404": "reference to an undeclared block parameter",
     "KS405": "unused block parameter",
+    "KS406": "block parameter named like a call key",
     # Shapes (static inference).
     "KS601": "shapes that do not fit together",
     "KS602": "input of the wrong rank or form for the layer",

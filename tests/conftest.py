@@ -22,6 +22,16 @@ def run_kspec(*args, input=None, cwd=None):
     )
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/ from the current generators")
+
+
+@pytest.fixture
+def update_golden(request):
+    return request.config.getoption("--update-golden")
+
+
 @pytest.fixture
 def write_spec(tmp_path):
     """Write text to a spec file in a temporary directory and return its path."""

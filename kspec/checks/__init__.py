@@ -61,6 +61,7 @@ def check_spec(spec, out: Collector) -> None:
         _check_calls(spec, block.scope, checker, usages, type_kind, block_checks)
         block_checks.check_defaults(spec, name, checker, usages)
         block_checks.check_unused_params(spec, name, usages, out)
+        block_checks.check_param_names(spec, name, out)
 
     check_scope(spec, spec.scope, out, "the model")
     checker = ValueChecker(spec, out)

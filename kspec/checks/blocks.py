@@ -84,6 +84,18 @@ def check_defaults(spec: Spec, block_name: str, checker, usages: dict) -> None:
             checker.check(kind, default, block.where + ("params", name), label)
 
 
+def check_param_names(spec: Spec, block_name: str, out) -> None:
+    """A parameter may not be named like a key of the call that passes it."""
+    from ..ir import CALL_KEYS
+
+    block = spec.blocks[block_name]
+    for name in block.params:
+        if name in CALL_KEYS:
+            out.error(block.where + ("params", name), "KS406",
+                      f"block {block_name} cannot have a parameter named '{name}': a call uses `{name}` itself",
+                      "rename the parameter", key=True)
+
+
 def check_unused_params(spec: Spec, block_name: str, usages: dict, out) -> None:
     """Warn about parameters that no `$name` in the block uses."""
     block = spec.blocks[block_name]

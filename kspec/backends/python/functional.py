@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...flatten import topological
 from .expr import Atom, Call, Dict, Seq, constant, snake_name
 from .layout import INDENT, statement
-from .module import ModuleWriter, Namer
+from .module import ModuleWriter, Namer, call_arguments, parameter_names
 from .scope import ScopeEmitter, block_output_keys
 
 
@@ -43,10 +43,10 @@ class FunctionalWriter(ModuleWriter):
     def block_function(self, block_name: str) -> str:
         block = self.spec.blocks[block_name]
         function = self.block_functions[block_name]
-        namer = Namer({"keras", "layers", *self.block_functions.values()})
-        inputs = {name: namer(name) for name in block.scope.inputs}
-        params = {name: namer(name) for name in block.params}
+        params = parameter_names(block)
+        namer = Namer({"keras", "layers", *self.block_functions.values(), *params.values()})
         name_var = namer("name")
+        inputs = {name: namer(name) for name in block.scope.inputs}
         signature = [*inputs.values(), "*", *(
             p if block.params[n] is None else f"{p}={constant(block.params[n]).flat()}"
             for n, p in params.items() if block.params[n] is None), name_var, *(
@@ -81,7 +81,7 @@ class FunctionalScope(ScopeEmitter):
         if call.share:
             return Atom(self.shared_layers[call.share]), None
         if call.type in spec.blocks:
-            args = [(key, self.values.argument(key, value)) for key, value in call.args.items()]
+            args = call_arguments(spec.blocks[call.type], call.args, self.values)
             args.append(("name", self.name_of(call.name + suffix)))
             return Call(self.writer.block_functions[call.type], args), block_output_keys(spec.blocks[call.type])
         layer = self.values.layer(call.type, call.args, self.name_of(call.name + suffix))

@@ -127,6 +127,23 @@ class ModuleWriter:
         return Call("keras.Input", args)
 
 
+# Names a block's parameters may not take in the code: they are used around them.
+PARAMETER_RESERVED = frozenset({"self", "kwargs", "config", "cls", "inputs", "training", "input_shape",
+                                "name", "keras", "layers", "super"})
+
+
+def parameter_names(block) -> dict:
+    """Block parameter -> its Python name, the same in definitions and in calls."""
+    namer = Namer(PARAMETER_RESERVED)
+    return {param: namer(param) for param in block.params}
+
+
+def call_arguments(block, call_args: dict, values) -> list:
+    """Keyword arguments of a block call, under the block's Python parameter names."""
+    names = parameter_names(block)
+    return [(names[key], values.argument(key, value)) for key, value in call_args.items()]
+
+
 def attribute_name(name: str, namer: Namer) -> str:
     """An attribute for a child layer that does not hide a keras.Model attribute."""
     wanted = name if name not in catalog().model_attributes else name + "_layer"

@@ -12,7 +12,7 @@ from ...flatten import flatten
 from .expr import Atom, Call, Dict, Seq, class_name, constant
 from .inline import LayerRanks, inline_scope
 from .layout import INDENT, statement
-from .module import ModuleWriter, Namer, attribute_name
+from .module import ModuleWriter, Namer, attribute_name, call_arguments, parameter_names
 from .scope import ScopeEmitter, block_output_keys, needed_calls
 
 I2 = INDENT * 2
@@ -54,8 +54,7 @@ class SubclassWriter(ModuleWriter):
         block = self.spec.blocks[block_name]
         cls = self.block_classes[block_name]
         params = list(block.params)
-        namer = Namer({"self", "kwargs", "config", "cls", "inputs", "training", "input_shape"})
-        args = {name: namer(name) for name in params}
+        args = parameter_names(block)
         signature = ["self", *(f"{args[p]}" for p in params if block.params[p] is None),
                      *(f"{args[p]}={constant(block.params[p]).flat()}" for p in params if block.params[p] is not None),
                      "**kwargs"]
@@ -134,7 +133,7 @@ class SubclassWriter(ModuleWriter):
                 attr = attribute_name(call.name + suffix, attributes)
                 attrs[call.name + suffix] = attr
                 if call.type in self.spec.blocks:
-                    args = [(k, values.argument(k, v)) for k, v in call.args.items()]
+                    args = call_arguments(self.spec.blocks[call.type], call.args, values)
                     args.append(("name", name_of(call.name + suffix)))
                     expr = Call(self.block_classes[call.type], args)
                 else:
