@@ -170,7 +170,36 @@ def suite_summary(quick: bool) -> list[Row]:
                 ">= 50", median >= 50, f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms")]
 
 
-SUITES = {"validate": suite_validate, "summary": suite_summary}
+def suite_compile(quick: bool) -> list[Row]:
+    """kspec.build against Keras's own ResNet-50 code, in one process; module generation."""
+    import kspec
+    from kspec.compiler import generate
+
+    rows = []
+    import keras
+
+    spec = kspec.load(str(ROOT / "specs" / "resnet50.yaml"))
+    median, low, high, a, b = interleaved(
+        call_timer(lambda: kspec.build(spec, "functional", compile=False)),
+        call_timer(lambda: keras.applications.ResNet50(weights=None)),
+        3 if quick else 7,
+    )
+    rows.append(Row("kspec.build / keras.applications.ResNet50 (in process)", median, low, high,
+                    "<= 1.1", median <= 1.1, f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms"))
+
+    small = kspec.load(chain_spec(1_000))
+    large = kspec.load(chain_spec(10_000))
+    for style in ("functional", "subclass"):
+        one = statistics.median(call_timer(lambda: generate(small, style))() for _ in range(3))
+        median, low, high, a, b = interleaved(
+            call_timer(lambda: generate(large, style)), call_timer(lambda: generate(small, style)),
+            2 if quick else 5)
+        rows.append(Row(f"generate {style}: 10,000 layers / 1,000 layers", median, low, high,
+                        "< 12", median < 12, f"{one * 1000:.0f} ms for 1,000 layers (goal < 1 s)"))
+    return rows
+
+
+SUITES = {"validate": suite_validate, "summary": suite_summary, "compile": suite_compile}
 
 
 def main(argv=None) -> int:

@@ -11,6 +11,7 @@ from .backends.python.sequential import SequentialWriter
 from .backends.python.subclass import SubclassWriter
 from .backends.styles import sequential_problem
 from .diagnostics import Diagnostic, SpecError
+from .gcpause import gc_paused
 
 WRITERS = {"sequential": SequentialWriter, "functional": FunctionalWriter, "subclass": SubclassWriter}
 
@@ -42,7 +43,8 @@ def generate(spec, style: str = "functional") -> str:
     check_style(spec, style)
     document = spec.document
     writer = WRITERS[style](spec, getattr(document, "path", None), getattr(document, "text", None))
-    return writer.module()
+    with gc_paused():
+        return writer.module()
 
 
 def build(spec, style: str = "functional", compile: bool = True):

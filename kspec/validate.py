@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 
 from .checks import Collector, check_spec
 from .diagnostics import Diagnostic
+from .gcpause import gc_paused
 from .ir import Spec, build_spec
 from .source import DEFAULT_MAX_FILE_SIZE, Document, load_text, read_document
 from .structure import schema_checker
@@ -34,26 +33,13 @@ class Result:
         return any(d.code == "KS000" for d in self.diagnostics)
 
 
-@contextlib.contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector: a spec's data has no cycles, and full
-    collections over a large spec's many small objects make loading superlinear."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def validate_file(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE) -> Result:
-    with _gc_paused():
+    with gc_paused():
         return validate_document(read_document(path, max_size))
 
 
 def validate_text(text: str, path: str = "<string>") -> Result:
-    with _gc_paused():
+    with gc_paused():
         return validate_document(load_text(text, path))
 
 
