@@ -68,6 +68,11 @@ def schema() -> None:
 
 def _valid_spec(path: str):
     """The spec at `path`, or its diagnostics on stderr and exit status 1."""
+    return _validated(path).spec
+
+
+def _validated(path: str):
+    """The validation result of a spec without errors, or its diagnostics and exit status 1."""
     from .report import TextReporter
     from .validate import validate_file
 
@@ -75,7 +80,7 @@ def _valid_spec(path: str):
     if result.errors or result.spec is None:
         TextReporter(lambda line: click.echo(line, err=True), color=sys.stderr.isatty()).report([result])
         sys.exit(2 if result.unreadable else 1)
-    return result.spec
+    return result
 
 
 def _fail(message: str, status: int = 1):
@@ -107,11 +112,10 @@ def summary(spec_path, fmt, expand) -> None:
 
     Shapes come from kspec's own rules: TensorFlow is not imported.
     """
-    from .shapes import infer
     from .summary import as_json, table
 
-    spec = _valid_spec(spec_path)
-    report = infer(spec)
+    result = _validated(spec_path)
+    spec, report = result.spec, result.shapes
     if fmt == "json":
         import json
 
@@ -132,10 +136,9 @@ def graph(spec_path, fmt, output) -> None:
     language; svg and png are rendered with Graphviz's `dot` program.
     """
     from .diagram import dot, mermaid
-    from .shapes import infer
 
-    spec = _valid_spec(spec_path)
-    report = infer(spec)
+    result = _validated(spec_path)
+    spec, report = result.spec, result.shapes
     if fmt == "mermaid":
         return _output(mermaid(report, spec), output)
     source = dot(report, spec)

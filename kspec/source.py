@@ -30,7 +30,7 @@ DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024  # the CLI reads KSPEC_MAX_FILE_SIZE to
 MAX_DEPTH = 200
 MAX_ALIAS_EXPANSION = 1_000_000
 
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_NULL_WORDS = frozenset({"null", "Null", "NULL"})
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _INT = re.compile(r"^[-+]?[0-9]+$")
 _OCT = re.compile(r"^0o[0-7]+$")
@@ -328,10 +328,14 @@ class _Composer:
         tag = event.tag
         if tag == "tag:yaml.org,2002:str" or (event.style and tag is None):
             return text
-        if _NULL.match(text):
+        if not text:
             return None
-        if text in _BOOL:
-            return _BOOL[text]
+        if text[0].isalpha():  # only null and true/false start with a letter
+            if text in _BOOL:
+                return _BOOL[text]
+            return None if text in _NULL_WORDS else text
+        if text == "~":
+            return None
         if _LEADING_ZERO.match(text):
             self.error(event.start_mark, "KS011",
                        f"'{text}' is ambiguous: YAML 1.1 reads it as octal, YAML 1.2 as decimal",

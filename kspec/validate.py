@@ -15,10 +15,11 @@ from .structure import schema_checker
 class Result:
     """What validating one spec found."""
 
-    def __init__(self, document: Document, spec: Spec | None, diagnostics: list[Diagnostic]):
+    def __init__(self, document: Document, spec: Spec | None, diagnostics: list[Diagnostic], shapes=None):
         self.document = document
         self.spec = spec
         self.diagnostics = diagnostics
+        self.shapes = shapes  # the ShapeReport, when the spec got that far
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -47,7 +48,7 @@ def validate_document(document: Document) -> Result:
     """Every diagnostic for a loaded document, sorted by position."""
     out = Collector(document)
     out.diagnostics.extend(document.diagnostics)
-    spec = None
+    spec = shapes = None
     if document.data is not None and not isinstance(document.data, dict):
         out.error((), "KS004", f"the document is a {_kind(document.data)}, not a mapping",
                   "a spec starts with keys such as `kspec: 1` and `name: ...`")
@@ -62,10 +63,10 @@ def validate_document(document: Document) -> Result:
         if not out.has_errors:
             from .shapes import infer
 
-            for diagnostic in infer(spec).diagnostics:
-                out.diagnostics.append(diagnostic)
+            shapes = infer(spec)
+            out.diagnostics.extend(shapes.diagnostics)
     diagnostics = sorted(out.diagnostics, key=lambda d: (d.line, d.column, d.code))
-    return Result(document, spec, diagnostics)
+    return Result(document, spec, diagnostics, shapes)
 
 
 def _kind(value) -> str:
