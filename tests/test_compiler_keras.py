@@ -53,3 +53,33 @@ def test_static_parameter_count_equals_every_built_style(path):
     total = infer(spec).total_params
     for label, model in models_of(spec):
         assert model.count_params() == total, label
+
+
+CUSTOM = """
+kspec: 1
+name: scaled
+inputs: {x: {shape: [6]}}
+layers:
+  - {name: dense, type: Dense, units: 4}
+  - {name: scale, type: Scale, initial: 0.5}
+  - {name: out, type: Dense, units: 2}
+outputs: out
+custom:
+  Scale: kspec_test_layers:Scale
+"""
+
+
+def test_custom_layers_are_imported_from_their_path_in_every_style(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "fixtures"))
+    spec = kspec.load(CUSTOM)
+    source = kspec.generate(spec, "functional")
+    assert "from kspec_test_layers import Scale" in source
+    models = models_of(spec)
+    reference = dict(models)["live functional"]
+    inputs = sample_inputs(spec)
+    for label, model in models:
+        assert type(model.get_layer("scale") if hasattr(model, "get_layer") else None).__name__ == "Scale", label
+        model.set_weights(reference.get_weights())
+        np.testing.assert_allclose(predictions(model, inputs)[0], predictions(reference, inputs)[0], rtol=1e-6)
