@@ -28,62 +28,105 @@ def _edges(report: ShapeReport):
             yield port.node, layer.node.name, label
 
 
-def mermaid(report: ShapeReport, spec) -> str:
-    lines = ["flowchart TD"]
-    for name, shape in report.input_shapes.items():
-        lines.append(f'  {name}[/"{"<br/>".join(_label(name, "Input", shape))}"/]')
+class Dialect:
+    """How one graph language writes inputs, layers, clusters, edges and outputs."""
 
-    def emit(tree, depth):
-        pad = "  " * depth
+    indent = "  "
+
+    def __init__(self, report: ShapeReport, spec):
+        self.report = report
+        self.spec = spec
+        self.lines: list[str] = []
+
+    def render(self) -> str:
+        self.lines += self.opening()
+        for name, shape in self.report.input_shapes.items():
+            self.lines.append(self.input_line(name, _label(name, "Input", shape)))
+        self._emit(_tree(self.report), 1)
+        for source, target, label in _edges(self.report):
+            self.lines.append(self.edge_line(source, target, label))
+        for index, (name, port) in enumerate(self.report.graph.outputs):
+            self.lines += self.output_lines(f"output_{name or index}", name or "output", port.node)
+        self.lines += self.closing()
+        return "\n".join(self.lines) + "\n"
+
+    def _emit(self, tree, depth: int) -> None:
+        pad = self.indent * depth
         for layer in tree["layers"]:
             node = layer.node
             kind = node.type if not node.share else f"{node.type}, shares {node.share}"
-            lines.append(f'{pad}{node.name}["{"<br/>".join(_label(node.name, kind, layer.output))}"]')
+            self.lines.append(pad + self.layer_line(node.name, _label(node.name, kind, layer.output)))
         for call, sub in tree["clusters"].items():
-            lines.append(f'{pad}subgraph {call}__block ["{call}: {sub["block"]}"]')
-            emit(sub, depth + 1)
-            lines.append(f"{pad}end")
+            self.lines += [pad + line for line in self.cluster_open(call, sub["block"])]
+            self._emit(sub, depth + 1)
+            self.lines.append(pad + self.cluster_close())
 
-    emit(_tree(report), 1)
-    for source, target, label in _edges(report):
+    def opening(self):
+        return []
+
+    def closing(self):
+        return []
+
+
+class Mermaid(Dialect):
+    def opening(self):
+        return ["flowchart TD"]
+
+    def input_line(self, name, label):
+        return f'  {name}[/"{"<br/>".join(label)}"/]'
+
+    def layer_line(self, name, label):
+        return f'{name}["{"<br/>".join(label)}"]'
+
+    def cluster_open(self, call, block):
+        return [f'subgraph {call}__block ["{call}: {block}"]']
+
+    def cluster_close(self):
+        return "end"
+
+    def edge_line(self, source, target, label):
         arrow = f"-->|{label}|" if label else "-->"
-        lines.append(f"  {source} {arrow} {target}")
-    for index, (name, port) in enumerate(report.graph.outputs):
-        out = f"output_{name or index}"
-        lines.append(f'  {out}(["{name or "output"}"])')
-        lines.append(f"  {port.node} --> {out}")
-    return "\n".join(lines) + "\n"
+        return f"  {source} {arrow} {target}"
+
+    def output_lines(self, node, label, source):
+        return [f'  {node}(["{label}"])', f"  {source} --> {node}"]
+
+
+class Dot(Dialect):
+    def opening(self):
+        return [f'digraph "{self.spec.name}" {{', "  rankdir=TB;",
+                '  node [shape=box, style="rounded", fontname="Helvetica", fontsize=10];',
+                '  edge [fontname="Helvetica", fontsize=9];']
+
+    def closing(self):
+        return ["}"]
+
+    def input_line(self, name, label):
+        return f'  "{name}" [label="{_dot_label(label)}", shape=parallelogram];'
+
+    def layer_line(self, name, label):
+        return f'"{name}" [label="{_dot_label(label)}"];'
+
+    def cluster_open(self, call, block):
+        return [f'subgraph "cluster_{call}" {{', f'  label="{call}: {block}"; style="rounded,dashed";']
+
+    def cluster_close(self):
+        return "}"
+
+    def edge_line(self, source, target, label):
+        attributes = f' [label="{label}"]' if label else ""
+        return f'  "{source}" -> "{target}"{attributes};'
+
+    def output_lines(self, node, label, source):
+        return [f'  "{node}" [label="{label}", shape=oval];', f'  "{source}" -> "{node}";']
+
+
+def mermaid(report: ShapeReport, spec) -> str:
+    return Mermaid(report, spec).render()
 
 
 def dot(report: ShapeReport, spec) -> str:
-    lines = [f'digraph "{spec.name}" {{', "  rankdir=TB;",
-             '  node [shape=box, style="rounded", fontname="Helvetica", fontsize=10];',
-             '  edge [fontname="Helvetica", fontsize=9];']
-    for name, shape in report.input_shapes.items():
-        lines.append(f'  "{name}" [label="{_dot_label(_label(name, "Input", shape))}", shape=parallelogram];')
-
-    def emit(tree, depth):
-        pad = "  " * depth
-        for layer in tree["layers"]:
-            node = layer.node
-            kind = node.type if not node.share else f"{node.type}, shares {node.share}"
-            lines.append(f'{pad}"{node.name}" [label="{_dot_label(_label(node.name, kind, layer.output))}"];')
-        for call, sub in tree["clusters"].items():
-            lines.append(f'{pad}subgraph "cluster_{call}" {{')
-            lines.append(f'{pad}  label="{call}: {sub["block"]}"; style="rounded,dashed";')
-            emit(sub, depth + 1)
-            lines.append(f"{pad}}}")
-
-    emit(_tree(report), 1)
-    for source, target, label in _edges(report):
-        attributes = f' [label="{label}"]' if label else ""
-        lines.append(f'  "{source}" -> "{target}"{attributes};')
-    for index, (name, port) in enumerate(report.graph.outputs):
-        out = f"output_{name or index}"
-        lines.append(f'  "{out}" [label="{name or "output"}", shape=oval];')
-        lines.append(f'  "{port.node}" -> "{out}";')
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return Dot(report, spec).render()
 
 
 def _dot_label(parts: list[str]) -> str:

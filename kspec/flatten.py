@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .ir import Call, Ref, Scope, Spec
+from .ir import Call, Ref, Scope, Spec, iter_leaves, reachable
 
 
 class Port(NamedTuple):
@@ -39,14 +39,8 @@ class Node(NamedTuple):
 
 
 def iter_ports(inputs):
-    if isinstance(inputs, Port):
-        yield inputs
-    elif isinstance(inputs, list):
-        for item in inputs:
-            yield from iter_ports(item)
-    elif isinstance(inputs, dict):
-        for item in inputs.values():
-            yield from iter_ports(item)
+    """The Ports of a node's inputs."""
+    return iter_leaves(inputs)
 
 
 class FlatGraph:
@@ -93,16 +87,12 @@ def flatten(spec: Spec) -> FlatGraph:
 def _reaching_outputs(graph: FlatGraph) -> list:
     """The nodes that some output depends on, in build order (Keras drops the rest)."""
     by_name = {n.name: n for n in graph.nodes}
-    needed, todo = set(), [port.node for _, port in graph.outputs]
-    while todo:
-        name = todo.pop()
-        if name in needed or name not in by_name:
-            continue
-        needed.add(name)
-        node = by_name[name]
-        todo.extend(p.node for p in node.ports())
-        if node.share:
-            todo.append(node.share)
+
+    def parents(name):
+        node = by_name.get(name)
+        return [] if node is None else [p.node for p in node.ports()] + ([node.share] if node.share else [])
+
+    needed = reachable([port.node for _, port in graph.outputs], parents)
     return [n for n in graph.nodes if n.name in needed]
 
 

@@ -84,13 +84,31 @@ class Call(NamedTuple):
 
 
 def iter_refs(inputs):
-    if isinstance(inputs, Ref):
-        yield inputs
-    elif isinstance(inputs, list):
-        yield from inputs
+    """The Refs of a call's inputs: one, a list, or keyword arguments (maybe lists)."""
+    return iter_leaves(inputs)
+
+
+def iter_leaves(inputs):
+    """The leaves (Refs or Ports) of an inputs structure of lists and dicts."""
+    if isinstance(inputs, list):
+        for item in inputs:
+            yield from iter_leaves(item)
     elif isinstance(inputs, dict):
-        for value in inputs.values():
-            yield from iter_refs(value)
+        for item in inputs.values():
+            yield from iter_leaves(item)
+    elif inputs is not None:
+        yield inputs
+
+
+def reachable(starts, parents) -> set:
+    """Every name reachable from `starts` through `parents(name)`, without recursion."""
+    seen, todo = set(), list(starts)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(parents(name))
+    return seen
 
 
 class Outputs(NamedTuple):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..catalog import catalog
 from ..catalog.calls import MERGE_LAYERS, NOT_IN_SPECS, layer_output_count
 from ..diagnostics import did_you_mean
-from ..ir import Call, Outputs, Ref, Scope, Spec
+from ..ir import Call, Outputs, Ref, Scope, Spec, reachable
 
 
 def type_kind(spec: Spec, type_name: str | None) -> str | None:
@@ -206,18 +206,11 @@ def _check_unused(scope: Scope, calls: dict, out, label: str) -> None:
         consumed.update(r.name for r in call.refs())
         if call.share:
             consumed.add(call.share)
-    reached = set()
-    todo = [r.name for r in scope.outputs.refs]
-    while todo:
-        name = todo.pop()
-        if name in reached:
-            continue
-        reached.add(name)
+    def parents(name):
         call = calls.get(name)
-        if call is not None:
-            todo.extend(r.name for r in call.refs())
-            if call.share:
-                todo.append(call.share)
+        return [] if call is None else [r.name for r in call.refs()] + ([call.share] if call.share else [])
+
+    reached = reachable([r.name for r in scope.outputs.refs], parents)
     outputs = {r.name for r in scope.outputs.refs}
     for call in scope.calls:
         if call.name not in consumed and call.name not in outputs and calls.get(call.name) is call:

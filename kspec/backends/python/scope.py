@@ -8,7 +8,7 @@ the walk over the graph, the variables and the references are shared here.
 from __future__ import annotations
 
 from ...flatten import topological
-from ...ir import Call as SpecCall, Ref, Scope
+from ...ir import Call as SpecCall, Ref, Scope, reachable
 from .expr import Atom, Call, Dict, Expr, Seq, constant
 from .layout import statement
 
@@ -32,17 +32,13 @@ class Tensor:
 def needed_calls(scope: Scope) -> set[str]:
     """Names of the calls that some output of the scope depends on."""
     by_name = {c.name: c for c in scope.calls}
-    needed, todo = set(), [r.name for r in scope.outputs.refs] if scope.outputs else []
-    while todo:
-        name = todo.pop()
-        if name in needed or name not in by_name:
-            continue
-        needed.add(name)
-        call = by_name[name]
-        todo.extend(r.name for r in call.refs())
-        if call.share:
-            todo.append(call.share)
-    return needed
+
+    def parents(name):
+        call = by_name.get(name)
+        return [] if call is None else [r.name for r in call.refs()] + ([call.share] if call.share else [])
+
+    starts = [r.name for r in scope.outputs.refs] if scope.outputs else []
+    return {name for name in reachable(starts, parents) if name in by_name}
 
 
 def block_output_keys(block) -> list[str] | None:
