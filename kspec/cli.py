@@ -256,3 +256,45 @@ def build_command(spec_path, style) -> None:
     click.echo(f"building {spec.name} ({style}) with Keras ...", err=True)
     model = build(spec, style)
     model.summary(print_fn=lambda line, **_: click.echo(line))
+
+
+@main.command(name="plan")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option("--style", type=click.Choice(STYLE_CHOICES[:3]), default="functional", show_default=True,
+              help="The Keras style the model is compiled to.")
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "yaml", "py"]), default="md",
+              show_default=True, help="md for people; json or yaml for tools; py for a module of "
+                                      "save_<path>/load_<path> functions.")
+@click.option("--transfer-from", "transfer_path", type=click.Path(exists=True, dir_okay=False),
+              help="A spec of a trained model whose layers this one reuses (adds the transfer path).")
+@click.option("--verify", is_flag=True, help="Run every path in Keras and check each claim (imports TensorFlow).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the plan to this file.")
+def plan_command(spec_path, style, fmt, transfer_path, verify, output) -> None:
+    """Every way Keras 3 can save and load the model in a style: what each keeps, the code, the traps.
+
+    With --verify, each path is run on the model (after one optimizer step) in a
+    temporary directory that is removed however the run ends; exit status 1 if
+    Keras contradicts any claim.
+    """
+    from .plans import plan
+    from .plans.render import FORMATS
+
+    spec = _valid_spec(spec_path)
+    source = _valid_spec(transfer_path) if transfer_path else None
+    _generated(spec, style)  # a style the graph does not allow is reported like compile does
+    the_plan = plan(spec, style, transfer_from=source)
+    _output(FORMATS[fmt](the_plan), output)
+    if not verify:
+        return
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from .plans.verify import verify as run_checks
+
+    click.echo(f"verifying {len(the_plan.paths)} paths of {spec.name} ({style}) in Keras:", err=True)
+    checks = run_checks(spec, style, the_plan, transfer_from=source, progress=lambda line: click.echo(line, err=True))
+    failed = [c for c in checks if not c.ok]
+    total = sum(c.seconds for c in checks)
+    click.echo(f"{len(checks) - len(failed)} passed, {len(failed)} failed ({total:.1f} s)", err=True)
+    if failed:
+        sys.exit(1)
