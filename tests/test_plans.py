@@ -24,7 +24,10 @@ def test_plan_facts_follow_the_measured_table(path, style):
     spec = kspec.load(path)
     p = plan(spec, style)
     assert [x.id for x in p.paths] == IDS
-    assert p.path("h5_file").allowed == (style != "subclass")
+    masked_functional = path.stem == "text_bilstm" and style == "functional"  # Embedding(mask_zero=True)
+    assert p.path("h5_file").allowed == (style != "subclass" and not masked_functional)
+    if masked_functional:
+        assert "NotEqual" in p.path("h5_file").reason
     assert p.path("keras_file").keeps == {"architecture": True, "weights": True, "compile": True,
                                           "optimizer_state": True}
     assert not any(x.keeps["optimizer_state"] for x in p.paths if x.id != "keras_file")

@@ -78,6 +78,13 @@ def h5_file(c: Context):
                         "Keras 3 cannot load a subclassed model from .h5 (`Unknown layer`, then `Layer count "
                         "mismatch`); use the .keras file, or save_weights for the weights",
                         keeps(), True, "", "", [])
+    masking = _masking_embeddings(c.spec)
+    if c.style == "functional" and masking:
+        return PathPlan("h5_file", "Legacy HDF5 file (.h5)", False,
+                        f"Keras 3 cannot load this Functional model from .h5: the mask of "
+                        f"'{masking[0]}' (Embedding with mask_zero) is saved as a `NotEqual` operation "
+                        "that loading does not know (`Unknown layer: 'NotEqual'`); use the .keras file",
+                        keeps(), False, "", "", [])
     caveats = [
         "Legacy format: prefer .keras. Load with compile=False, then compile again from the spec: Keras "
         "cannot read alias loss names such as 'mse' back from .h5 (keras-team/keras#19330).",
@@ -94,6 +101,13 @@ def h5_file(c: Context):
     return PathPlan("h5_file", "Legacy HDF5 file (.h5)", True, None, keeps("architecture", "weights"),
                     bool(c.custom), 'model.save(path, include_optimizer=False)  # path ends in ".h5"', load,
                     caveats)
+
+
+def _masking_embeddings(spec) -> list[str]:
+    """Embedding layers that compute a mask (mask_zero: true)."""
+    from ..flatten import flatten
+
+    return [n.name for n in flatten(spec).nodes if n.type == "Embedding" and n.args.get("mask_zero") is True]
 
 
 def saved_model(c: Context):
