@@ -6,7 +6,8 @@ __version__ = "0.1.0"
 
 from .diagnostics import Diagnostic, SpecError  # noqa: E402
 
-__all__ = ["Diagnostic", "SpecError", "__version__", "build", "generate", "load"]
+__all__ = ["Diagnostic", "SpecError", "__version__", "build", "generate", "load", "load_named_weights",
+           "plan", "save_named_weights", "transfer_weights"]
 
 
 def load(source):
@@ -40,3 +41,31 @@ def build(spec, style: str = "functional", compile: bool = True):
 
 def _as_spec(spec):
     return load(spec) if isinstance(spec, str) or hasattr(spec, "__fspath__") else spec
+
+
+def plan(spec, style: str = "functional", transfer_from=None):
+    """The save/load plan of a spec in a style (see kspec.plans)."""
+    from .plans import plan as _plan
+
+    return _plan(_as_spec(spec), style, transfer_from=_as_spec(transfer_from) if transfer_from else None)
+
+
+def transfer_weights(source, target, names=None):
+    """Copy weights between Keras models by layer name, checking shapes (see kspec.weights)."""
+    from .weights import transfer_weights as _transfer
+
+    return _transfer(source, target, names)
+
+
+def save_named_weights(model, path):
+    """Save weights keyed by layer name, loadable into any style (see kspec.weights)."""
+    from .weights import save_named_weights as _save
+
+    return _save(model, path)
+
+
+def load_named_weights(model, path):
+    """Load weights saved by save_named_weights, by layer name (see kspec.weights)."""
+    from .weights import load_named_weights as _load
+
+    return _load(model, path)

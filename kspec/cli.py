@@ -291,10 +291,20 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, output) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from .plans.verify import verify as run_checks
 
-    click.echo(f"verifying {len(the_plan.paths)} paths of {spec.name} ({style}) in Keras:", err=True)
+    import time
+
+    import keras
+
+    click.echo(f"verifying {len(the_plan.paths)} paths of {spec.name} ({style}) with keras {keras.__version__}:",
+               err=True)
+    start = time.perf_counter()
     checks = run_checks(spec, style, the_plan, transfer_from=source, progress=lambda line: click.echo(line, err=True))
     failed = [c for c in checks if not c.ok]
-    total = sum(c.seconds for c in checks)
-    click.echo(f"{len(checks) - len(failed)} passed, {len(failed)} failed ({total:.1f} s)", err=True)
+    click.echo(f"\n{'path':<20}  {'result':<6}  claim", err=True)
+    for check in checks:
+        detail = f" ({check.detail})" if check.detail else ""
+        click.echo(f"{check.path:<20}  {'ok' if check.ok else 'FALSE':<6}  {check.claim}{detail}", err=True)
+    click.echo(f"{len(checks) - len(failed)} claims hold, {len(failed)} false, keras {keras.__version__}, "
+               f"{time.perf_counter() - start:.1f} s", err=True)
     if failed:
         sys.exit(1)

@@ -18,6 +18,14 @@ def keeps(*kept: str) -> dict:
     return {item: item in kept for item in KEEPS}
 
 
+def measured(c: "Context", path_id: str) -> dict:
+    """What the measured facts say a path keeps in this style (empty when not allowed)."""
+    from ..catalog import catalog
+    from .known import kept
+
+    return keeps(*(kept(catalog().keras_version, path_id, c.style) or ()))
+
+
 class Context:
     def __init__(self, spec, style: str, module: str):
         self.spec = spec
@@ -66,14 +74,14 @@ def keras_file(c: Context):
                    "model's compile config, and a later .keras file reloads with a fresh RMSprop "
                    "(keras-team/keras PR #23475).")
     load = "\n".join([*c.class_imports(), "model = keras.models.load_model(path)"])
-    return PathPlan("keras_file", "Keras file (.keras)", True, None, keeps(*KEEPS), c.needs_class,
+    return PathPlan("keras_file", "Keras file (.keras)", True, None, measured(c, "keras_file"), c.needs_class,
                     'model.save(path)  # path ends in ".keras"', load, caveats)
 
 
 def h5_file(c: Context):
     from .model import PathPlan
 
-    if c.subclass:
+    if not any(measured(c, "h5_file").values()):
         return PathPlan("h5_file", "Legacy HDF5 file (.h5)", False,
                         "Keras 3 cannot load a subclassed model from .h5 (`Unknown layer`, then `Layer count "
                         "mismatch`); use the .keras file, or save_weights for the weights",
@@ -98,7 +106,7 @@ def h5_file(c: Context):
     load = "\n".join([*c.class_imports(), c.imports("compile_model"),
                       f"model = keras.models.load_model(path, compile=False{c.custom_objects()})",
                       "model = compile_model(model)"])
-    return PathPlan("h5_file", "Legacy HDF5 file (.h5)", True, None, keeps("architecture", "weights"),
+    return PathPlan("h5_file", "Legacy HDF5 file (.h5)", True, None, measured(c, "h5_file"),
                     bool(c.custom), 'model.save(path, include_optimizer=False)  # path ends in ".h5"', load,
                     caveats)
 
@@ -121,7 +129,7 @@ def saved_model(c: Context):
     load = "\n".join(["import tensorflow as tf", "", "reloaded = tf.saved_model.load(path)",
                       "predictions = reloaded.serve(x)"])
     return PathPlan("saved_model", "TensorFlow SavedModel (model.export)", True, None,
-                    keeps("architecture", "weights"), False, "model.export(path)  # a directory", load, caveats)
+                    measured(c, "saved_model"), False, "model.export(path)  # a directory", load, caveats)
 
 
 def config(c: Context):
@@ -142,7 +150,7 @@ def config(c: Context):
                        "build() builds every layer) before set_weights or load_weights.")
     load = "\n".join([*[line for line in c.class_imports() if not c.subclass], *rebuild,
                       "model.compile_from_config(compile_config)"])
-    return PathPlan("config", "get_config / from_config", True, None, keeps("architecture", "compile"),
+    return PathPlan("config", "get_config / from_config", True, None, measured(c, "config"),
                     c.needs_class, save, load, caveats)
 
 
@@ -154,7 +162,7 @@ def json(c: Context):
     if c.needs_class:
         caveats.append("Import the module that defines the classes first.")
     load = "\n".join([*c.class_imports(), "model = keras.models.model_from_json(text)"])
-    return PathPlan("json", "to_json / model_from_json", True, None, keeps("architecture", "compile"),
+    return PathPlan("json", "to_json / model_from_json", True, None, measured(c, "json"),
                     c.needs_class, "text = model.to_json()", load, caveats)
 
 
@@ -170,7 +178,8 @@ def weights_file(c: Context):
         caveats.append("A subclass must be built before load_weights, or the weights stay random "
                        "without a message; the generated build_model() builds every layer.")
     load = "\n".join([c.imports("build_model"), "", "model = build_model()", "model.load_weights(path)"])
-    return PathPlan("weights_file", "save_weights / load_weights (.weights.h5)", True, None, keeps("weights"),
+    return PathPlan("weights_file", "save_weights / load_weights (.weights.h5)", True, None,
+                    measured(c, "weights_file"),
                     True, 'model.save_weights(path)  # path ends in ".weights.h5"', load, caveats)
 
 
@@ -181,7 +190,8 @@ def weights_memory(c: Context):
     caveats = ["In memory: for inference copies, or to hand weights to another process yourself."]
     if c.subclass:
         caveats.append("set_weights fails on an unbuilt subclass; build_model() returns it built.")
-    return PathPlan("weights_memory", "get_weights / set_weights", True, None, keeps("weights"), True,
+    return PathPlan("weights_memory", "get_weights / set_weights", True, None, measured(c, "weights_memory"),
+                    True,
                     "weights = model.get_weights()", load, caveats)
 
 
@@ -192,45 +202,67 @@ def cross_style_weights(c: Context):
     if not others:
         return PathPlan("cross_style_weights", "Weights into another style", False,
                         "no other style fits this graph", keeps(), True, "", "", [])
-    lines = []
+    lines = ["import kspec", ""]
     for other in others:
         lines += [f"from {c.spec.name}_{other} import build_model as build_{other}",
-                  f"{other}_model = build_{other}()", f"{other}_model.set_weights(weights)"]
-    caveats = ["Every style kspec generates lists its weights in the same order (subclass layers are "
-               "created in the order a Functional model lists them), so get_weights() of one style "
-               "fits set_weights() of another."]
-    return PathPlan("cross_style_weights", "Weights into another style", True, None, keeps("weights"), True,
-                    "weights = model.get_weights()", "\n".join(lines), caveats)
+                  f"{other}_model = build_{other}()",
+                  f"kspec.transfer_weights(model, {other}_model)  # by layer name, shapes checked"]
+    caveats = ["kspec.transfer_weights maps weights by layer name (blocks included) and checks every "
+               "shape, failing with the layer's name on a mismatch. For files, kspec.save_named_weights"
+               "(model, path) writes an .npz that kspec.load_named_weights loads into any style.",
+               "get_weights()/set_weights() also line up across kspec's styles (subclass layers are "
+               "created in the order a Functional model lists them), but match by position only."]
+    return PathPlan("cross_style_weights", "Weights into another style", True, None,
+                    measured(c, "cross_style_weights"), True, "", "\n".join(lines), caveats)
+
+
+def transfer_layers(spec, source_spec) -> dict:
+    """Which layers of `spec` take weights from `source_spec`: copied, new, mismatched, frozen."""
+    from ..shapes import infer
+
+    mine = {layer.node.name: layer for layer in infer(spec).layers if not layer.node.share}
+    theirs = {layer.node.name: layer for layer in infer(source_spec).layers if not layer.node.share}
+    copied, new, mismatched = [], [], []
+    for name, layer in mine.items():
+        if not layer.params:
+            continue
+        if name not in theirs:
+            new.append(name)
+            continue
+        other = theirs[name]
+        if other.node.type != layer.node.type:
+            mismatched.append(f"{name} ({other.node.type} in {source_spec.name}, {layer.node.type} here)")
+        elif other.input_shapes != layer.input_shapes or other.params != layer.params:
+            mismatched.append(f"{name} ({other.params:,} weights in {source_spec.name}, {layer.params:,} here)")
+        else:
+            copied.append(name)
+    frozen = [name for name, layer in mine.items() if layer.params and layer.node.args.get("trainable") is False]
+    return {"copied": copied, "new": new, "mismatched": mismatched, "frozen": frozen}
 
 
 def transfer(c: Context, source_spec):
-    """Reuse a trained model's layers: copy by name where shapes agree, freeze, compile again."""
-    from ..shapes import infer
+    """Reuse a trained model's layers: copy those with the same name and shapes, compile after."""
     from .model import PathPlan
 
-    mine = {layer.node.name: layer for layer in infer(c.spec).layers if not layer.node.share}
-    theirs = {layer.node.name: layer for layer in infer(source_spec).layers if not layer.node.share}
-    matched = [name for name, layer in mine.items() if name in theirs and layer.params
-               and theirs[name].node.type == layer.node.type and theirs[name].params == layer.params
-               and theirs[name].input_shapes == layer.input_shapes]
+    lists = transfer_layers(c.spec, source_spec)
+    copied, new, mismatched, frozen = (lists[k] for k in ("copied", "new", "mismatched", "frozen"))
     load = "\n".join([
-        c.imports("build_model", "compile_model"), "",
-        "source = keras.models.load_model(path)  # the trained model",
+        "import kspec", c.imports("build_model", "compile_model"), "",
+        "source = keras.models.load_model(path)  # the trained base model",
         "model = build_model()",
-        "mine = {layer.name: layer for layer in model._flatten_layers(include_self=False)}",
-        "theirs = {layer.name: layer for layer in source._flatten_layers(include_self=False)}",
-        f"for name in {matched!r}:",
-        "    mine[name].set_weights(theirs[name].get_weights())",
-        "    mine[name].trainable = False",
-        "model = compile_model(model)  # compile after freezing, or trainable=False has no effect",
+        f"kspec.transfer_weights(source, model, names={copied!r})",
+        "model = compile_model(model)  # compile after the weights are in place",
     ])
-    fresh = [name for name, layer in mine.items() if layer.params and name not in matched]
-    caveats = [f"Copied and frozen ({len(matched)}): {', '.join(matched) or 'none'}.",
-               f"Trained from scratch ({len(fresh)}): {', '.join(fresh) or 'none'}.",
-               "Layers are matched by name, type and weight shapes; compile again after freezing."]
-    return PathPlan("transfer", f"Transfer learning from {source_spec.name}", bool(matched),
-                    None if matched else "no layer of the source has this model's name, type and shapes",
-                    keeps("weights"), True, "", load, caveats)
+    caveats = [f"Take their weights from {source_spec.name} (same name and weight shapes): "
+               f"{', '.join(copied) or 'none'}.",
+               f"New, trained from scratch: {', '.join(new) or 'none'}.",
+               f"Same name, other weights, trained from scratch: {', '.join(mismatched) or 'none'}.",
+               f"Frozen (trainable: false in this spec): {', '.join(frozen) or 'none'}.",
+               "Freezing takes effect at compile time: change `trainable` in the spec, or set "
+               "layer.trainable and compile again (freezing after compile has no effect)."]
+    return PathPlan("transfer", f"Transfer learning from {source_spec.name}", bool(copied),
+                    None if copied else f"no layer of {source_spec.name} has this model's names and shapes",
+                    measured(c, "transfer"), True, "", load, caveats)
 
 
 PATHS = (keras_file, h5_file, saved_model, config, json, weights_file, weights_memory, cross_style_weights)
