@@ -28,7 +28,9 @@ def main() -> None:
 @click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_SIZE,
               envvar="KSPEC_MAX_FILE_SIZE", show_default=True, show_envvar=True,
               help="Refuse spec files larger than this many bytes.")
-def validate(paths, fmt, strict, max_file_size) -> None:
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help="Worker processes for many files [default: the cores, from 16 files on].")
+def validate(paths, fmt, strict, max_file_size, jobs) -> None:
     """Check specs: YAML, schema, names, references, arguments and blocks.
 
     PATHS are spec files, or directories searched for *.yaml and *.yml.
@@ -43,13 +45,13 @@ def validate(paths, fmt, strict, max_file_size) -> None:
     import gc
 
     from .report import REPORTERS
-    from .validate import spec_files, validate_file
+    from .validate import default_jobs, spec_files, validate_files
 
     gc.disable()  # a short-lived process whose data has no cycles
     files = spec_files(paths)
     if not files:
         raise click.UsageError("no *.yaml or *.yml files found under " + ", ".join(paths))
-    results = [validate_file(f, max_file_size) for f in files]
+    results = validate_files(files, max_file_size, jobs or default_jobs(len(files)))
     reporter = REPORTERS[fmt](click.echo, color=sys.stdout.isatty())
     reporter.report(results)
     if any(r.unreadable for r in results):

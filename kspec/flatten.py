@@ -132,9 +132,13 @@ class _Expander:
     def __init__(self, spec: Spec, graph: FlatGraph):
         self.spec = spec
         self.graph = graph
+        self.orders: dict = {}
 
     def scope(self, scope: Scope, env: dict, prefix: str, params: dict, nesting: tuple) -> list:
-        for call in topological(scope):
+        order = self.orders.get(id(scope))
+        if order is None:  # once per scope, however many times a block is called
+            order = self.orders[id(scope)] = topological(scope)
+        for call in order:
             env[call.name] = self.call(call, env, prefix, params, nesting)
         if scope.outputs is None:
             return []

@@ -39,6 +39,73 @@ def validate_file(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE) -> Result:
         return validate_document(read_document(path, max_size))
 
 
+# Below this many files, starting worker processes costs more than it saves.
+PARALLEL_FROM = 16
+
+
+def validate_files(paths: list[str], max_size: int = DEFAULT_MAX_FILE_SIZE, jobs: int = 1) -> list[Result]:
+    """Validate many files, sharing them with forked worker processes where that pays.
+
+    The parent validates one share itself; each worker validates another and sends back,
+    through a pipe, what reports need (path, text, diagnostics), not the IR. Results come
+    back in the order of `paths`; a worker that dies has its share redone here.
+    """
+    if jobs <= 1 or len(paths) < 2:
+        return [validate_file(p, max_size) for p in paths]
+    import pickle
+
+    _load_everything_once()  # forked workers share what the parent loaded
+    shares = [list(range(i, len(paths), jobs)) for i in range(min(jobs, len(paths)))]
+    workers = []
+    for share in shares[1:]:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: validate, send, and leave without running the parent's cleanup
+            os.close(read)
+            try:
+                with os.fdopen(write, "wb") as out:
+                    pickle.dump([_validate_for_report(paths[i], max_size) for i in share], out)
+            finally:
+                os._exit(0)
+        os.close(write)
+        workers.append((pid, read, share))
+    found = {i: _validate_for_report(paths[i], max_size) for i in shares[0]}
+    for pid, read, share in workers:
+        with os.fdopen(read, "rb") as incoming:
+            data = incoming.read()
+        os.waitpid(pid, 0)
+        try:
+            found.update(zip(share, pickle.loads(data)))
+        except Exception:  # the worker died: do its share here
+            found.update((i, _validate_for_report(paths[i], max_size)) for i in share)
+    return [Result(Document(path, text), None, diagnostics) for path, text, diagnostics in
+            (found[i] for i in range(len(paths)))]
+
+
+def _load_everything_once() -> None:
+    import difflib  # noqa: F401  (so that no worker needs the import lock)
+
+    from . import shapes  # noqa: F401
+    from .catalog import catalog
+    from .checks import arguments, blocks, compile, graph  # noqa: F401
+
+    catalog()
+
+
+def default_jobs(count: int) -> int:
+    """Worker processes worth starting for `count` files: the cores, on Linux, from 16 files on."""
+    import sys
+
+    if count < PARALLEL_FROM or not sys.platform.startswith("linux"):
+        return 1
+    return min(os.cpu_count() or 1, 8)
+
+
+def _validate_for_report(path: str, max_size: int):
+    result = validate_file(path, max_size)
+    return path, result.document.text, result.diagnostics
+
+
 def validate_text(text: str, path: str = "<string>") -> Result:
     with gc_paused():
         return validate_document(load_text(text, path))

@@ -123,3 +123,13 @@ def test_help_explains_every_command():
     assert result.returncode == 0
     assert "validate" in result.stdout and "schema" in result.stdout
     assert "Exit status" in run_kspec("validate", "--help").stdout
+
+
+def test_parallel_validation_reports_exactly_what_serial_validation_does():
+    from kspec.validate import spec_files, validate_files
+
+    files = spec_files([str(ROOT / "tests" / "invalid"), str(ROOT / "specs")])
+    serial = [(r.document.path, r.diagnostics, r.document.text) for r in validate_files(files, jobs=1)]
+    parallel = [(r.document.path, r.diagnostics, r.document.text) for r in validate_files(files, jobs=3)]
+    assert parallel == serial
+    assert run_kspec("validate", "-j", "2", "specs").returncode == 0

@@ -28,8 +28,14 @@ def has_rule(type_name: str) -> bool:
 
 
 def _canonical(type_name: str) -> str:
-    signature = catalog().layer(type_name)
-    return signature.canonical if signature else type_name
+    canonical = _CANONICAL.get(type_name)
+    if canonical is None:
+        signature = catalog().layer(type_name)
+        canonical = _CANONICAL[type_name] = signature.canonical if signature else type_name
+    return canonical
+
+
+_CANONICAL: dict = {}
 
 
 class LayerShape:
