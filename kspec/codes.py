@@ -57,6 +57,7 @@ CODES = {
     "KS604": "no output left after a convolution, pooling or cropping",
     "KS605": "Reshape target that does not hold the input's values",
     "KS606": "no shape rule for the layer: shapes after it are unknown",
+    "KS607": "weights larger than this machine's memory",
     # Compile settings and custom layers.
     "KS501": "per-output setting names no output",
     "KS502": "malformed custom import path",

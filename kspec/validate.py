@@ -132,8 +132,30 @@ def validate_document(document: Document) -> Result:
 
             shapes = infer(spec)
             out.diagnostics.extend(shapes.diagnostics)
+            _check_memory(shapes, out)
     diagnostics = sorted(out.diagnostics, key=lambda d: (d.line, d.column, d.code))
     return Result(document, spec, diagnostics, shapes)
+
+
+def _check_memory(shapes, out) -> None:
+    """Warn when the weights alone need more memory than this machine has."""
+    needed = shapes.weight_bytes
+    total = physical_memory()
+    if not needed or not total or needed <= total:
+        return
+    largest = max((layer for layer in shapes.layers if layer.weight_bytes), key=lambda layer: layer.weight_bytes)
+    out.warning(largest.node.where + ("type",), "KS607",
+                f"the weights need {needed:,} bytes ({needed / 2**30:,.1f} GiB), more than this machine's "
+                f"{total / 2**30:,.1f} GiB; '{largest.node.name}' alone needs {largest.weight_bytes:,}",
+                "check the sizes (units, filters, input_dim); the model will not build here")
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory, where the system says (Linux and most Unix)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _kind(value) -> str:

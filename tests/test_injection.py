@@ -57,9 +57,11 @@ def test_hostile_spec_is_valid_and_every_module_is_plain_definitions(tmp_path, m
 
 
 @pytest.mark.parametrize("bad, code", [
-    ("custom: {Evil: 'os:system'}\n", None),
+    ("custom: {Evil: 'os:system'}\n", "KS502"),
     ("custom: {Evil: 'os.path; import os:x'}\n", "KS502"),
-    ("custom: {Evil: 'builtins:eval'}\n", None),
+    ("custom: {Evil: 'builtins:eval'}\n", "KS502"),
+    ("custom: {Evil: 'subprocess:Popen'}\n", "KS502"),
+    ("custom: {Evil: 'my_layers:Evil'}\n", None),
 ])
 def test_custom_import_paths_are_checked_and_never_imported_by_validate(bad, code):
     text = "kspec: 1\nname: m\ninputs: {x: {shape: [2]}}\nlayers: [{name: e, type: Evil}]\noutputs: e\n" + bad
@@ -71,7 +73,7 @@ def test_custom_import_paths_are_checked_and_never_imported_by_validate(bad, cod
 @pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
 def test_a_custom_path_to_a_function_is_refused_at_build(tmp_path):
     spec = kspec.load("kspec: 1\nname: m\ninputs: {x: {shape: [2]}}\nlayers: [{name: e, type: Evil}]\n"
-                      "outputs: e\ncustom: {Evil: 'os:system'}\n")
+                      "outputs: e\ncustom: {Evil: 'yaml:safe_load'}\n")
     with pytest.raises(TypeError, match="not a keras.layers.Layer subclass"):
         kspec.build(spec)
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 from ..diagnostics import ERROR, WARNING, Diagnostic
+
+
+_IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Collector:
@@ -41,7 +47,12 @@ def check_spec(spec, out: Collector) -> None:
     from .compile import check_compile
     from .graph import check_scope, type_kind
 
-    for name in spec.custom:
+    for name, path in spec.custom.items():
+        well_formed = isinstance(path, str) and _IMPORT_PATH.match(path)
+        if well_formed and path.split(".")[0].split(":")[0] in sys.stdlib_module_names:
+            out.error(("custom", name), "KS502",
+                      f"custom type '{name}' points into the Python standard library ({path}): a custom layer "
+                      "is a class in your own package", "write `my_package.layers:MyLayer`")
         if name in spec.blocks or catalog().layer(name) is not None:
             what = "a block" if name in spec.blocks else f"keras.layers.{name}"
             out.error(("custom", name), "KS201", f"custom type '{name}' has the name of {what}", key=True)

@@ -1,0 +1,98 @@
+"""Random valid specs (hypothesis): they validate, compile in every style, and match Keras."""
+
+import ast
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kspec
+from conftest import HAS_KERAS
+from kspec.backends.styles import allowed_styles
+from kspec.shapes import infer
+from kspec.validate import validate_text
+
+
+@st.composite
+def specs(draw):
+    """A spec built step by step so that every shape fits."""
+    image = draw(st.booleans())
+    lines = ["kspec: 1", "name: random_model", "inputs:"]
+    lines.append("  x: {shape: [8, 8, 3]}" if image else f"  x: {{shape: [{draw(st.integers(1, 12))}]}}")
+    lines.append("layers:")
+    width, index, previous, uses_block = None, 0, "x", False
+    if image:
+        for _ in range(draw(st.integers(1, 3))):
+            kind = draw(st.sampled_from(["conv", "pool", "bn", "relu"]))
+            name = f"l{index}"
+            index += 1
+            if kind == "conv":
+                filters, kernel = draw(st.integers(1, 6)), draw(st.sampled_from([1, 3]))
+                lines.append(f"  - {{name: {name}, type: Conv2D, filters: {filters}, kernel_size: {kernel}, "
+                             f"padding: same}}")
+            elif kind == "pool":
+                lines.append(f"  - {{name: {name}, type: MaxPooling2D, pool_size: 2, padding: same}}")
+            elif kind == "bn":
+                lines.append(f"  - {{name: {name}, type: BatchNormalization}}")
+            else:
+                lines.append(f"  - {{name: {name}, type: ReLU}}")
+            previous = name
+        lines.append(f"  - {{name: l{index}, type: GlobalAveragePooling2D}}")
+        previous, index = f"l{index}", index + 1
+    for _ in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(["dense", "dropout", "bn", "act", "ln", "residual", "block"]))
+        name = f"l{index}"
+        index += 1
+        if kind == "dense":
+            width = draw(st.integers(1, 8))
+            use_bias = draw(st.booleans())
+            lines.append(f"  - {{name: {name}, type: Dense, units: {width}, use_bias: {str(use_bias).lower()}}}")
+        elif kind == "dropout":
+            lines.append(f"  - {{name: {name}, type: Dropout, rate: {draw(st.sampled_from([0.0, 0.1, 0.5]))}}}")
+        elif kind == "bn":
+            lines.append(f"  - {{name: {name}, type: BatchNormalization, center: {str(draw(st.booleans())).lower()}}}")
+        elif kind == "act":
+            lines.append(f"  - {{name: {name}, type: Activation, activation: {draw(st.sampled_from(['relu', 'tanh']))}}}")
+        elif kind == "ln":
+            lines.append(f"  - {{name: {name}, type: LayerNormalization}}")
+        elif kind == "residual":
+            lines.append(f"  - {{name: {name}, type: Dense, units: 6}}")
+            lines.append(f"  - {{name: {name}_skip, type: Dense, units: 6, inputs: {previous}}}")
+            lines.append(f"  - {{name: {name}_add, type: Add, inputs: [{name}, {name}_skip]}}")
+            name = f"{name}_add"
+        else:
+            uses_block = True
+            repeat = draw(st.integers(1, 3))
+            lines.append(f"  - {{name: {name}, type: Unit, units: {draw(st.integers(1, 6))}, repeat: {repeat}}}")
+        previous = name
+    lines.append(f"outputs: {previous}")
+    if uses_block:
+        lines += ["blocks:", "  Unit:", "    params: {units: null}", "    inputs: [v]", "    layers:",
+                  "      - {name: dense, type: Dense, units: $units, inputs: v}",
+                  "      - {name: act, type: ReLU}", "    outputs: act"]
+    lines.append("compile: {optimizer: adam, loss: mean_squared_error}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs())
+def test_random_specs_validate_and_compile_in_every_allowed_style(text):
+    result = validate_text(text)
+    assert [d for d in result.diagnostics if d.is_error] == [], text
+    assert infer(result.spec).total_params is not None
+    for style in allowed_styles(result.spec):
+        ast.parse(kspec.generate(result.spec, style))
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs())
+def test_static_summary_of_random_specs_matches_the_built_model(text):
+    from kspec.summary import keras_layers
+
+    spec = kspec.load(text)
+    model = kspec.build(spec, "functional", compile=False)
+    ours = {row["name"]: (row["output_shape"], row["params"]) for row in keras_layers(infer(spec))}
+    theirs = {layer.name: (list(layer.output.shape), layer.count_params()) for layer in model.layers}
+    assert ours == theirs
