@@ -6,7 +6,8 @@ __version__ = "0.1.0"
 
 from .diagnostics import Diagnostic, SpecError  # noqa: E402
 
-__all__ = ["Diagnostic", "SpecError", "__version__", "build", "generate", "load", "load_named_weights",
+__all__ = ["Diagnostic", "SpecError", "__version__", "build", "dump", "from_keras", "generate", "load",
+           "load_named_weights",
            "plan", "save_named_weights", "transfer_weights"]
 
 
@@ -69,3 +70,15 @@ def load_named_weights(model, path):
     from .weights import load_named_weights as _load
 
     return _load(model, path)
+
+
+def from_keras(model):
+    """The Spec of a Functional or Sequential keras.Model (see kspec.importer)."""
+    from .importer import from_keras as _from_keras
+
+    return load(_from_keras(model))
+
+
+def dump(spec) -> str:
+    """The YAML text of a spec that came from a file, from text, or from from_keras."""
+    return spec.document.text

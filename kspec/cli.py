@@ -310,3 +310,46 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, output) -> None:
                f"{time.perf_counter() - start:.1f} s", err=True)
     if failed:
         sys.exit(1)
+
+
+@main.command(name="import")
+@click.argument("source")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the spec here (stdout without it).")
+@click.option("--arg", "arguments", multiple=True, metavar="KEY=VALUE",
+              help="A keyword argument for a `package.module:callable` source (YAML value), repeatable.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file that kspec did not write.")
+def import_command(source, output, arguments, force) -> None:
+    """Turn a Keras model into a spec: a .keras, .h5 or .json file, or `package.module:callable`.
+
+    Example: kspec import keras.applications:ResNet50 --arg weights=None -o resnet50.yaml
+    """
+    import os
+
+    import yaml
+
+    from .importer import ImportRefused, from_keras, load_source
+    from .validate import validate_text
+
+    kwargs = {}
+    for item in arguments:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            _fail(f"--arg takes KEY=VALUE, got {item!r}", 2)
+        kwargs[key] = None if value in ("None", "none") else yaml.safe_load(value)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        click.echo(f"loading {source} ...", err=True)
+        model = load_source(source, kwargs)
+        text = from_keras(model)
+    except ImportRefused as refusal:
+        _fail(f"cannot import {source}: {refusal}")
+    except (OSError, ImportError, AttributeError, ValueError, TypeError) as error:
+        _fail(f"cannot load {source}: {type(error).__name__}: {error}", 2)
+    errors = [d for d in validate_text(text, output or "<import>").diagnostics if d.is_error]
+    if errors:
+        _fail(f"the imported spec has {len(errors)} errors, first: line {errors[0].line}: {errors[0].message}")
+    if output and os.path.exists(output) and not force:
+        with open(output, encoding="utf-8", errors="replace") as handle:
+            if "kspec: 1" not in handle.read(4000):
+                _fail(f"{output} exists and is not a kspec spec: use --force to overwrite it")
+    _output(text, output)

@@ -23,7 +23,7 @@ def layers_by_name(model) -> dict:
         registered = keras.saving.get_registered_name(type(layer))
         if isinstance(layer, keras.Model) or registered.startswith("kspec."):
             todo[:0] = list(layer._flatten_layers(include_self=False, recursive=False))
-        else:
+        elif not isinstance(layer, keras.layers.InputLayer):
             found[layer.name] = layer
     return found
 

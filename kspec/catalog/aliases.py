@@ -21,5 +21,9 @@ FULL_NAMES = {
 }
 
 
+# Initializer names that Keras resolves to the same class as another name.
+INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal", "one": "ones", "zero": "zeros"}
+
+
 def full_name(name: str) -> str:
     return FULL_NAMES.get(name, name)

@@ -186,7 +186,7 @@ def _input_shapes(inputs, known: dict):
 def _has_unknown(shapes) -> bool:
     if shapes is None:
         return True
-    if isinstance(shapes, list) and shapes and not isinstance(shapes[0], (int, type(None))):
+    if isinstance(shapes, list):  # several tensors (a shape itself is a tuple)
         return any(_has_unknown(s) for s in shapes)
     if isinstance(shapes, dict):
         return any(_has_unknown(s) for s in shapes.values())
