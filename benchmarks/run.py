@@ -206,7 +206,26 @@ def _pyyaml_load(text: str) -> None:
         gc.enable()
 
 
-SUITES = {"validate": suite_validate, "summary": suite_summary, "compile": suite_compile}
+def suite_import(quick: bool) -> list[Row]:
+    """kspec import of a loaded ResNet-50 against the time Keras took to build it."""
+    import keras
+
+    from kspec.importer import from_keras
+
+    builds, imports = [], []
+    for _ in range(2 if quick else 4):
+        start = time.perf_counter()
+        model = keras.applications.ResNet50(weights=None)
+        builds.append(time.perf_counter() - start)
+        imports.append(call_timer(lambda: from_keras(model))())
+    ratios = sorted(b / i for b, i in zip(builds, imports))
+    median = statistics.median(ratios)
+    return [Row("Keras building ResNet-50 / kspec importing it from the loaded model", median, ratios[0],
+                ratios[-1], "> 1", median > 1,
+                f"{statistics.median(builds) * 1000:.0f} ms vs {statistics.median(imports) * 1000:.0f} ms")]
+
+
+SUITES = {"validate": suite_validate, "summary": suite_summary, "compile": suite_compile, "import": suite_import}
 
 
 def main(argv=None) -> int:

@@ -107,3 +107,20 @@ def test_import_command_from_a_keras_file(tmp_path):
     assert "  - {name: encode_left_call2, share: encode_left, inputs: right}" in text
     bad = run_kspec("import", "no_such_package.models:Thing")
     assert bad.returncode == 2 and "No module named" in bad.stderr
+
+
+def _all_applications():
+    import os
+
+    if not HAS_KERAS or os.environ.get("KSPEC_ALL_APPLICATIONS") != "1":
+        return []
+    import keras
+
+    return sorted(n for n in dir(keras.applications) if n[:1].isupper() and callable(getattr(keras.applications, n)))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _all_applications(), reason="set KSPEC_ALL_APPLICATIONS=1: about 10 minutes, 40 models")
+@pytest.mark.parametrize("name", _all_applications() or ["none"])
+def test_every_keras_application_round_trips(name):
+    test_keras_applications_round_trip(name)
