@@ -5,7 +5,8 @@ import pytest
 
 import kspec
 from conftest import HAS_KERAS, SPECS
-from helpers_keras import comparable_config, leaf_layers, predictions, sample_inputs
+from helpers_keras import comparable_config, predictions, sample_inputs
+from kspec.weights import layers_by_name as leaf_layers
 from kspec.backends.styles import allowed_styles
 from kspec.compiler import load_module
 

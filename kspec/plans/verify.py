@@ -20,6 +20,7 @@ import sys
 import tempfile
 from typing import NamedTuple
 
+from ..samples import output_arrays, sample_inputs
 from .facts import transfer_layers
 
 FILES = {"keras_file": "model.keras", "h5_file": "model.h5", "saved_model": "model_export",
@@ -83,7 +84,7 @@ class _Trained:
         self.transfer_from = transfer_from
         module = importlib.import_module(module_name)
         self.model = module.compile_model(module.build_model())
-        self.x = _sample(spec, np)
+        self.x = sample_inputs(spec, batch=BATCH)
         self.y = _targets(self.model, self.x, spec.compile or {}, np)
         self.model.fit(self.x, self.y, epochs=2, batch_size=BATCH, verbose=0)
         if transfer_from is not None:
@@ -91,7 +92,7 @@ class _Trained:
             base.save(os.path.join(folder, FILES["transfer"]))
         self.reference = {
             "x": self.x, "y": self.y, "batch": BATCH,
-            "predictions": _outputs(self.model, self.x, np),
+            "predictions": output_arrays(self.model, self.x),
             "weights": self.model.get_weights(),
             "iterations": int(self.model.optimizer.iterations),
             "optimizer_variables": [np.asarray(v) for v in self.model.optimizer.variables],
@@ -157,18 +158,6 @@ def _package_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _sample(spec, np):
-    rng = np.random.default_rng(0)
-    arrays = []
-    for spec_input in spec.inputs.values():
-        shape = (BATCH, *[4 if d is None else d for d in spec_input.shape])
-        if spec_input.dtype.startswith("int"):
-            arrays.append(rng.integers(0, 4, size=shape).astype(spec_input.dtype))
-        else:
-            arrays.append(rng.standard_normal(shape).astype(spec_input.dtype))
-    return arrays[0] if len(arrays) == 1 else arrays
-
-
 def _targets(model, x, settings: dict, np):
     """Random-looking targets that fit each output's loss (labels, one-hot, or values)."""
     outputs = model(x, training=False)
@@ -193,12 +182,3 @@ def _targets(model, x, settings: dict, np):
     if names:
         return dict(zip(names, targets))
     return targets[0] if len(targets) == 1 else targets
-
-
-def _outputs(model, x, np):
-    out = model(x, training=False)
-    if isinstance(out, dict):
-        return [np.asarray(out[k]) for k in sorted(out)]
-    if isinstance(out, (list, tuple)):
-        return [np.asarray(o) for o in out]
-    return [np.asarray(out)]
