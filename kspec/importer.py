@@ -17,6 +17,8 @@ from .ir import snake_case
 DEFAULT_DTYPE = "float32"
 # Values that Keras fills in for a default of None, and that mean the same.
 NEUTRAL = {("data_format", "channels_last"), ("activation", "linear")}
+# Keras cannot build these from their short names (the string 'constant' loses its value).
+NOT_SHORTENED = {"constant"}
 # Size arguments written as one number when every axis has the same size.
 SIZES = {"kernel_size", "strides", "pool_size", "dilation_rate", "size"}
 SKIPPED_ARGS = {"name", "trainable", "dtype"}
@@ -153,7 +155,11 @@ class _Writer:
         item: dict = {"name": name}
         if call_index == 0:
             item["type"] = self.type_of(entry, position)
-            item.update(self.arguments(entry["class_name"], entry["config"]))
+            constant = _constant_operand(entry) if _is_operation(entry) else None
+            if constant is not None:  # x + 3.0 is Rescaling(offset=3.0); x * c is Rescaling(scale=c)
+                item.update(_rescaling(entry["class_name"], constant))
+            else:
+                item.update(self.arguments(entry["class_name"], entry["config"]))
         else:
             item["share"] = entry["name"]
         inputs = self.inputs(node)
@@ -168,8 +174,8 @@ class _Writer:
 
     def type_of(self, entry, position) -> str:
         class_name = entry["class_name"]
-        if (entry.get("module") or "").startswith("keras.src.ops") and class_name in OPERATIONS:
-            return OPERATIONS[class_name]
+        if _is_operation(entry) and class_name in OPERATIONS:
+            return "Rescaling" if _constant_operand(entry) is not None else OPERATIONS[class_name]
         if class_name == "Lambda":
             raise ImportRefused(f"layer {position} ('{entry['name']}') is a Lambda layer: a spec holds no Python "
                                 "code; rewrite it as a layer class and import again")
@@ -215,6 +221,8 @@ class _Writer:
         args = node.get("args", [])
         if len(args) > 1 and all(_has_tensor(a) for a in args):  # an operation such as x + y
             return [self.reference(a) for a in args]
+        if len(args) > 1:  # an operation on a tensor and a constant: the tensor
+            return self.reference(next(a for a in args if _has_tensor(a)))
         kwargs = {k: v for k, v in node.get("kwargs", {}).items() if _has_tensor(v) and k != "mask"}
         if kwargs:
             out = {}
@@ -250,6 +258,30 @@ class _Writer:
         triples = [found] if found and isinstance(found[0], str) else found
         refs = [self.reference({"config": {"keras_history": t}}) for t in triples]
         return refs[0] if len(refs) == 1 else refs
+
+
+def _is_operation(entry: dict) -> bool:
+    return (entry.get("module") or "").startswith("keras.src.ops")
+
+
+def _constant_operand(entry: dict):
+    """The number in `x + 3.0` or `x * c` recorded as an operation, else None."""
+    nodes = entry.get("inbound_nodes") or []
+    if len(nodes) != 1:
+        return None
+    args = nodes[0].get("args", [])
+    numbers = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+    return numbers[0] if len(args) == 2 and len(numbers) == 1 else None
+
+
+def _rescaling(operation: str, constant) -> dict:
+    if operation == "Multiply":
+        return {"scale": float(constant)}
+    if operation == "Subtract":
+        return {"scale": 1.0, "offset": -float(constant)}
+    if operation == "Add":
+        return {"scale": 1.0, "offset": float(constant)}
+    raise ImportRefused(f"cannot express {operation} with the constant {constant} as a layer")
 
 
 def _is_mask_operation(entry: dict) -> bool:
@@ -294,7 +326,7 @@ def _plain(value):
                 continue
             out[key] = _plain(item)
         short = snake_case(value["class_name"])
-        if len(out) == 1 and any(short in catalog().strings[ns] for ns in ("initializers", "regularizers",
+        if len(out) == 1 and short not in NOT_SHORTENED and any(short in catalog().strings[ns] for ns in ("initializers", "regularizers",
                                                                             "constraints")):
             return short  # `he_normal` rather than {type: HeNormal}
         return out
@@ -416,7 +448,7 @@ def _canonical_value(value):
         kept = {k: _canonical_value(v) for k, v in value.items() if k != "type" and not (
             signature and k in signature.params and _same(v, signature.params[k].default))}
         short = snake_case(value["type"])
-        if not kept and any(short in catalog().strings[ns] for ns in ("initializers", "regularizers",
+        if not kept and short not in NOT_SHORTENED and any(short in catalog().strings[ns] for ns in ("initializers", "regularizers",
                                                                       "constraints")):
             return short
         return {"type": value["type"], **kept}
