@@ -16,6 +16,30 @@ import pickle
 import sys
 
 
+def without_classes(folder: str) -> None:
+    """Load the .keras file and the JSON text without the generated module importable, to
+    check the plan's claim that the class is, or is not, needed at load time."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    outcome = {}
+    for path_id, load in (("keras_file", lambda: keras.models.load_model(os.path.join(folder, "model.keras"))),
+                          ("json", lambda: keras.models.model_from_json(_saved(folder, "json")["text"]))):
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                load()
+            outcome[path_id] = "loaded"
+        except Exception as error:
+            outcome[path_id] = f"{type(error).__name__}: {str(error)[:120]}"
+    with open(os.path.join(folder, "bare.json"), "w", encoding="utf-8") as handle:
+        json.dump(outcome, handle)
+
+
+def _saved(folder: str, path_id: str) -> dict:
+    with open(os.path.join(folder, f"saved_{path_id}.pkl"), "rb") as handle:
+        return pickle.load(handle)
+
+
 def main(folder: str) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, folder)
@@ -136,4 +160,7 @@ class _Checker:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--without-classes":
+        without_classes(sys.argv[2])
+    else:
+        main(sys.argv[1])

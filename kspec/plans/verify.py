@@ -151,7 +151,33 @@ def _load_in_child(folder, plan, trained, progress) -> list[Check]:
                       done.stderr.strip().splitlines()[-1] or f"exit status {done.returncode}")]
     with open(results_file, encoding="utf-8") as handle:
         results = json.load(handle)
+    for path_id, claims in _class_claims(folder, plan).items():
+        results.setdefault(path_id, []).extend(claims)
     return [Check(path_id, claim, ok, detail) for path_id, claims in results.items() for claim, ok, detail in claims]
+
+
+def _class_claims(folder, plan) -> dict:
+    """Whether loading needs the generated classes: try it in a process that cannot import them."""
+    wanted = [p for p in plan.paths if p.allowed and p.id in ("keras_file", "json")]
+    if not wanted:
+        return {}
+    subprocess.run([sys.executable, "-m", "kspec.plans.child", "--without-classes", folder], capture_output=True,
+                   env={**os.environ, "PYTHONPATH": _package_root()})
+    try:
+        with open(os.path.join(folder, "bare.json"), encoding="utf-8") as handle:
+            outcome = json.load(handle)
+    except OSError:
+        return {p.id: [["the class check runs", False, "the process did not report"]] for p in wanted}
+    claims = {}
+    for path in wanted:
+        loaded = outcome.get(path.id) == "loaded"
+        if path.needs_class:
+            claims[path.id] = [["the class must be importable: loading without it fails", not loaded,
+                                "" if not loaded else "it loaded without the class"]]
+        else:
+            claims[path.id] = [["no class needed: loads where the generated module is not importable", loaded,
+                                "" if loaded else outcome.get(path.id, "")]]
+    return claims
 
 
 def _package_root() -> str:
