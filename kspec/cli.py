@@ -16,7 +16,8 @@ def main() -> None:
     """kspec: declarative YAML model specs for Keras 3.
 
     Validate a spec without importing TensorFlow, see its shapes, compile it to a
-    Sequential, Functional or subclassed Keras model, and plan how to save it.
+    Sequential, Functional or subclassed Keras model, plan (and prove) how to save
+    and load it, and import existing Keras models back into specs.
     """
 
 
@@ -256,7 +257,12 @@ def build_command(spec_path, style) -> None:
     except ImportError as exc:  # pragma: no cover - depends on the install
         _fail(f"building needs Keras: pip install 'kspec[keras]' ({exc})", 2)
     click.echo(f"building {spec.name} ({style}) with Keras ...", err=True)
-    model = build(spec, style)
+    try:
+        model = build(spec, style)
+    except ImportError as error:
+        _fail(f"cannot import a custom layer: {error}", 2)
+    except Exception as error:  # Keras's own refusal, reported without a traceback
+        _fail(f"Keras could not build {spec.name}: {type(error).__name__}: {error}")
     model.summary(print_fn=lambda line, **_: click.echo(line))
 
 

@@ -61,6 +61,7 @@ def test_hostile_spec_is_valid_and_every_module_is_plain_definitions(tmp_path, m
     ("custom: {Evil: 'os.path; import os:x'}\n", "KS502"),
     ("custom: {Evil: 'builtins:eval'}\n", "KS502"),
     ("custom: {Evil: 'subprocess:Popen'}\n", "KS502"),
+    ("custom: {Evil: 'my.class.layers:Evil'}\n", "KS502"),
     ("custom: {Evil: 'my_layers:Evil'}\n", None),
 ])
 def test_custom_import_paths_are_checked_and_never_imported_by_validate(bad, code):
@@ -107,3 +108,16 @@ def _leaves(model):
         elif type(layer).__name__ != "InputLayer":
             out.append(layer)
     return out
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_build_of_a_missing_custom_module_is_a_clean_error(tmp_path):
+    from conftest import run_kspec
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("kspec: 1\nname: m\ninputs: {x: {shape: [4]}}\nlayers: [{name: s, type: Scale}]\n"
+                    "outputs: s\ncustom: {Scale: 'no_such_pkg.layers:Scale'}\n")
+    result = run_kspec("build", spec)
+    assert result.returncode == 2
+    assert "No module named 'no_such_pkg'" in result.stderr and "Traceback" not in result.stderr

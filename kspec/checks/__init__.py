@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 import sys
 
@@ -49,7 +50,10 @@ def check_spec(spec, out: Collector) -> None:
 
     for name, path in spec.custom.items():
         well_formed = isinstance(path, str) and _IMPORT_PATH.match(path)
-        if well_formed and path.split(".")[0].split(":")[0] in sys.stdlib_module_names:
+        if well_formed and any(keyword.iskeyword(part) for part in path.replace(":", ".").split(".")):
+            out.error(("custom", name), "KS502", f"custom type '{name}': {path} has a Python keyword in it",
+                      "a module or class cannot be named like a keyword")
+        elif well_formed and path.split(".")[0].split(":")[0] in sys.stdlib_module_names:
             out.error(("custom", name), "KS502",
                       f"custom type '{name}' points into the Python standard library ({path}): a custom layer "
                       "is a class in your own package", "write `my_package.layers:MyLayer`")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import keyword
 import textwrap
 
 from ... import __version__
@@ -100,7 +101,7 @@ class ModuleWriter:
         out, namer = {}, Namer({"keras", "layers", self.model_class_name()})
         for type_name, path in sorted(self.spec.custom.items()):
             module, _, attribute = path.partition(":")
-            if not all(identifier(part) == part for part in module.split(".")) or identifier(attribute) != attribute:
+            if not all(p.isidentifier() and not keyword.iskeyword(p) for p in [*module.split("."), attribute]):
                 raise ValueError(f"custom import path {path!r} is not a module path and a class name")
             out[type_name] = (module, attribute if attribute not in namer.taken else namer(attribute))
             namer.taken.add(attribute)
