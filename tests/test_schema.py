@@ -3,7 +3,6 @@
 import copy
 import json
 import random
-from pathlib import Path
 
 import jsonschema
 import pytest
