@@ -47,7 +47,13 @@ def interleaved(measure_a, measure_b, repeats: int):
         a_times.append(a)
         b_times.append(b)
         ratios.append(a / b)
-    return statistics.median(ratios), min(ratios), max(ratios), statistics.median(a_times), statistics.median(b_times)
+    return (
+        statistics.median(ratios),
+        min(ratios),
+        max(ratios),
+        statistics.median(a_times),
+        statistics.median(b_times),
+    )
 
 
 # Whole processes run as users run them, with bytecode caching (pip's install
@@ -72,14 +78,17 @@ def kspec_command(*args) -> list:
 
 def process_timer(argv, cwd=ROOT):
     """A timer of a whole process; one untimed run first writes the bytecode cache."""
+
     def once():
-        subprocess.run(argv, cwd=cwd, env=PROCESS_ENV, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            argv, cwd=cwd, env=PROCESS_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        )
 
     def run():
         start = time.perf_counter()
         once()
         return time.perf_counter() - start
+
     once()
     return run
 
@@ -89,6 +98,7 @@ def call_timer(fn):
         start = time.perf_counter()
         fn()
         return time.perf_counter() - start
+
     return run
 
 
@@ -102,16 +112,27 @@ def suite_validate(quick: bool) -> list[Row]:
             target = tmp / f"spec_{index:03}.yaml"
             shutil.copy(source, target)
             files.append(str(target))
-        floor = ("import glob, yaml\n"
-                 f"for f in sorted(glob.glob({str(tmp)!r} + '/*.yaml')):\n"
-                 "    yaml.load(open(f, 'rb'), Loader=yaml.CSafeLoader)\n")
+        floor = (
+            "import glob, yaml\n"
+            f"for f in sorted(glob.glob({str(tmp)!r} + '/*.yaml')):\n"
+            "    yaml.load(open(f, 'rb'), Loader=yaml.CSafeLoader)\n"
+        )
         median, low, high, a, b = interleaved(
             process_timer(kspec_command("validate", str(tmp))),
             process_timer(python("-c", floor)),
             5 if quick else 15,
         )
-        rows.append(Row("validate 100 specs / PyYAML C-loader parse (whole process)", median, low, high,
-                        "<= 2.0", median <= 2.0, f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms"))
+        rows.append(
+            Row(
+                "validate 100 specs / PyYAML C-loader parse (whole process)",
+                median,
+                low,
+                high,
+                "<= 2.0",
+                median <= 2.0,
+                f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms",
+            )
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -131,17 +152,40 @@ def _validate_scaling(tmp_root: Path, quick: bool) -> list[Row]:
         command = kspec_command("validate")
         median, low, high, a, b = interleaved(
             process_timer(command + [str(tmp_root / "large.yaml")]),
-            process_timer(command + [str(tmp_root / "small.yaml")]), 3 if quick else 7)
-        rows.append(Row("kspec validate 10,000 layers / 1,000 layers (whole process)", median, low, high,
-                        "< 10", median < 10, f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms"))
+            process_timer(command + [str(tmp_root / "small.yaml")]),
+            3 if quick else 7,
+        )
+        rows.append(
+            Row(
+                "kspec validate 10,000 layers / 1,000 layers (whole process)",
+                median,
+                low,
+                high,
+                "< 10",
+                median < 10,
+                f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms",
+            )
+        )
 
         repeats = 3 if quick else 7
-        ours = interleaved(call_timer(lambda: validate_text(large)), call_timer(lambda: validate_text(small)), repeats)
-        floor = interleaved(call_timer(lambda: _pyyaml_load(large)), call_timer(lambda: _pyyaml_load(small)), repeats)
+        ours = interleaved(
+            call_timer(lambda: validate_text(large)), call_timer(lambda: validate_text(small)), repeats
+        )
+        floor = interleaved(
+            call_timer(lambda: _pyyaml_load(large)), call_timer(lambda: _pyyaml_load(small)), repeats
+        )
         relative = ours[0] / floor[0]
-        rows.append(Row("validate growth 1k->10k / PyYAML load growth 1k->10k (in process)", relative,
-                        ours[1] / floor[2], ours[2] / floor[1], "<= 1.2", relative <= 1.2,
-                        f"kspec x{ours[0]:.1f} ({ours[3] * 1000:.0f} ms at 10k), PyYAML x{floor[0]:.1f}"))
+        rows.append(
+            Row(
+                "validate growth 1k->10k / PyYAML load growth 1k->10k (in process)",
+                relative,
+                ours[1] / floor[2],
+                ours[2] / floor[1],
+                "<= 1.2",
+                relative <= 1.2,
+                f"kspec x{ours[0]:.1f} ({ours[3] * 1000:.0f} ms at 10k), PyYAML x{floor[0]:.1f}",
+            )
+        )
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
     return rows
@@ -155,8 +199,17 @@ def suite_summary(quick: bool) -> list[Row]:
         process_timer(kspec_command("summary", "specs/resnet50.yaml")),
         2 if quick else 5,
     )
-    return [Row("Keras build + count_params / kspec summary, ResNet-50 (whole process)", median, low, high,
-                ">= 50", median >= 50, f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms")]
+    return [
+        Row(
+            "Keras build + count_params / kspec summary, ResNet-50 (whole process)",
+            median,
+            low,
+            high,
+            ">= 50",
+            median >= 50,
+            f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms",
+        )
+    ]
 
 
 def suite_compile(quick: bool) -> list[Row]:
@@ -173,23 +226,42 @@ def suite_compile(quick: bool) -> list[Row]:
         call_timer(lambda: keras.applications.ResNet50(weights=None)),
         3 if quick else 7,
     )
-    rows.append(Row("kspec.build / keras.applications.ResNet50 (in process)", median, low, high,
-                    "<= 1.1", median <= 1.1, f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms"))
+    rows.append(
+        Row(
+            "kspec.build / keras.applications.ResNet50 (in process)",
+            median,
+            low,
+            high,
+            "<= 1.1",
+            median <= 1.1,
+            f"{a * 1000:.0f} ms vs {b * 1000:.0f} ms",
+        )
+    )
 
     small_text, large_text = chain_spec(1_000), chain_spec(10_000)
     small, large = kspec.load(small_text), kspec.load(large_text)
     repeats = 3 if quick else 5
-    floor = interleaved(call_timer(lambda: _pyyaml_load(large_text)), call_timer(lambda: _pyyaml_load(small_text)),
-                        repeats)
+    floor = interleaved(
+        call_timer(lambda: _pyyaml_load(large_text)), call_timer(lambda: _pyyaml_load(small_text)), repeats
+    )
     for style in ("functional", "subclass"):
         one = statistics.median(call_timer(lambda: generate(small, style))() for _ in range(3))
-        ours = interleaved(call_timer(lambda: generate(large, style)), call_timer(lambda: generate(small, style)),
-                           repeats)
+        ours = interleaved(
+            call_timer(lambda: generate(large, style)), call_timer(lambda: generate(small, style)), repeats
+        )
         relative = ours[0] / floor[0]
-        rows.append(Row(f"generate {style} growth 1k->10k / PyYAML load growth 1k->10k", relative,
-                        ours[1] / floor[2], ours[2] / floor[1], "<= 1.35", relative <= 1.35,
-                        f"kspec x{ours[0]:.1f}, PyYAML x{floor[0]:.1f}; {one * 1000:.0f} ms for 1,000 layers "
-                        f"(goal < 1 s)"))
+        rows.append(
+            Row(
+                f"generate {style} growth 1k->10k / PyYAML load growth 1k->10k",
+                relative,
+                ours[1] / floor[2],
+                ours[2] / floor[1],
+                "<= 1.35",
+                relative <= 1.35,
+                f"kspec x{ours[0]:.1f}, PyYAML x{floor[0]:.1f}; {one * 1000:.0f} ms for 1,000 layers "
+                f"(goal < 1 s)",
+            )
+        )
     return rows
 
 
@@ -220,12 +292,25 @@ def suite_import(quick: bool) -> list[Row]:
         imports.append(call_timer(lambda: from_keras(model))())
     ratios = sorted(b / i for b, i in zip(builds, imports))
     median = statistics.median(ratios)
-    return [Row("Keras building ResNet-50 / kspec importing it from the loaded model", median, ratios[0],
-                ratios[-1], "> 1", median > 1,
-                f"{statistics.median(builds) * 1000:.0f} ms vs {statistics.median(imports) * 1000:.0f} ms")]
+    return [
+        Row(
+            "Keras building ResNet-50 / kspec importing it from the loaded model",
+            median,
+            ratios[0],
+            ratios[-1],
+            "> 1",
+            median > 1,
+            f"{statistics.median(builds) * 1000:.0f} ms vs {statistics.median(imports) * 1000:.0f} ms",
+        )
+    ]
 
 
-SUITES = {"validate": suite_validate, "summary": suite_summary, "compile": suite_compile, "import": suite_import}
+SUITES = {
+    "validate": suite_validate,
+    "summary": suite_summary,
+    "compile": suite_compile,
+    "import": suite_import,
+}
 
 
 def main(argv=None) -> int:
@@ -241,8 +326,10 @@ def main(argv=None) -> int:
     width = max(len(r.name) for r in rows)
     print(f"{'comparison':<{width}}  {'ratio':>7}  {'spread':>15}  {'goal':>7}  met  detail")
     for r in rows:
-        print(f"{r.name:<{width}}  {r.ratio:7.2f}  {r.low:6.2f} - {r.high:6.2f}  {r.goal:>7}  "
-              f"{'yes' if r.met else 'NO ':3}  {r.detail}")
+        print(
+            f"{r.name:<{width}}  {r.ratio:7.2f}  {r.low:6.2f} - {r.high:6.2f}  {r.goal:>7}  "
+            f"{'yes' if r.met else 'NO ':3}  {r.detail}"
+        )
     missed = [r.name for r in rows if not r.met]
     print("all goals met" if not missed else "goals missed: " + "; ".join(missed))
     return 0

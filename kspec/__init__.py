@@ -6,9 +6,20 @@ __version__ = "0.1.0"
 
 from .diagnostics import Diagnostic, SpecError  # noqa: E402
 
-__all__ = ["Diagnostic", "SpecError", "__version__", "build", "dump", "from_keras", "generate", "load",
-           "load_named_weights",
-           "plan", "save_named_weights", "transfer_weights"]
+__all__ = [
+    "Diagnostic",
+    "SpecError",
+    "__version__",
+    "build",
+    "dump",
+    "from_keras",
+    "generate",
+    "load",
+    "load_named_weights",
+    "plan",
+    "save_named_weights",
+    "transfer_weights",
+]
 
 
 def load(source):

@@ -94,9 +94,12 @@ class Mermaid(Dialect):
 
 class Dot(Dialect):
     def opening(self):
-        return [f'digraph "{self.spec.name}" {{', "  rankdir=TB;",
-                '  node [shape=box, style="rounded", fontname="Helvetica", fontsize=10];',
-                '  edge [fontname="Helvetica", fontsize=9];']
+        return [
+            f'digraph "{self.spec.name}" {{',
+            "  rankdir=TB;",
+            '  node [shape=box, style="rounded", fontname="Helvetica", fontsize=10];',
+            '  edge [fontname="Helvetica", fontsize=9];',
+        ]
 
     def closing(self):
         return ["}"]

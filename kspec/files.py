@@ -13,7 +13,9 @@ def write_atomic(path: str, data) -> None:
     mode = "wb" if isinstance(data, bytes) else "w"
     fd, temporary = tempfile.mkstemp(prefix=".kspec-", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})) as handle:
+        with os.fdopen(
+            fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})
+        ) as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -162,8 +162,15 @@ class _Expander:
         if call.share is not None:
             target = env[call.share]
             shared = self.graph.node(target.node)
-            node = Node(prefix + call.name, shared.type, {}, inputs, call.where, nesting,
-                        share=shared.share or shared.name)
+            node = Node(
+                prefix + call.name,
+                shared.type,
+                {},
+                inputs,
+                call.where,
+                nesting,
+                share=shared.share or shared.name,
+            )
             self.graph.nodes.append(node)
             return Port(node.name)
         args = substitute(call.args, params) if params else call.args
@@ -179,14 +186,19 @@ class _Expander:
                 value = inputs = Port(node.name)
         return value
 
-    def block(self, block_name: str, args: dict, inputs, call_name: str, nesting: tuple,
-              where: tuple) -> _BlockValue:
+    def block(
+        self, block_name: str, args: dict, inputs, call_name: str, nesting: tuple, where: tuple
+    ) -> _BlockValue:
         block = self.spec.blocks[block_name]
         params = {k: v for k, v in block.params.items()}
         params.update(args)
         given = inputs if isinstance(inputs, list) else [inputs]
         env = dict(zip(block.scope.inputs, given))
-        items = self.scope(block.scope, env, call_name + "_", params, nesting + ((call_name, block_name, where),))
-        output_names = [name or (ref.name if ref.output is None else None)
-                        for (name, _), ref in zip(items, block.scope.outputs.refs)]
+        items = self.scope(
+            block.scope, env, call_name + "_", params, nesting + ((call_name, block_name, where),)
+        )
+        output_names = [
+            name or (ref.name if ref.output is None else None)
+            for (name, _), ref in zip(items, block.scope.outputs.refs)
+        ]
         return _BlockValue([(n, port) for n, (_, port) in zip(output_names, items)])

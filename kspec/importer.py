@@ -30,8 +30,13 @@ class ImportRefused(Exception):
 
 
 # Keras operations recorded as graph nodes (`x + y` in Functional code), and their layers.
-OPERATIONS = {"Add": "Add", "Multiply": "Multiply", "Subtract": "Subtract", "Maximum": "Maximum",
-              "Minimum": "Minimum"}
+OPERATIONS = {
+    "Add": "Add",
+    "Multiply": "Multiply",
+    "Subtract": "Subtract",
+    "Maximum": "Maximum",
+    "Minimum": "Minimum",
+}
 
 
 def from_keras_config(config: dict, class_name: str = "Functional") -> str:
@@ -50,8 +55,11 @@ def _inline_submodels(config: dict) -> dict:
             layers.append(entry)
             continue
         inner = entry["config"]
-        inner = _inline_submodels(_sequential_as_functional(inner) if entry["class_name"] == "Sequential"
-                                  or "input_layers" not in inner else inner)
+        inner = _inline_submodels(
+            _sequential_as_functional(inner)
+            if entry["class_name"] == "Sequential" or "input_layers" not in inner
+            else inner
+        )
         [node] = entry["inbound_nodes"]
         outer_args = node["args"][0]
         outer = outer_args if isinstance(outer_args, list) else [outer_args]
@@ -71,6 +79,7 @@ def _inline_submodels(config: dict) -> dict:
 
 def _rebind(entry: dict, bound: dict) -> dict:
     """A sub-model's layer, its references to the sub-model's inputs pointed at the outer tensors."""
+
     def fix(value):
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
             history = value["config"]["keras_history"]
@@ -108,11 +117,19 @@ def _sequential_as_functional(config: dict) -> dict:
     layers[0]["name"] = previous
     for entry in layers[1:]:
         entry["name"] = entry["config"]["name"]
-        entry["inbound_nodes"] = [{"args": [{"class_name": "__keras_tensor__",
-                                             "config": {"keras_history": [previous, 0, 0]}}], "kwargs": {}}]
+        entry["inbound_nodes"] = [
+            {
+                "args": [{"class_name": "__keras_tensor__", "config": {"keras_history": [previous, 0, 0]}}],
+                "kwargs": {},
+            }
+        ]
         previous = entry["name"]
-    return {"name": config["name"], "layers": layers, "input_layers": [[layers[0]["name"], 0, 0]],
-            "output_layers": [[previous, 0, 0]]}
+    return {
+        "name": config["name"],
+        "layers": layers,
+        "input_layers": [[layers[0]["name"], 0, 0]],
+        "output_layers": [[previous, 0, 0]],
+    }
 
 
 class _Writer:
@@ -122,8 +139,13 @@ class _Writer:
         self.outputs_of: dict[str, int] = {}  # layer name -> number of calls seen
 
     def text(self) -> str:
-        lines = ["# yaml-language-server: $schema=../schemas/kspec-v1.schema.json", "kspec: 1",
-                 f"name: {_scalar(_identifier(self.config['name']))}", "", "inputs:"]
+        lines = [
+            "# yaml-language-server: $schema=../schemas/kspec-v1.schema.json",
+            "kspec: 1",
+            f"name: {_scalar(_identifier(self.config['name']))}",
+            "",
+            "inputs:",
+        ]
         entries = self.config["layers"]
         inputs = [e for e in entries if e["class_name"] == "InputLayer"]
         for entry in inputs:
@@ -147,7 +169,9 @@ class _Writer:
                 previous = name
         lines += ["", f"outputs: {_flow(self.outputs())}"]
         if self.custom:
-            lines += ["", "custom:"] + [f"  {name}: {_scalar(path)}" for name, path in sorted(self.custom.items())]
+            lines += ["", "custom:"] + [
+                f"  {name}: {_scalar(path)}" for name, path in sorted(self.custom.items())
+            ]
         return "\n".join(lines) + "\n"
 
     def call(self, entry, node, call_index, previous, position):
@@ -177,11 +201,15 @@ class _Writer:
         if _is_operation(entry) and class_name in OPERATIONS:
             return "Rescaling" if _constant_operand(entry) is not None else OPERATIONS[class_name]
         if class_name == "Lambda":
-            raise ImportRefused(f"layer {position} ('{entry['name']}') is a Lambda layer: a spec holds no Python "
-                                "code; rewrite it as a layer class and import again")
+            raise ImportRefused(
+                f"layer {position} ('{entry['name']}') is a Lambda layer: a spec holds no Python "
+                "code; rewrite it as a layer class and import again"
+            )
         if class_name in ("Functional", "Sequential", "Model"):
-            raise ImportRefused(f"layer {position} ('{entry['name']}') is a nested model; call it on the outer "
-                                "inputs to flatten it, then import again")
+            raise ImportRefused(
+                f"layer {position} ('{entry['name']}') is a nested model; call it on the outer "
+                "inputs to flatten it, then import again"
+            )
         public = entry.get("module") == "keras.layers" and catalog().layer(class_name) is not None
         if not public:
             module = entry.get("module") or "unknown_module"
@@ -197,17 +225,33 @@ class _Writer:
             if signature is not None and key not in signature.params:
                 continue
             plain = _compact(key, _plain(value))
-            if key == "backward_layer" and isinstance(plain, dict) and plain == {
-                    **_plain(config.get("layer")), "go_backwards": not _plain(config["layer"]).get("go_backwards")}:
+            if (
+                key == "backward_layer"
+                and isinstance(plain, dict)
+                and plain
+                == {
+                    **_plain(config.get("layer")),
+                    "go_backwards": not _plain(config["layer"]).get("go_backwards"),
+                }
+            ):
                 continue  # the backward copy Bidirectional makes by itself
             param = signature.params.get(key) if signature is not None else None
             if param is not None and not param.required and _same(plain, param.default):
                 continue
-            if isinstance(plain, str) and (key, plain) in NEUTRAL and param is not None and not param.required \
-                    and param.default is None:
+            if (
+                isinstance(plain, str)
+                and (key, plain) in NEUTRAL
+                and param is not None
+                and not param.required
+                and param.default is None
+            ):
                 continue
-            if key == "strides" and param is not None and param.default is None \
-                    and plain == _compact("pool_size", _plain(config.get("pool_size"))):
+            if (
+                key == "strides"
+                and param is not None
+                and param.default is None
+                and plain == _compact("pool_size", _plain(config.get("pool_size")))
+            ):
                 continue  # pooling strides default to the pool size
             args[key] = plain
         if config.get("trainable") is False:
@@ -289,8 +333,13 @@ def _is_mask_operation(entry: dict) -> bool:
 
 
 def _compact(key: str, value):
-    if key in SIZES and isinstance(value, list) and value and len(set(map(repr, value))) == 1 \
-            and isinstance(value[0], int):
+    if (
+        key in SIZES
+        and isinstance(value, list)
+        and value
+        and len(set(map(repr, value))) == 1
+        and isinstance(value[0], int)
+    ):
         return value[0]
     return value
 
@@ -322,12 +371,17 @@ def _plain(value):
         signature = _object_signature(value["class_name"])
         for key, item in value["config"].items():
             param = signature.params.get(key) if signature else None
-            if item is None or (param is not None and not param.required and _same(_plain(item), param.default)):
+            if item is None or (
+                param is not None and not param.required and _same(_plain(item), param.default)
+            ):
                 continue
             out[key] = _plain(item)
         short = snake_case(value["class_name"])
-        if len(out) == 1 and short not in NOT_SHORTENED and any(short in catalog().strings[ns] for ns in ("initializers", "regularizers",
-                                                                            "constraints")):
+        if (
+            len(out) == 1
+            and short not in NOT_SHORTENED
+            and any(short in catalog().strings[ns] for ns in ("initializers", "regularizers", "constraints"))
+        ):
             return short  # `he_normal` rather than {type: HeNormal}
         return out
     if isinstance(value, (list, tuple)):
@@ -339,8 +393,15 @@ def _plain(value):
 
 def _object_signature(class_name: str):
     """The catalog signature of a nested Keras object, from whichever namespace has it."""
-    for namespace in ("initializers", "regularizers", "constraints", "optimizers", "schedules", "losses",
-                      "metrics"):
+    for namespace in (
+        "initializers",
+        "regularizers",
+        "constraints",
+        "optimizers",
+        "schedules",
+        "losses",
+        "metrics",
+    ):
         signature = catalog().object_class(namespace, class_name)
         if signature is not None:
             return signature
@@ -353,9 +414,14 @@ def _same(value, default) -> bool:
         return INITIALIZER_ALIASES.get(value, value) == INITIALIZER_ALIASES.get(default, default)
     if isinstance(default, list) and isinstance(value, list):
         return [v for v in value] == default
-    if isinstance(value, dict) and isinstance(default, str) and set(value) <= {"type", "seed", "input_axes",
-                                                                                 "output_axes"}:
-        return snake_case(value["type"]) == default and all(v is None for k, v in value.items() if k != "type")
+    if (
+        isinstance(value, dict)
+        and isinstance(default, str)
+        and set(value) <= {"type", "seed", "input_axes", "output_axes"}
+    ):
+        return snake_case(value["type"]) == default and all(
+            v is None for k, v in value.items() if k != "type"
+        )
     if isinstance(value, (int, float)) and isinstance(default, list) and len(set(default)) == 1:
         return value == default[0]
     if isinstance(value, list) and not isinstance(default, list) and default is not None:
@@ -394,7 +460,8 @@ def from_keras(model) -> str:
         raise ImportRefused(
             f"{kind} is a subclassed model: its graph lives in Python code, not in data. Call it on "
             "keras.Input tensors and import the traced model (keras.Model(inputs, model(inputs))), or "
-            "write the spec by hand")
+            "write the spec by hand"
+        )
     return from_keras_config(model.get_config(), "Sequential" if kind == "Sequential" else "Functional")
 
 
@@ -442,14 +509,23 @@ def canonical_args(type_name: str, args: dict) -> dict:
 def _canonical_value(value):
     if isinstance(value, dict) and isinstance(value.get("type"), str):
         if catalog().layer(value["type"]) is not None:
-            return {"type": value["type"], **canonical_args(value["type"], {k: v for k, v in value.items()
-                                                                             if k != "type"})}
+            return {
+                "type": value["type"],
+                **canonical_args(value["type"], {k: v for k, v in value.items() if k != "type"}),
+            }
         signature = _object_signature(value["type"])
-        kept = {k: _canonical_value(v) for k, v in value.items() if k != "type" and not (
-            signature and k in signature.params and _same(v, signature.params[k].default))}
+        kept = {
+            k: _canonical_value(v)
+            for k, v in value.items()
+            if k != "type"
+            and not (signature and k in signature.params and _same(v, signature.params[k].default))
+        }
         short = snake_case(value["type"])
-        if not kept and short not in NOT_SHORTENED and any(short in catalog().strings[ns] for ns in ("initializers", "regularizers",
-                                                                      "constraints")):
+        if (
+            not kept
+            and short not in NOT_SHORTENED
+            and any(short in catalog().strings[ns] for ns in ("initializers", "regularizers", "constraints"))
+        ):
             return short
         return {"type": value["type"], **kept}
     return value

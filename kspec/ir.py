@@ -148,8 +148,17 @@ class Block(NamedTuple):
 class Spec:
     """A whole spec: the model scope, blocks, custom layers and compile settings."""
 
-    def __init__(self, name: str, description: str | None, inputs: dict, scope: Scope, blocks: dict,
-                 custom: dict, compile: dict | None, document=None):
+    def __init__(
+        self,
+        name: str,
+        description: str | None,
+        inputs: dict,
+        scope: Scope,
+        blocks: dict,
+        custom: dict,
+        compile: dict | None,
+        document=None,
+    ):
         self.name = name
         self.description = description
         self.inputs = inputs  # name -> Input
@@ -192,9 +201,16 @@ def build_spec(data: dict, document=None) -> Spec:
                 continue
             where = ("blocks", name)
             block_inputs = body.get("inputs")
-            block_inputs = tuple(i for i in block_inputs if isinstance(i, str)) if isinstance(block_inputs, list) else ()
+            block_inputs = (
+                tuple(i for i in block_inputs if isinstance(i, str)) if isinstance(block_inputs, list) else ()
+            )
             params = body.get("params") if isinstance(body.get("params"), dict) else {}
-            blocks[name] = Block(name, dict(params), build_scope(block_inputs, body.get("layers"), body.get("outputs"), where), where)
+            blocks[name] = Block(
+                name,
+                dict(params),
+                build_scope(block_inputs, body.get("layers"), body.get("outputs"), where),
+                where,
+            )
     custom = data.get("custom") if isinstance(data.get("custom"), dict) else {}
     compile_ = data.get("compile") if isinstance(data.get("compile"), dict) else None
     description = data.get("description") if isinstance(data.get("description"), str) else None
@@ -204,7 +220,15 @@ def build_spec(data: dict, document=None) -> Spec:
 
 def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
     calls = []
-    taken = {item["name"] for item in raw_layers or () if isinstance(item, dict) and isinstance(item.get("name"), str)} if isinstance(raw_layers, list) else set()
+    taken = (
+        {
+            item["name"]
+            for item in raw_layers or ()
+            if isinstance(item, dict) and isinstance(item.get("name"), str)
+        }
+        if isinstance(raw_layers, list)
+        else set()
+    )
     counters: dict[str, int] = {}
     previous: Ref | None = Ref(inputs[0], None, where + ("inputs", 0)) if len(inputs) == 1 else None
     for index, item in enumerate(raw_layers if isinstance(raw_layers, list) else ()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -29,8 +30,10 @@ class TextReporter:
                 self._one(result.document, d)
         files = len(results)
         if errors or warnings:
-            self.echo(f"Found {_plural(errors, 'error')} and {_plural(warnings, 'warning')} "
-                      f"in {_plural(files, 'spec')}.")
+            self.echo(
+                f"Found {_plural(errors, 'error')} and {_plural(warnings, 'warning')} "
+                f"in {_plural(files, 'spec')}."
+            )
         else:
             self.echo(self._style(f"All {_plural(files, 'spec')} valid.", fg="green"))
 

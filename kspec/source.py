@@ -39,9 +39,7 @@ _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
 _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 _LEADING_ZERO = re.compile(r"^[-+]?0[0-9]+$")
-_STANDARD_TAGS = {
-    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq")
-}
+_STANDARD_TAGS = {"tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
 Path = tuple
 
@@ -86,8 +84,12 @@ def read_document(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE) -> Document:
     try:
         size = os.path.getsize(path)
         if size > max_size:
-            return _fail(doc, "KS001", f"file is {size:,} bytes, over the limit of {max_size:,}",
-                         "raise the limit with --max-file-size or KSPEC_MAX_FILE_SIZE")
+            return _fail(
+                doc,
+                "KS001",
+                f"file is {size:,} bytes, over the limit of {max_size:,}",
+                "raise the limit with --max-file-size or KSPEC_MAX_FILE_SIZE",
+            )
         with open(path, "rb") as handle:
             raw = handle.read()
         if len(raw) > max_size:  # the file grew after it was measured
@@ -115,9 +117,15 @@ def load_bytes(raw: bytes, path: str, doc: Document | None = None) -> Document:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         doc.diagnostics.append(
-            Diagnostic(path, line, column, "KS001", ERROR,
-                       f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
-                       "save the file as UTF-8")
+            Diagnostic(
+                path,
+                line,
+                column,
+                "KS001",
+                ERROR,
+                f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                "save the file as UTF-8",
+            )
         )
         return doc
     doc.text = text
@@ -164,9 +172,7 @@ def _compose(doc: Document) -> None:
         )
         doc.data = None
     except yaml.YAMLError as exc:
-        doc.diagnostics.append(
-            Diagnostic(doc.path, 1, 1, "KS002", ERROR, f"YAML error: {exc}")
-        )
+        doc.diagnostics.append(Diagnostic(doc.path, 1, 1, "KS002", ERROR, f"YAML error: {exc}"))
         doc.data = None
 
 
@@ -229,9 +235,13 @@ class _Composer:
             if kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    self.error(event.start_mark, "KS007",
-                               "the file holds more than one YAML document; a spec is one document",
-                               "remove the '---' separator and the documents after it", fatal=True)
+                    self.error(
+                        event.start_mark,
+                        "KS007",
+                        "the file holds more than one YAML document; a spec is one document",
+                        "remove the '---' separator and the documents after it",
+                        fatal=True,
+                    )
                 continue
             if kind is yaml.StreamStartEvent or kind is yaml.DocumentEndEvent:
                 continue
@@ -240,32 +250,44 @@ class _Composer:
                 continue
             self._node(event, kind, frame, stack)
         if documents == 0 or (self.doc.data is None and not self.doc.diagnostics):
-            self.error(_Mark(0, 0), "KS003", "the file is empty: a spec is a YAML mapping",
-                       "start from an example in specs/", fatal=True)
+            self.error(
+                _Mark(0, 0),
+                "KS003",
+                "the file is empty: a spec is a YAML mapping",
+                "start from an example in specs/",
+                fatal=True,
+            )
 
     def _node(self, event, kind, frame: _Frame | None, stack: list) -> None:
         """A collection start, an alias, or a scalar at the root."""
         path = self._child_path(frame)
         if kind is yaml.AliasEvent:
             if event.anchor not in self.anchors:
-                self.error(event.start_mark, "KS002",
-                           f"alias *{event.anchor} refers to an anchor that is not defined yet",
-                           fatal=True)
+                self.error(
+                    event.start_mark,
+                    "KS002",
+                    f"alias *{event.anchor} refers to an anchor that is not defined yet",
+                    fatal=True,
+                )
             value, size = self.anchors[event.anchor]
             self.expanded += size
             if self.expanded > MAX_ALIAS_EXPANSION:
-                self.error(event.start_mark, "KS006",
-                           f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION:,} values",
-                           "a spec should not need this many aliases; use blocks instead",
-                           fatal=True)
+                self.error(
+                    event.start_mark,
+                    "KS006",
+                    f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION:,} values",
+                    "a spec should not need this many aliases; use blocks instead",
+                    fatal=True,
+                )
         elif kind is yaml.ScalarEvent:
             self._check_tag(event)
             value, size = self._scalar(event), 1
         else:  # MappingStartEvent or SequenceStartEvent
             self._check_tag(event)
             if len(stack) >= MAX_DEPTH:
-                self.error(event.start_mark, "KS009",
-                           f"YAML nesting is deeper than {MAX_DEPTH} levels", fatal=True)
+                self.error(
+                    event.start_mark, "KS009", f"YAML nesting is deeper than {MAX_DEPTH} levels", fatal=True
+                )
             is_map = kind is yaml.MappingStartEvent
             value, size = ({} if is_map else []), 0
             stack.append(_Frame(value, path, is_map, event.anchor))
@@ -276,22 +298,28 @@ class _Composer:
 
     def _take_key(self, event, frame: _Frame) -> None:
         if type(event) is not yaml.ScalarEvent:
-            self.error(event.start_mark, "KS104", "a mapping key must be a plain name",
-                       fatal=True)
+            self.error(event.start_mark, "KS104", "a mapping key must be a plain name", fatal=True)
         key = event.value
         if key == "<<" and not event.style:
-            self.error(event.start_mark, "KS010",
-                       "YAML merge keys (<<) are not supported",
-                       "write the keys out, or use a block for repeated structure", fatal=True)
+            self.error(
+                event.start_mark,
+                "KS010",
+                "YAML merge keys (<<) are not supported",
+                "write the keys out, or use a block for repeated structure",
+                fatal=True,
+            )
         if key in frame.value:
             first = self.doc.key_spans.get(frame.path + (key,))
             where = f" (first at line {first[0]})" if first else ""
-            self.error(event.start_mark, "KS005", f"duplicate key '{key}'{where}",
-                       "YAML would silently keep only the last one; remove one of them")
+            self.error(
+                event.start_mark,
+                "KS005",
+                f"duplicate key '{key}'{where}",
+                "YAML would silently keep only the last one; remove one of them",
+            )
             key = _Duplicate(key)
         frame.key = key
-        self.doc.key_spans[frame.path + (key,)] = (event.start_mark.line + 1,
-                                                   event.start_mark.column + 1)
+        self.doc.key_spans[frame.path + (key,)] = (event.start_mark.line + 1, event.start_mark.column + 1)
 
     @staticmethod
     def _child_path(frame: _Frame | None) -> Path:
@@ -320,8 +348,13 @@ class _Composer:
         if tag is None or tag == "!" or tag in _STANDARD_TAGS:
             return
         shown = tag.replace("tag:yaml.org,2002:", "!!")
-        self.error(event.start_mark, "KS008", f"YAML tag '{shown}' is not allowed",
-                   "kspec reads plain YAML only; remove the tag", fatal=True)
+        self.error(
+            event.start_mark,
+            "KS008",
+            f"YAML tag '{shown}' is not allowed",
+            "kspec reads plain YAML only; remove the tag",
+            fatal=True,
+        )
 
     def _scalar(self, event):
         text = event.value
@@ -337,10 +370,13 @@ class _Composer:
         if text == "~":
             return None
         if _LEADING_ZERO.match(text):
-            self.error(event.start_mark, "KS011",
-                       f"'{text}' is ambiguous: YAML 1.1 reads it as octal, YAML 1.2 as decimal",
-                       f"write {int(text, 10)} for decimal, 0o{text.lstrip('+-0')} for octal, "
-                       f"or quote it for a string")
+            self.error(
+                event.start_mark,
+                "KS011",
+                f"'{text}' is ambiguous: YAML 1.1 reads it as octal, YAML 1.2 as decimal",
+                f"write {int(text, 10)} for decimal, 0o{text.lstrip('+-0')} for octal, "
+                f"or quote it for a string",
+            )
             return text
         if _INT.match(text):
             return int(text)

@@ -169,21 +169,38 @@ class SchemaChecker:
 
     def _const(self, value, schema, path, out) -> None:
         if not _equal(value, schema["const"]):
-            out.append(Problem(path, "KS105", f"must be {json.dumps(schema['const'])}, not {describe(value)}",
-                               _yaml11_hint(value, "boolean")))
+            out.append(
+                Problem(
+                    path,
+                    "KS105",
+                    f"must be {json.dumps(schema['const'])}, not {describe(value)}",
+                    _yaml11_hint(value, "boolean"),
+                )
+            )
 
     def _enum(self, value, schema, path, out) -> None:
         if value not in schema["enum"]:
             shown = ", ".join(str(e) for e in schema["enum"])
-            out.append(Problem(path, "KS105", f"{describe(value)} is not one of: {shown}",
-                               _did_you_mean(str(value), map(str, schema["enum"]))))
+            out.append(
+                Problem(
+                    path,
+                    "KS105",
+                    f"{describe(value)} is not one of: {shown}",
+                    _did_you_mean(str(value), map(str, schema["enum"])),
+                )
+            )
 
     def _typed(self, value, schema, path, out) -> None:
         expected = schema.get("type")
         if expected is not None and not _is_type(value, expected):
-            out.append(Problem(path, "KS104",
-                               f"expected {_TYPE_NAMES[expected]}, got {describe(value)}",
-                               _yaml11_hint(value, expected)))
+            out.append(
+                Problem(
+                    path,
+                    "KS104",
+                    f"expected {_TYPE_NAMES[expected]}, got {describe(value)}",
+                    _yaml11_hint(value, expected),
+                )
+            )
             return
         kind = type_of(value)
         if kind == "object":
@@ -251,16 +268,29 @@ class SchemaChecker:
         for key, item in value.items():
             child = path + (key,)
             if names is not None and not _pattern(names["pattern"]).match(key):
-                out.append(Problem(child, "KS105",
-                                   f"'{key}' is not a valid name: use letters, digits and "
-                                   "underscores, not starting with a digit", at_key=True))
+                out.append(
+                    Problem(
+                        child,
+                        "KS105",
+                        f"'{key}' is not a valid name: use letters, digits and "
+                        "underscores, not starting with a digit",
+                        at_key=True,
+                    )
+                )
             if key in properties:
                 self._check(item, properties[key], child, out)
             elif extra is False:
                 hint = _did_you_mean(key, properties)
                 allowed = ", ".join(properties)
-                out.append(Problem(child, "KS103", f"unknown key '{key}'",
-                                   hint or f"allowed keys: {allowed}", at_key=True))
+                out.append(
+                    Problem(
+                        child,
+                        "KS103",
+                        f"unknown key '{key}'",
+                        hint or f"allowed keys: {allowed}",
+                        at_key=True,
+                    )
+                )
             elif isinstance(extra, dict):
                 self._check(item, extra, child, out)
 
@@ -276,8 +306,7 @@ class SchemaChecker:
         pattern = schema.get("pattern")
         if pattern is not None and not _pattern(pattern).search(value):
             title = schema.get("title", "value").lower()
-            out.append(Problem(path, "KS105", f"'{value}' is not a valid {title}",
-                               schema.get("description")))
+            out.append(Problem(path, "KS105", f"'{value}' is not a valid {title}", schema.get("description")))
 
     def _number(self, value, schema, path, out) -> None:
         if "minimum" in schema and not value >= schema["minimum"]:
@@ -304,8 +333,8 @@ def _did_you_mean(word: str, choices) -> str | None:
 
 
 def _equal(a, b) -> bool:
-    return type_of(a) == type_of(b) and a == b or (
-        _is_type(a, "integer") and _is_type(b, "integer") and a == b
+    return (
+        type_of(a) == type_of(b) and a == b or (_is_type(a, "integer") and _is_type(b, "integer") and a == b)
     )
 
 

@@ -9,8 +9,17 @@ def keras_layers(report: ShapeReport) -> list[dict]:
     """One entry per Keras layer (inputs first; a shared layer once, with all its inputs)."""
     rows = []
     for name, shape in report.input_shapes.items():
-        rows.append({"name": name, "type": "InputLayer", "output_shape": _shape(shape), "params": 0,
-                     "trainable_params": 0, "inputs": [], "block": None})
+        rows.append(
+            {
+                "name": name,
+                "type": "InputLayer",
+                "output_shape": _shape(shape),
+                "params": 0,
+                "trainable_params": 0,
+                "inputs": [],
+                "block": None,
+            }
+        )
     by_name = {}
     for layer in report.layers:
         node = layer.node
@@ -18,9 +27,15 @@ def keras_layers(report: ShapeReport) -> list[dict]:
         if node.share:
             by_name[node.share]["inputs"].extend(inputs)
             continue
-        row = {"name": node.name, "type": node.type, "output_shape": _shape(layer.output),
-               "params": layer.params, "trainable_params": layer.trainable, "inputs": inputs,
-               "block": "/".join(call for call, _, _ in node.scope) or None}
+        row = {
+            "name": node.name,
+            "type": node.type,
+            "output_shape": _shape(layer.output),
+            "params": layer.params,
+            "trainable_params": layer.trainable,
+            "inputs": inputs,
+            "block": "/".join(call for call, _, _ in node.scope) or None,
+        }
         by_name[node.name] = row
         rows.append(row)
     return rows
@@ -72,16 +87,27 @@ def table(report: ShapeReport, spec, expand: bool = False) -> str:
     headers = ("Layer (type)", "Output shape", "Param #", "Connected to")
     widths = [max(len(headers[i]), *(len(r[i]) for r in rows)) for i in range(4)]
     line = "  ".join("-" * w for w in widths)
-    out = [f'Model: "{spec.name}"', line,
-           "  ".join(h.rjust(w) if i == 2 else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths))).rstrip(),
-           line]
+    out = [
+        f'Model: "{spec.name}"',
+        line,
+        "  ".join(
+            h.rjust(w) if i == 2 else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths))
+        ).rstrip(),
+        line,
+    ]
     for row in rows:
-        out.append("  ".join(c.rjust(w) if i == 2 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        out.append(
+            "  ".join(
+                c.rjust(w) if i == 2 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))
+            ).rstrip()
+        )
     out.append(line)
     out.append(f"Total params: {_count(report.total_params)}{_size(report.total_params, report)}")
     out.append(f"Trainable params: {_count(report.trainable_params)}{_size(report.trainable_params, report)}")
-    out.append(f"Non-trainable params: {_count(report.non_trainable_params)}"
-               f"{_size(report.non_trainable_params, report)}")
+    out.append(
+        f"Non-trainable params: {_count(report.non_trainable_params)}"
+        f"{_size(report.non_trainable_params, report)}"
+    )
     return "\n".join(out)
 
 
@@ -118,11 +144,16 @@ def _row(layer, depth: int):
 def _block_row(call: str, block: str, group: list, report: ShapeReport, depth: int):
     names = {layer.node.name for layer in group}
     outside = [str(p) for layer in group for p in layer.node.ports() if p.node not in names]
-    consumers = {p.node for other in report.layers if other.node.name not in names for p in other.node.ports()}
+    consumers = {
+        p.node for other in report.layers if other.node.name not in names for p in other.node.ports()
+    }
     consumers |= {port.node for _, port in report.graph.outputs}
     exits = [layer for layer in group if layer.node.name in consumers] or group[-1:]
-    shape = exits[0].output if len(exits) == 1 else (
-        None if any(e.output is None for e in exits) else [e.output for e in exits])
+    shape = (
+        exits[0].output
+        if len(exits) == 1
+        else (None if any(e.output is None for e in exits) else [e.output for e in exits])
+    )
     params = [layer.params for layer in group]
     total = None if None in params else sum(params)
     label = f"{'  ' * depth}{call} ({block})"

@@ -78,8 +78,10 @@ def validate_files(paths: list[str], max_size: int = DEFAULT_MAX_FILE_SIZE, jobs
             found.update(zip(share, pickle.loads(data)))
         except Exception:  # the worker died: do its share here
             found.update((i, _validate_for_report(paths[i], max_size)) for i in share)
-    return [Result(Document(path, text), None, diagnostics) for path, text, diagnostics in
-            (found[i] for i in range(len(paths)))]
+    return [
+        Result(Document(path, text), None, diagnostics)
+        for path, text, diagnostics in (found[i] for i in range(len(paths)))
+    ]
 
 
 def _load_everything_once() -> None:
@@ -117,8 +119,12 @@ def validate_document(document: Document) -> Result:
     out.diagnostics.extend(document.diagnostics)
     spec = shapes = None
     if document.data is not None and not isinstance(document.data, dict):
-        out.error((), "KS004", f"the document is a {_kind(document.data)}, not a mapping",
-                  "a spec starts with keys such as `kspec: 1` and `name: ...`")
+        out.error(
+            (),
+            "KS004",
+            f"the document is a {_kind(document.data)}, not a mapping",
+            "a spec starts with keys such as `kspec: 1` and `name: ...`",
+        )
     elif isinstance(document.data, dict):
         for problem in schema_checker().check(document.data):
             if problem.at_key:
@@ -143,11 +149,16 @@ def _check_memory(shapes, out) -> None:
     total = physical_memory()
     if not needed or not total or needed <= total:
         return
-    largest = max((layer for layer in shapes.layers if layer.weight_bytes), key=lambda layer: layer.weight_bytes)
-    out.warning(largest.node.where + ("type",), "KS607",
-                f"the weights need {needed:,} bytes ({needed / 2**30:,.1f} GiB), more than this machine's "
-                f"{total / 2**30:,.1f} GiB; '{largest.node.name}' alone needs {largest.weight_bytes:,}",
-                "check the sizes (units, filters, input_dim); the model will not build here")
+    largest = max(
+        (layer for layer in shapes.layers if layer.weight_bytes), key=lambda layer: layer.weight_bytes
+    )
+    out.warning(
+        largest.node.where + ("type",),
+        "KS607",
+        f"the weights need {needed:,} bytes ({needed / 2**30:,.1f} GiB), more than this machine's "
+        f"{total / 2**30:,.1f} GiB; '{largest.node.name}' alone needs {largest.weight_bytes:,}",
+        "check the sizes (units, filters, input_dim); the model will not build here",
+    )
 
 
 def physical_memory() -> int | None:

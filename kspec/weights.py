@@ -59,8 +59,11 @@ def save_named_weights(model, path: str) -> None:
     """Write every layer's weights to an .npz file keyed `<layer name>/<index>`."""
     import numpy as np
 
-    arrays = {f"{name}/{i}": w for name, layer in layers_by_name(model).items()
-              for i, w in enumerate(layer.get_weights())}
+    arrays = {
+        f"{name}/{i}": w
+        for name, layer in layers_by_name(model).items()
+        for i, w in enumerate(layer.get_weights())
+    }
     with open(path, "wb") as handle:
         np.savez(handle, **arrays)
 
@@ -75,9 +78,12 @@ def load_named_weights(model, path: str) -> list[str]:
             stored.setdefault(key.rsplit("/", 1)[0], []).append(data[key])
     mine = layers_by_name(model)
     problems = [f"'{n}' is not in the file" for n, layer in mine.items() if layer.weights and n not in stored]
-    problems += [f"'{n}': file weights {[a.shape for a in stored[n]]}, model weights "
-                 f"{[tuple(w.shape) for w in mine[n].weights]}" for n in stored
-                 if n in mine and [a.shape for a in stored[n]] != [tuple(w.shape) for w in mine[n].weights]]
+    problems += [
+        f"'{n}': file weights {[a.shape for a in stored[n]]}, model weights "
+        f"{[tuple(w.shape) for w in mine[n].weights]}"
+        for n in stored
+        if n in mine and [a.shape for a in stored[n]] != [tuple(w.shape) for w in mine[n].weights]
+    ]
     problems += [f"'{n}' is in the file but not in the model" for n in stored if n not in mine]
     if problems:
         raise ValueError("cannot load weights: " + "; ".join(problems))

@@ -20,10 +20,56 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fuzz_corpus"
 
-TOKENS = ["", " ", "\n", "- ", ": ", "{", "}", "[", "]", ",", "$x", "null", "yes", "-1", "0", "1e9", "&a ",
-          "*a", "inputs: ", "type: ", "share: ", "repeat: 2", "repeat: 0", "name: a", ".1", ".5", "\t", "é",
-          "\x00", "\x07", "\u202e", "\ufeff", "!!str ", "!!python/object ", "<<: ", "---\n", "'", '"', "#",
-          "\\", "units: -3", "axis: 9", "padding: 7", "Dense", "Add", "LSTM", "kernel_size: [0, 3]", "~"]
+TOKENS = [
+    "",
+    " ",
+    "\n",
+    "- ",
+    ": ",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "$x",
+    "null",
+    "yes",
+    "-1",
+    "0",
+    "1e9",
+    "&a ",
+    "*a",
+    "inputs: ",
+    "type: ",
+    "share: ",
+    "repeat: 2",
+    "repeat: 0",
+    "name: a",
+    ".1",
+    ".5",
+    "\t",
+    "é",
+    "\x00",
+    "\x07",
+    "\u202e",
+    "\ufeff",
+    "!!str ",
+    "!!python/object ",
+    "<<: ",
+    "---\n",
+    "'",
+    '"',
+    "#",
+    "\\",
+    "units: -3",
+    "axis: 9",
+    "padding: 7",
+    "Dense",
+    "Add",
+    "LSTM",
+    "kernel_size: [0, 3]",
+    "~",
+]
 
 
 def mutate(text: str, rng: random.Random) -> str:
@@ -34,7 +80,7 @@ def mutate(text: str, rng: random.Random) -> str:
         if op < 0.35:
             text = text[:at] + rng.choice(TOKENS) + text[at:]
         elif op < 0.55:
-            text = text[:at] + text[at + rng.randint(1, 16):]
+            text = text[:at] + text[at + rng.randint(1, 16) :]
         elif op < 0.8:
             lines = text.splitlines(keepends=True) or [""]
             i, j = rng.randrange(len(lines)), rng.randrange(len(lines))
@@ -66,7 +112,9 @@ def run(count: int, seed: int, report=print) -> list[Path]:
             text = mutate(rng.choice(specs), rng)
             Path("spec.yaml").write_bytes(text.encode("utf-8", "surrogatepass"))
             result = runner.invoke(main, ["validate", "--format", "json", "spec.yaml"])
-            if result.exit_code not in (0, 1, 2) or (result.exception and not isinstance(result.exception, SystemExit)):
+            if result.exit_code not in (0, 1, 2) or (
+                result.exception and not isinstance(result.exception, SystemExit)
+            ):
                 crashes.append(_save(text, result))
             if report and (index + 1) % 10_000 == 0:
                 report(f"{index + 1:,} specs, {len(crashes)} crashes, {time.perf_counter() - started:.0f} s")

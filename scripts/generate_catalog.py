@@ -107,8 +107,9 @@ def build_catalog() -> dict:
         "strings": sorted(activations.ALL_OBJECTS_DICT),
     }
 
-    reserved = sorted(name for name in set(dir(keras.Model)) | set(dir(keras.layers.Layer))
-                      if not name.startswith("__"))
+    reserved = sorted(
+        name for name in set(dir(keras.Model)) | set(dir(keras.layers.Layer)) if not name.startswith("__")
+    )
     return {
         "keras_version": keras.__version__,
         "model_attributes": reserved,

@@ -18,13 +18,17 @@ def run_kspec(*args, input=None, cwd=None):
 
     return subprocess.run(
         [sys.executable, "-m", "kspec", *map(str, args)],
-        capture_output=True, text=True, input=input, cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        input=input,
+        cwd=cwd or ROOT,
     )
 
 
 def pytest_addoption(parser):
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite tests/golden/ from the current generators")
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/ from the current generators"
+    )
 
 
 @pytest.fixture
@@ -35,8 +39,10 @@ def update_golden(request):
 @pytest.fixture
 def write_spec(tmp_path):
     """Write text to a spec file in a temporary directory and return its path."""
+
     def write(text, name="spec.yaml"):
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
         return path
+
     return write

@@ -29,8 +29,9 @@ def test_every_argument_kind_names_a_real_argument():
 @pytest.mark.keras
 @pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
 def test_catalog_matches_the_installed_keras():
-    result = subprocess.run([sys.executable, "scripts/generate_catalog.py", "--check"],
-                            cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "scripts/generate_catalog.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -43,8 +44,11 @@ def test_signatures_agree_with_keras_constructors():
 
     for name in ("Dense", "Conv2D", "LSTM", "Embedding"):
         params = inspect.signature(getattr(keras.layers, name).__init__).parameters
-        required = [p for p, v in params.items()
-                    if v.default is v.empty and v.kind is v.POSITIONAL_OR_KEYWORD and p != "self"]
+        required = [
+            p
+            for p, v in params.items()
+            if v.default is v.empty and v.kind is v.POSITIONAL_OR_KEYWORD and p != "self"
+        ]
         assert catalog().layer(name).required == required
 
 
@@ -55,5 +59,7 @@ def test_derived_layer_names_match_keras_for_every_layer_class():
 
     from kspec.ir import snake_case
 
-    mismatched = {n: (snake_case(n), to_snake_case(n)) for n in catalog().layers if snake_case(n) != to_snake_case(n)}
+    mismatched = {
+        n: (snake_case(n), to_snake_case(n)) for n in catalog().layers if snake_case(n) != to_snake_case(n)
+    }
     assert mismatched == {}

@@ -7,8 +7,10 @@ import pytest
 from conftest import ROOT, SPECS, run_kspec
 
 BAD = "kspec: 1\nname: m\ninputs: {x: {shape: [8]}}\nlayers:\n  - {type: Dense2, units: 3}\noutputs: dense2\n"
-WARN = ("kspec: 1\nname: m\ninputs: {x: {shape: [8]}}\nlayers:\n  - {name: a, type: Dense, units: 3}\n"
-        "  - {name: b, type: Dense, units: 3, inputs: x}\noutputs: b\n")
+WARN = (
+    "kspec: 1\nname: m\ninputs: {x: {shape: [8]}}\nlayers:\n  - {name: a, type: Dense, units: 3}\n"
+    "  - {name: b, type: Dense, units: 3, inputs: x}\noutputs: b\n"
+)
 
 
 def test_bundled_specs_are_valid():
@@ -33,9 +35,15 @@ def test_json_format(write_spec):
     result = run_kspec("validate", "--format", "json", path)
     assert result.returncode == 1
     [item] = json.loads(result.stdout)
-    assert item == {"path": str(path), "line": 5, "column": 12, "code": "KS102", "severity": "error",
-                    "message": "unknown layer type 'Dense2' (did you mean 'Dense'?)",
-                    "hint": item["hint"]}
+    assert item == {
+        "path": str(path),
+        "line": 5,
+        "column": 12,
+        "code": "KS102",
+        "severity": "error",
+        "message": "unknown layer type 'Dense2' (did you mean 'Dense'?)",
+        "hint": item["hint"],
+    }
 
 
 def test_github_format(write_spec):
@@ -59,10 +67,14 @@ def test_directories_are_searched_and_all_files_reported(tmp_path):
     (tmp_path / "notes.txt").write_text("not a spec")
     result = run_kspec("validate", "--format", "json", tmp_path)
     assert {item["path"] for item in json.loads(result.stdout)} == {
-        str(tmp_path / "a.yaml"), str(tmp_path / "sub" / "b.yml")}
+        str(tmp_path / "a.yaml"),
+        str(tmp_path / "sub" / "b.yml"),
+    }
 
 
-@pytest.mark.parametrize("args", [("validate", "/no/such/spec.yaml"), ("validate",), ("validate", "--format", "xml", "specs")])
+@pytest.mark.parametrize(
+    "args", [("validate", "/no/such/spec.yaml"), ("validate",), ("validate", "--format", "xml", "specs")]
+)
 def test_usage_errors_exit_2(args):
     result = run_kspec(*args)
     assert result.returncode == 2

@@ -36,13 +36,20 @@ def test_module_parses_and_is_deterministic(path, style):
     assert "import tensorflow" not in source
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert f"(sha256 {digest})" in source and f"from {path.name}" in source
-    assert {type(node).__name__ for node in tree.body} <= {"Expr", "Import", "ImportFrom", "FunctionDef",
-                                                           "ClassDef"}
+    assert {type(node).__name__ for node in tree.body} <= {
+        "Expr",
+        "Import",
+        "ImportFrom",
+        "FunctionDef",
+        "ClassDef",
+    }
     functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     assert {"build_model", "compile_model"} <= functions
 
 
-@pytest.mark.parametrize("tool", [["black", "--check", "-q"], ["ruff", "format", "--check", "-q"]])
+@pytest.mark.parametrize(
+    "tool", [["black", "--check", "-q", "-l", "88"], ["ruff", "format", "--isolated", "--check", "-q"]]
+)
 def test_modules_are_formatter_clean(modules, tool):
     if shutil.which(tool[0]) is None:
         pytest.skip(f"{tool[0]} is not installed (pip install '.[test]')")
@@ -59,7 +66,8 @@ def test_golden_files(name, update_golden):
             assert not golden.exists()
             continue
         source = kspec.generate(path, style).replace(
-            hashlib.sha256(path.read_bytes()).hexdigest(), "<sha256 of the spec>")
+            hashlib.sha256(path.read_bytes()).hexdigest(), "<sha256 of the spec>"
+        )
         if update_golden:
             golden.parent.mkdir(parents=True, exist_ok=True)
             golden.write_text(source)
@@ -91,7 +99,10 @@ def test_compile_writes_atomically_and_respects_foreign_files(tmp_path):
 def test_compile_all_styles_into_a_directory(tmp_path):
     result = run_kspec("compile", "specs/siamese.yaml", "--style", "all", "-o", tmp_path / "out")
     assert result.returncode == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["siamese_functional.py", "siamese_subclass.py"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "siamese_functional.py",
+        "siamese_subclass.py",
+    ]
     assert "skipped sequential" in result.stderr
 
 
@@ -102,8 +113,10 @@ def test_a_failed_compile_leaves_no_file(tmp_path):
 
 
 def test_generate_does_not_import_keras():
-    code = ("import sys, kspec\n"
-            "for s in ('functional', 'subclass'): kspec.generate('specs/tiny_resnet.yaml', s)\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n")
+    code = (
+        "import sys, kspec\n"
+        "for s in ('functional', 'subclass'): kspec.generate('specs/tiny_resnet.yaml', s)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stderr

@@ -81,6 +81,10 @@ def test_custom_layers_are_imported_from_their_path_in_every_style(monkeypatch):
     reference = dict(models)["live functional"]
     inputs = sample_inputs(spec)
     for label, model in models:
-        assert type(model.get_layer("scale") if hasattr(model, "get_layer") else None).__name__ == "Scale", label
+        assert (
+            type(model.get_layer("scale") if hasattr(model, "get_layer") else None).__name__ == "Scale"
+        ), label
         model.set_weights(reference.get_weights())
-        np.testing.assert_allclose(predictions(model, inputs)[0], predictions(reference, inputs)[0], rtol=1e-6)
+        np.testing.assert_allclose(
+            predictions(model, inputs)[0], predictions(reference, inputs)[0], rtol=1e-6
+        )

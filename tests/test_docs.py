@@ -21,7 +21,9 @@ def test_every_code_used_in_the_package_is_registered():
     used = set()
     for path in (ROOT / "kspec").rglob("*.py"):
         used |= set(re.findall(r'"(KS\d{3})"', path.read_text()))
-    used |= set(re.findall(r'"x-kspec-code": "(KS\d{3})"', (ROOT / "schemas" / "kspec-v1.schema.json").read_text()))
+    used |= set(
+        re.findall(r'"x-kspec-code": "(KS\d{3})"', (ROOT / "schemas" / "kspec-v1.schema.json").read_text())
+    )
     assert used <= set(CODES)
     assert set(CODES) - used == set()
 

@@ -9,11 +9,14 @@ from kspec.importer import ImportRefused
 
 pytestmark = [pytest.mark.keras, pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")]
 
-APPLICATIONS = ["MobileNetV2", pytest.param("ResNet50", marks=pytest.mark.slow),
-                pytest.param("DenseNet121", marks=pytest.mark.slow),
-                pytest.param("EfficientNetB0", marks=pytest.mark.slow),
-                pytest.param("InceptionV3", marks=pytest.mark.slow),
-                pytest.param("ConvNeXtTiny", marks=pytest.mark.slow)]
+APPLICATIONS = [
+    "MobileNetV2",
+    pytest.param("ResNet50", marks=pytest.mark.slow),
+    pytest.param("DenseNet121", marks=pytest.mark.slow),
+    pytest.param("EfficientNetB0", marks=pytest.mark.slow),
+    pytest.param("InceptionV3", marks=pytest.mark.slow),
+    pytest.param("ConvNeXtTiny", marks=pytest.mark.slow),
+]
 
 
 def _leaves(model):
@@ -48,7 +51,11 @@ def test_keras_applications_round_trip(name):
         expected = {k: v for k, v in layer.get_config().items() if k != "name"}
         assert {k: v for k, v in mine[layer_name].get_config().items() if k != "name"} == expected, layer_name
     kspec.transfer_weights(original, rebuilt)
-    x = np.random.default_rng(0).standard_normal((2, *[d or 224 for d in original.input_shape[1:]])).astype("float32")
+    x = (
+        np.random.default_rng(0)
+        .standard_normal((2, *[d or 224 for d in original.input_shape[1:]]))
+        .astype("float32")
+    )
     np.testing.assert_allclose(rebuilt(x), original(x), rtol=1e-5, atol=1e-5)
 
 
@@ -116,11 +123,15 @@ def _all_applications():
         return []
     import keras
 
-    return sorted(n for n in dir(keras.applications) if n[:1].isupper() and callable(getattr(keras.applications, n)))
+    return sorted(
+        n for n in dir(keras.applications) if n[:1].isupper() and callable(getattr(keras.applications, n))
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _all_applications(), reason="set KSPEC_ALL_APPLICATIONS=1: about 10 minutes, 40 models")
+@pytest.mark.skipif(
+    not _all_applications(), reason="set KSPEC_ALL_APPLICATIONS=1: about 10 minutes, 40 models"
+)
 @pytest.mark.parametrize("name", _all_applications() or ["none"])
 def test_every_keras_application_round_trips(name):
     test_keras_applications_round_trip(name)

@@ -45,25 +45,40 @@ def test_hostile_spec_is_valid_and_every_module_is_plain_definitions(tmp_path, m
     for style in ("functional", "subclass"):
         source = kspec.generate(result.spec, style)
         tree = ast.parse(source)
-        assert {type(node).__name__ for node in tree.body} <= {"Expr", "Import", "ImportFrom", "FunctionDef",
-                                                               "ClassDef"}
+        assert {type(node).__name__ for node in tree.body} <= {
+            "Expr",
+            "Import",
+            "ImportFrom",
+            "FunctionDef",
+            "ClassDef",
+        }
         assert ast.get_docstring(tree).count("PWNED") == 0
-        imports = {alias.name for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
-                   for alias in node.names}
+        imports = {
+            alias.name
+            for node in tree.body
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        }
         assert imports == {"keras", "layers"}
-        strings = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
-                   and isinstance(node.value, str)}
+        strings = {
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        }
         assert set(HOSTILE_STRINGS) <= strings
 
 
-@pytest.mark.parametrize("bad, code", [
-    ("custom: {Evil: 'os:system'}\n", "KS502"),
-    ("custom: {Evil: 'os.path; import os:x'}\n", "KS502"),
-    ("custom: {Evil: 'builtins:eval'}\n", "KS502"),
-    ("custom: {Evil: 'subprocess:Popen'}\n", "KS502"),
-    ("custom: {Evil: 'my.class.layers:Evil'}\n", "KS502"),
-    ("custom: {Evil: 'my_layers:Evil'}\n", None),
-])
+@pytest.mark.parametrize(
+    "bad, code",
+    [
+        ("custom: {Evil: 'os:system'}\n", "KS502"),
+        ("custom: {Evil: 'os.path; import os:x'}\n", "KS502"),
+        ("custom: {Evil: 'builtins:eval'}\n", "KS502"),
+        ("custom: {Evil: 'subprocess:Popen'}\n", "KS502"),
+        ("custom: {Evil: 'my.class.layers:Evil'}\n", "KS502"),
+        ("custom: {Evil: 'my_layers:Evil'}\n", None),
+    ],
+)
 def test_custom_import_paths_are_checked_and_never_imported_by_validate(bad, code):
     text = "kspec: 1\nname: m\ninputs: {x: {shape: [2]}}\nlayers: [{name: e, type: Evil}]\noutputs: e\n" + bad
     found = [d.code for d in validate_text(text).diagnostics if d.is_error]
@@ -73,8 +88,10 @@ def test_custom_import_paths_are_checked_and_never_imported_by_validate(bad, cod
 @pytest.mark.keras
 @pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
 def test_a_custom_path_to_a_function_is_refused_at_build(tmp_path):
-    spec = kspec.load("kspec: 1\nname: m\ninputs: {x: {shape: [2]}}\nlayers: [{name: e, type: Evil}]\n"
-                      "outputs: e\ncustom: {Evil: 'yaml:safe_load'}\n")
+    spec = kspec.load(
+        "kspec: 1\nname: m\ninputs: {x: {shape: [2]}}\nlayers: [{name: e, type: Evil}]\n"
+        "outputs: e\ncustom: {Evil: 'yaml:safe_load'}\n"
+    )
     with pytest.raises(TypeError, match="not a keras.layers.Layer subclass"):
         kspec.build(spec)
 
@@ -116,8 +133,10 @@ def test_build_of_a_missing_custom_module_is_a_clean_error(tmp_path):
     from conftest import run_kspec
 
     spec = tmp_path / "spec.yaml"
-    spec.write_text("kspec: 1\nname: m\ninputs: {x: {shape: [4]}}\nlayers: [{name: s, type: Scale}]\n"
-                    "outputs: s\ncustom: {Scale: 'no_such_pkg.layers:Scale'}\n")
+    spec.write_text(
+        "kspec: 1\nname: m\ninputs: {x: {shape: [4]}}\nlayers: [{name: s, type: Scale}]\n"
+        "outputs: s\ncustom: {Scale: 'no_such_pkg.layers:Scale'}\n"
+    )
     result = run_kspec("build", spec)
     assert result.returncode == 2
     assert "No module named 'no_such_pkg'" in result.stderr and "Traceback" not in result.stderr

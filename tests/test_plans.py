@@ -14,8 +14,16 @@ from kspec.backends.styles import allowed_styles
 from kspec.plans import plan
 from kspec.plans.render import FORMATS
 
-IDS = ["keras_file", "h5_file", "saved_model", "config", "json", "weights_file", "weights_memory",
-       "cross_style_weights"]
+IDS = [
+    "keras_file",
+    "h5_file",
+    "saved_model",
+    "config",
+    "json",
+    "weights_file",
+    "weights_memory",
+    "cross_style_weights",
+]
 CASES = [(p, s) for p in SPECS for s in allowed_styles(kspec.load(p))]
 
 
@@ -28,8 +36,12 @@ def test_plan_facts_follow_the_measured_table(path, style):
     assert p.path("h5_file").allowed == (style != "subclass" and not masked_functional)
     if masked_functional:
         assert "NotEqual" in p.path("h5_file").reason
-    assert p.path("keras_file").keeps == {"architecture": True, "weights": True, "compile": True,
-                                          "optimizer_state": True}
+    assert p.path("keras_file").keeps == {
+        "architecture": True,
+        "weights": True,
+        "compile": True,
+        "optimizer_state": True,
+    }
     assert not any(x.keeps["optimizer_state"] for x in p.paths if x.id != "keras_file")
     assert p.path("saved_model").needs_class is False
     assert p.path("keras_file").needs_class == (style == "subclass" or bool(spec.custom))
@@ -50,8 +62,17 @@ def test_formats_carry_the_same_plan():
     as_json = json.loads(FORMATS["json"](p))
     assert as_json == yaml.safe_load(FORMATS["yaml"](p))
     assert set(as_json) == {"spec", "style", "module", "keras_version", "paths"}
-    assert set(as_json["paths"][0]) == {"id", "title", "allowed", "reason", "keeps", "needs_class", "save", "load",
-                                        "caveats"}
+    assert set(as_json["paths"][0]) == {
+        "id",
+        "title",
+        "allowed",
+        "reason",
+        "keeps",
+        "needs_class",
+        "save",
+        "load",
+        "caveats",
+    }
     markdown = FORMATS["md"](p)
     assert markdown.count("\n| ") == len(p.paths) + 1
     module = ast.parse(FORMATS["py"](p))
@@ -70,7 +91,12 @@ def test_plan_command_formats_and_refusals(tmp_path):
     assert refused.returncode == 1 and "KS211" in refused.stderr
 
 
-VERIFY = [("mlp", "sequential"), ("mlp", "subclass"), ("siamese", "functional"), ("inception_mini", "subclass")]
+VERIFY = [
+    ("mlp", "sequential"),
+    ("mlp", "subclass"),
+    ("siamese", "functional"),
+    ("inception_mini", "subclass"),
+]
 VERIFY_SLOW = [(p.stem, s) for p, s in CASES if (p.stem, s) not in VERIFY]
 
 
@@ -84,7 +110,9 @@ def _verify(name, style, base=None):
 
 @pytest.mark.keras
 @pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
-@pytest.mark.parametrize("name, style", VERIFY + [pytest.param(*c, marks=pytest.mark.slow) for c in VERIFY_SLOW])
+@pytest.mark.parametrize(
+    "name, style", VERIFY + [pytest.param(*c, marks=pytest.mark.slow) for c in VERIFY_SLOW]
+)
 def test_every_claim_of_the_plan_holds_in_keras(name, style):
     checks = _verify(name, style)
     assert [c for c in checks if not c.ok] == []
@@ -99,9 +127,11 @@ def test_transfer_plan_copies_freezes_and_trains_as_it_says():
     assert "hidden_1, hidden_2" in caveats and "probs (1,290 weights in mlp, 645 here)" in caveats
     assert "Frozen (trainable: false in this spec): hidden_1." in caveats
     checks = [c for c in _verify("mlp_finetune", "functional", base="mlp") if c.path == "transfer"]
-    assert [c.claim for c in checks if c.ok] == ["2 layers take the base's weights",
-                                                 "frozen layers do not move in training (1)",
-                                                 "the other layers train (2)"]
+    assert [c.claim for c in checks if c.ok] == [
+        "2 layers take the base's weights",
+        "frozen layers do not move in training (1)",
+        "the other layers train (2)",
+    ]
 
 
 @pytest.mark.keras
@@ -139,7 +169,9 @@ def test_verify_cleans_up_when_interrupted(tmp_path, monkeypatch):
 @pytest.mark.keras
 @pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
 def test_plan_verify_command(tmp_path):
-    result = run_kspec("plan", "specs/mlp.yaml", "--style", "subclass", "--verify", "-o", tmp_path / "plan.md")
+    result = run_kspec(
+        "plan", "specs/mlp.yaml", "--style", "subclass", "--verify", "-o", tmp_path / "plan.md"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "claims hold, 0 false, keras 3." in result.stderr
     assert (tmp_path / "plan.md").read_text().startswith("# Save and load plan: mlp (subclass style)")
@@ -196,7 +228,8 @@ def test_facts_are_measured_for_the_installed_keras():
 
     assert keras.__version__ in FACTS, (
         f"keras {keras.__version__} is not measured: run kspec plan --verify on the example specs and add "
-        "its facts to kspec/plans/known.py")
+        "its facts to kspec/plans/known.py"
+    )
 
 
 @pytest.mark.keras
@@ -230,6 +263,8 @@ def test_weights_move_between_every_pair_of_styles_by_name(name, tmp_path):
 def test_transfer_weights_names_every_mismatch():
     small = kspec.build("specs/mlp.yaml", compile=False)
     other = kspec.build("specs/mlp_finetune.yaml", compile=False)
-    with pytest.raises(ValueError, match=r"'probs': source weights \[\(128, 10\), \(10,\)\], "
-                                         r"target weights \[\(128, 5\), \(5,\)\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"'probs': source weights \[\(128, 10\), \(10,\)\], " r"target weights \[\(128, 5\), \(5,\)\]",
+    ):
         kspec.transfer_weights(small, other)

@@ -26,7 +26,9 @@ def repo(tmp_path):
 def try_repo(repo, *files):
     return subprocess.run(
         ["pre-commit", "try-repo", str(ROOT), "kspec-validate", "--files", *files],
-        cwd=repo, capture_output=True, text=True,
+        cwd=repo,
+        capture_output=True,
+        text=True,
     )
 
 

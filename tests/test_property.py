@@ -28,8 +28,10 @@ def specs(draw):
             index += 1
             if kind == "conv":
                 filters, kernel = draw(st.integers(1, 6)), draw(st.sampled_from([1, 3]))
-                lines.append(f"  - {{name: {name}, type: Conv2D, filters: {filters}, kernel_size: {kernel}, "
-                             f"padding: same}}")
+                lines.append(
+                    f"  - {{name: {name}, type: Conv2D, filters: {filters}, kernel_size: {kernel}, "
+                    f"padding: same}}"
+                )
             elif kind == "pool":
                 lines.append(f"  - {{name: {name}, type: MaxPooling2D, pool_size: 2, padding: same}}")
             elif kind == "bn":
@@ -46,13 +48,21 @@ def specs(draw):
         if kind == "dense":
             width = draw(st.integers(1, 8))
             use_bias = draw(st.booleans())
-            lines.append(f"  - {{name: {name}, type: Dense, units: {width}, use_bias: {str(use_bias).lower()}}}")
+            lines.append(
+                f"  - {{name: {name}, type: Dense, units: {width}, use_bias: {str(use_bias).lower()}}}"
+            )
         elif kind == "dropout":
-            lines.append(f"  - {{name: {name}, type: Dropout, rate: {draw(st.sampled_from([0.0, 0.1, 0.5]))}}}")
+            lines.append(
+                f"  - {{name: {name}, type: Dropout, rate: {draw(st.sampled_from([0.0, 0.1, 0.5]))}}}"
+            )
         elif kind == "bn":
-            lines.append(f"  - {{name: {name}, type: BatchNormalization, center: {str(draw(st.booleans())).lower()}}}")
+            lines.append(
+                f"  - {{name: {name}, type: BatchNormalization, center: {str(draw(st.booleans())).lower()}}}"
+            )
         elif kind == "act":
-            lines.append(f"  - {{name: {name}, type: Activation, activation: {draw(st.sampled_from(['relu', 'tanh']))}}}")
+            lines.append(
+                f"  - {{name: {name}, type: Activation, activation: {draw(st.sampled_from(['relu', 'tanh']))}}}"
+            )
         elif kind == "ln":
             lines.append(f"  - {{name: {name}, type: LayerNormalization}}")
         elif kind == "residual":
@@ -63,13 +73,22 @@ def specs(draw):
         else:
             uses_block = True
             repeat = draw(st.integers(1, 3))
-            lines.append(f"  - {{name: {name}, type: Unit, units: {draw(st.integers(1, 6))}, repeat: {repeat}}}")
+            lines.append(
+                f"  - {{name: {name}, type: Unit, units: {draw(st.integers(1, 6))}, repeat: {repeat}}}"
+            )
         previous = name
     lines.append(f"outputs: {previous}")
     if uses_block:
-        lines += ["blocks:", "  Unit:", "    params: {units: null}", "    inputs: [v]", "    layers:",
-                  "      - {name: dense, type: Dense, units: $units, inputs: v}",
-                  "      - {name: act, type: ReLU}", "    outputs: act"]
+        lines += [
+            "blocks:",
+            "  Unit:",
+            "    params: {units: null}",
+            "    inputs: [v]",
+            "    layers:",
+            "      - {name: dense, type: Dense, units: $units, inputs: v}",
+            "      - {name: act, type: ReLU}",
+            "    outputs: act",
+        ]
     lines.append("compile: {optimizer: adam, loss: mean_squared_error}")
     return "\n".join(lines) + "\n"
 

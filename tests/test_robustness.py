@@ -21,10 +21,14 @@ def test_a_seeded_sample_of_mutated_specs_never_crashes(seed):
     assert fuzz.run(count=400, seed=seed, report=None) == []
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "tests" / "fuzz_corpus").glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "tests" / "fuzz_corpus").glob("*.yaml")), ids=lambda p: p.stem
+)
 def test_fuzz_corpus_replays_cleanly(path):
     result = CliRunner().invoke(main, ["validate", str(path)])
-    assert result.exit_code in (0, 1, 2) and not (result.exception and not isinstance(result.exception, SystemExit))
+    assert result.exit_code in (0, 1, 2) and not (
+        result.exception and not isinstance(result.exception, SystemExit)
+    )
 
 
 def test_mutations_cover_every_kind_of_edit():
@@ -38,14 +42,30 @@ def test_mutations_cover_every_kind_of_edit():
 SPEC = "kspec: 1\nname: m\ninputs: {x: {shape: [4]}}\nlayers: [{type: Dense, units: 2}]\noutputs: dense\n"
 
 
-@pytest.mark.parametrize("text, code", [
-    (SPEC + "x" * 200_000 + ": 1\n", "KS002"),  # YAML caps plain keys at 1024 characters
-    (SPEC + "description: " + "y" * 200_000 + "\n", None),
-    ("kspec: 1\r\nname: m\r\ninputs: {x: {shape: [4]}}\r\nlayers: [{type: Dense, units: 2}]\r\noutputs: dense\r\n", None),
-    ("kspec: 1\nname: m\ninputs: {x: {shape: [4]}}\nlayers: [{type: Dense, units: 1:30}]\noutputs: dense\n", "KS302"),
-    ("kspec: 1\nname: m\ninputs: {x: {shape: [4]}}\nlayers: [{type: Dropout, rate: .inf}]\noutputs: dropout\n", "KS305"),
-    ("kspec: 1\nname: m\ninputs: {x: {shape: [-4]}}\nlayers: [{type: Dense, units: 2}]\noutputs: dense\n", "KS105"),
-], ids=["long-key", "long-value", "crlf", "sexagesimal", "inf-rate", "negative-dimension"])
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        (SPEC + "x" * 200_000 + ": 1\n", "KS002"),  # YAML caps plain keys at 1024 characters
+        (SPEC + "description: " + "y" * 200_000 + "\n", None),
+        (
+            "kspec: 1\r\nname: m\r\ninputs: {x: {shape: [4]}}\r\nlayers: [{type: Dense, units: 2}]\r\noutputs: dense\r\n",
+            None,
+        ),
+        (
+            "kspec: 1\nname: m\ninputs: {x: {shape: [4]}}\nlayers: [{type: Dense, units: 1:30}]\noutputs: dense\n",
+            "KS302",
+        ),
+        (
+            "kspec: 1\nname: m\ninputs: {x: {shape: [4]}}\nlayers: [{type: Dropout, rate: .inf}]\noutputs: dropout\n",
+            "KS305",
+        ),
+        (
+            "kspec: 1\nname: m\ninputs: {x: {shape: [-4]}}\nlayers: [{type: Dense, units: 2}]\noutputs: dense\n",
+            "KS105",
+        ),
+    ],
+    ids=["long-key", "long-value", "crlf", "sexagesimal", "inf-rate", "negative-dimension"],
+)
 def test_yaml_traps_and_odd_values(text, code):
     codes = [d.code for d in validate_text(text).diagnostics if d.is_error]
     assert codes == ([code] if code else [])

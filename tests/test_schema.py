@@ -56,8 +56,7 @@ def _properties(node, trail=()):
 
 
 def test_every_property_has_a_title_and_description_for_editors():
-    missing = [trail for trail, sub in _properties(SCHEMA)
-               if not ("title" in sub and "description" in sub)]
+    missing = [trail for trail, sub in _properties(SCHEMA) if not ("title" in sub and "description" in sub)]
     assert missing == []
 
 
@@ -87,8 +86,29 @@ def test_agrees_with_jsonschema_on_every_corpus_document():
 
 
 # Values that exercise every type the schema distinguishes.
-ODD_VALUES = [None, True, False, 0, -1, 3, 2.5, float("nan"), "", "x", "1abc", "a.b.c", "adam",
-              [], [1], ["x"], [None, 3], {}, {"type": "L2"}, {"x": 1}, {"type": 3}]
+ODD_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    3,
+    2.5,
+    float("nan"),
+    "",
+    "x",
+    "1abc",
+    "a.b.c",
+    "adam",
+    [],
+    [1],
+    ["x"],
+    [None, 3],
+    {},
+    {"type": "L2"},
+    {"x": 1},
+    {"type": 3},
+]
 
 
 def _paths(node, trail=()):
@@ -135,7 +155,10 @@ def test_agrees_with_jsonschema_on_systematic_mutations(path):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(allow_nan=False)
     | st.sampled_from(["x", "adam", "a.1", "Dense", "1x", ""]),
     lambda inner: st.lists(inner, max_size=3)
     | st.dictionaries(st.sampled_from(["type", "shape", "name", "x", "units", "main"]), inner, max_size=3),

@@ -18,13 +18,20 @@ def codes(text):
 
 
 def test_derived_names_follow_keras_and_skip_explicit_ones():
-    spec = kspec.load(HEAD + "inputs: {x: {shape: [3, 4]}}\nlayers:\n"
-                      "  - {type: Dense, units: 2}\n  - {name: dense_1, type: Dense, units: 2}\n"
-                      "  - {type: Dense, units: 2}\n  - {type: BatchNormalization}\n"
-                      "  - {type: GlobalAveragePooling1D, inputs: x}\n"
-                      "outputs: [batch_normalization, global_average_pooling1d]\n")
+    spec = kspec.load(
+        HEAD + "inputs: {x: {shape: [3, 4]}}\nlayers:\n"
+        "  - {type: Dense, units: 2}\n  - {name: dense_1, type: Dense, units: 2}\n"
+        "  - {type: Dense, units: 2}\n  - {type: BatchNormalization}\n"
+        "  - {type: GlobalAveragePooling1D, inputs: x}\n"
+        "outputs: [batch_normalization, global_average_pooling1d]\n"
+    )
     assert [c.name for c in spec.scope.calls] == [
-        "dense", "dense_1", "dense_2", "batch_normalization", "global_average_pooling1d"]
+        "dense",
+        "dense_1",
+        "dense_2",
+        "batch_normalization",
+        "global_average_pooling1d",
+    ]
     assert [c.explicit_name for c in spec.scope.calls] == [False, True, False, False, False]
 
 
@@ -38,7 +45,10 @@ def test_implicit_inputs_chain_to_the_previous_call():
 
 
 def test_load_raises_spec_error_with_all_diagnostics(tmp_path):
-    text = HEAD + "inputs: {x: {shape: [4]}}\nlayers:\n  - {type: Dense2}\n  - {type: Dropout, rate: 3}\noutputs: dropout\n"
+    text = (
+        HEAD
+        + "inputs: {x: {shape: [4]}}\nlayers:\n  - {type: Dense2}\n  - {type: Dropout, rate: 3}\noutputs: dropout\n"
+    )
     with pytest.raises(kspec.SpecError) as caught:
         kspec.load(text)
     assert {d.code for d in caught.value.diagnostics} == {"KS102", "KS305"}
@@ -65,7 +75,11 @@ blocks:
 
 
 def test_parameters_pass_through_nested_blocks_and_are_checked_at_the_outer_call():
-    good = HEAD + "inputs: {x: {shape: [8, 8, 3]}}\nlayers:\n  - {name: o, type: Outer, size: 5}\noutputs: o\n" + BLOCKS
+    good = (
+        HEAD
+        + "inputs: {x: {shape: [8, 8, 3]}}\nlayers:\n  - {name: o, type: Outer, size: 5}\noutputs: o\n"
+        + BLOCKS
+    )
     assert diagnose(good) == []
     bad = good.replace("size: 5", "size: five")
     [(code, message)] = diagnose(bad)
@@ -75,8 +89,11 @@ def test_parameters_pass_through_nested_blocks_and_are_checked_at_the_outer_call
 
 
 def test_block_parameter_defaults_are_checked_against_their_uses():
-    text = (HEAD + "inputs: {x: {shape: [8, 8, 3]}}\nlayers:\n  - {name: i, type: Inner}\noutputs: i\n"
-            + BLOCKS.replace("params: {k: 3}", "params: {k: -1}"))
+    text = (
+        HEAD
+        + "inputs: {x: {shape: [8, 8, 3]}}\nlayers:\n  - {name: i, type: Inner}\noutputs: i\n"
+        + BLOCKS.replace("params: {k: 3}", "params: {k: -1}")
+    )
     assert codes(text) == ["KS305"]
 
 
@@ -87,16 +104,20 @@ def test_named_block_outputs_resolve_and_unknown_ones_are_reported():
 
 
 def test_share_of_a_block_call_is_refused():
-    text = (HEAD + "inputs: {x: {shape: [8, 8, 3]}, y: {shape: [8, 8, 3]}}\nlayers:\n"
-            "  - {name: i, type: Inner, inputs: x}\n  - {name: j, share: i, inputs: y}\n"
-            "  - {name: s, type: Add, inputs: [i, j]}\noutputs: s\n" + BLOCKS)
+    text = (
+        HEAD + "inputs: {x: {shape: [8, 8, 3]}, y: {shape: [8, 8, 3]}}\nlayers:\n"
+        "  - {name: i, type: Inner, inputs: x}\n  - {name: j, share: i, inputs: y}\n"
+        "  - {name: s, type: Add, inputs: [i, j]}\noutputs: s\n" + BLOCKS
+    )
     assert codes(text) == ["KS208"]
 
 
 def test_bidirectional_return_state_counts_both_directions():
-    text = (HEAD + "inputs: {x: {shape: [5, 3]}}\nlayers:\n"
-            "  - {name: b, type: Bidirectional, layer: {type: LSTM, units: 2, return_state: true}}\n"
-            "outputs: [b.0, b.4]\n")
+    text = (
+        HEAD + "inputs: {x: {shape: [5, 3]}}\nlayers:\n"
+        "  - {name: b, type: Bidirectional, layer: {type: LSTM, units: 2, return_state: true}}\n"
+        "outputs: [b.0, b.4]\n"
+    )
     assert codes(text) == []
     assert codes(text.replace("b.4", "b.5")) == ["KS207"]
 
@@ -104,17 +125,24 @@ def test_bidirectional_return_state_counts_both_directions():
 def test_per_output_keys_for_list_outputs_are_keras_layer_names():
     spec = kspec.load("specs/tiny_resnet.yaml")
     assert output_names(spec) == ["logits"]
-    text = (HEAD + "inputs: {x: {shape: [8, 8, 3]}}\nlayers:\n  - {name: r, type: Inner, repeat: 2}\n"
-            "  - {name: d, type: Dense, units: 1, inputs: x}\noutputs: [r, d]\n"
-            "compile: {loss: {r_2_conv: mean_squared_error, d: mean_squared_error}}\n" + BLOCKS)
+    text = (
+        HEAD + "inputs: {x: {shape: [8, 8, 3]}}\nlayers:\n  - {name: r, type: Inner, repeat: 2}\n"
+        "  - {name: d, type: Dense, units: 1, inputs: x}\noutputs: [r, d]\n"
+        "compile: {loss: {r_2_conv: mean_squared_error, d: mean_squared_error}}\n" + BLOCKS
+    )
     assert diagnose(text) == []
     assert output_names(kspec.load(text)) == ["r_2_conv", "d"]
 
 
 def test_loss_list_length_must_match_outputs():
-    spec = open("specs/two_tower.yaml").read().replace(
-        "  loss:\n    label: sparse_categorical_crossentropy\n    score: {type: MeanSquaredError}\n",
-        "  loss: [mean_squared_error]\n")
+    spec = (
+        open("specs/two_tower.yaml")
+        .read()
+        .replace(
+            "  loss:\n    label: sparse_categorical_crossentropy\n    score: {type: MeanSquaredError}\n",
+            "  loss: [mean_squared_error]\n",
+        )
+    )
     assert codes(spec) == ["KS501"]
 
 
@@ -123,15 +151,20 @@ def test_siamese_share_has_no_unused_warnings():
 
 
 def test_every_problem_in_one_run():
-    text = (HEAD + "inputs: {x: {shape: [4]}}\nlayers:\n  - {name: a, type: Dense, unitz: 3}\n"
-            "  - {name: a, type: Dropot}\n  - {name: c, type: Dense, units: 2, inputs: nope}\n"
-            "outputs: [c, zz]\ncompile: {optimizer: adamw2, loss: msee}\n")
+    text = (
+        HEAD + "inputs: {x: {shape: [4]}}\nlayers:\n  - {name: a, type: Dense, unitz: 3}\n"
+        "  - {name: a, type: Dropot}\n  - {name: c, type: Dense, units: 2, inputs: nope}\n"
+        "outputs: [c, zz]\ncompile: {optimizer: adamw2, loss: msee}\n"
+    )
     assert set(codes(text)) >= {"KS301", "KS303", "KS201", "KS102", "KS202", "KS204", "KS304"}
 
 
 def test_custom_layers_accept_any_arguments_and_may_not_shadow_keras():
-    text = (HEAD + "inputs: {x: {shape: [4]}}\nlayers:\n  - {name: c, type: Scale, factor: 2}\n"
-            "outputs: c\ncustom:\n  Scale: my_pkg.layers:Scale\n")
-    assert diagnose(text) == [("KS606", "no shape rule for Scale: the output shape of 'c' and what "
-                                        "follows it are unknown")]
+    text = (
+        HEAD + "inputs: {x: {shape: [4]}}\nlayers:\n  - {name: c, type: Scale, factor: 2}\n"
+        "outputs: c\ncustom:\n  Scale: my_pkg.layers:Scale\n"
+    )
+    assert diagnose(text) == [
+        ("KS606", "no shape rule for Scale: the output shape of 'c' and what " "follows it are unknown")
+    ]
     assert codes(text.replace("Scale", "Dense")) == ["KS201"]

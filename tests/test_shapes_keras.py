@@ -59,13 +59,21 @@ CASES = [
     ("Normalization", {"mean": 0.5, "variance": 2.0}, (None, 4)),
     ("Rescaling", {"scale": 0.5, "offset": 1.0}, IMG),
     ("Activation", {"activation": "relu"}, IMG),
-    ("ReLU", {}, SEQ), ("LeakyReLU", {}, SEQ), ("ELU", {}, SEQ), ("Softmax", {}, SEQ),
+    ("ReLU", {}, SEQ),
+    ("LeakyReLU", {}, SEQ),
+    ("ELU", {}, SEQ),
+    ("Softmax", {}, SEQ),
     ("PReLU", {}, SEQ),
     ("PReLU", {"shared_axes": [1]}, SEQ),
-    ("Dropout", {"rate": 0.5}, SEQ), ("SpatialDropout1D", {"rate": 0.1}, SEQ),
-    ("SpatialDropout2D", {"rate": 0.1}, IMG), ("GaussianNoise", {"stddev": 0.1}, SEQ),
-    ("GaussianDropout", {"rate": 0.1}, SEQ), ("AlphaDropout", {"rate": 0.1}, SEQ),
-    ("ActivityRegularization", {"l1": 0.1}, SEQ), ("Masking", {}, SEQ), ("Identity", {}, SEQ),
+    ("Dropout", {"rate": 0.5}, SEQ),
+    ("SpatialDropout1D", {"rate": 0.1}, SEQ),
+    ("SpatialDropout2D", {"rate": 0.1}, IMG),
+    ("GaussianNoise", {"stddev": 0.1}, SEQ),
+    ("GaussianDropout", {"rate": 0.1}, SEQ),
+    ("AlphaDropout", {"rate": 0.1}, SEQ),
+    ("ActivityRegularization", {"l1": 0.1}, SEQ),
+    ("Masking", {}, SEQ),
+    ("Identity", {}, SEQ),
     ("Flatten", {}, IMG),
     ("Flatten", {}, (None, None, 4)),
     ("Reshape", {"target_shape": [3, 18]}, SEQ),
@@ -81,21 +89,32 @@ CASES = [
     ("LSTM", {"units": 4, "return_state": True}, SEQ),
     ("LSTM", {"units": 4, "use_bias": False, "return_sequences": True}, (None, None, 6)),
     ("Bidirectional", {"layer": {"type": "LSTM", "units": 3}}, SEQ),
-    ("Bidirectional", {"layer": {"type": "GRU", "units": 3, "return_sequences": True}, "merge_mode": "sum"}, SEQ),
+    (
+        "Bidirectional",
+        {"layer": {"type": "GRU", "units": 3, "return_sequences": True}, "merge_mode": "sum"},
+        SEQ,
+    ),
     ("Bidirectional", {"layer": {"type": "LSTM", "units": 3, "return_state": True}}, SEQ),
     ("Bidirectional", {"layer": {"type": "SimpleRNN", "units": 3}, "merge_mode": None}, SEQ),
     ("TimeDistributed", {"layer": {"type": "Dense", "units": 3}}, SEQ),
     ("TimeDistributed", {"layer": {"type": "Conv2D", "filters": 2, "kernel_size": 3}}, (None, 4, 8, 8, 3)),
-    ("Add", {}, [IMG, IMG]), ("Multiply", {}, [SEQ, SEQ, SEQ]), ("Average", {}, [SEQ, SEQ]),
-    ("Maximum", {}, [SEQ, SEQ]), ("Minimum", {}, [SEQ, SEQ]), ("Subtract", {}, [SEQ, SEQ]),
+    ("Add", {}, [IMG, IMG]),
+    ("Multiply", {}, [SEQ, SEQ, SEQ]),
+    ("Average", {}, [SEQ, SEQ]),
+    ("Maximum", {}, [SEQ, SEQ]),
+    ("Minimum", {}, [SEQ, SEQ]),
+    ("Subtract", {}, [SEQ, SEQ]),
     ("Add", {}, [(None, 9, 6), (None, 1, 6)]),
     ("Concatenate", {}, [IMG, (None, 17, 15, 5)]),
     ("Concatenate", {"axis": 1}, [SEQ, (None, 4, 6)]),
     ("Dot", {"axes": 1}, [(None, 5), (None, 5)]),
     ("Dot", {"axes": [2, 2]}, [SEQ, (None, 4, 6)]),
     ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3}, {"query": SEQ, "value": (None, 5, 7)}),
-    ("MultiHeadAttention", {"num_heads": 3, "key_dim": 2, "value_dim": 4, "use_bias": False, "output_shape": 5},
-     {"query": SEQ, "value": SEQ, "key": (None, 9, 2)}),
+    (
+        "MultiHeadAttention",
+        {"num_heads": 3, "key_dim": 2, "value_dim": 4, "use_bias": False, "output_shape": 5},
+        {"query": SEQ, "value": SEQ, "key": (None, 9, 2)},
+    ),
     ("Attention", {}, [SEQ, (None, 4, 6)]),
     ("Attention", {"use_scale": True, "score_mode": "concat"}, [SEQ, SEQ]),
     ("AdditiveAttention", {}, [SEQ, SEQ]),
@@ -157,7 +176,9 @@ def test_static_summary_of_each_example_equals_the_built_model(path):
 
     spec = kspec.load(path)
     model = build_functional(spec)
-    ours = {row["name"]: (row["type"], row["output_shape"], row["params"]) for row in keras_layers(infer(spec))}
+    ours = {
+        row["name"]: (row["type"], row["output_shape"], row["params"]) for row in keras_layers(infer(spec))
+    }
     theirs = {}
     for layer in model.layers:
         out = layer.output

@@ -23,10 +23,22 @@ def test_positions_of_keys_and_values_are_one_based():
 @pytest.mark.parametrize(
     "text, value",
     [
-        ("yes", "yes"), ("no", "no"), ("on", "on"), ("off", "off"),
-        ("true", True), ("False", False), ("~", None), ("null", None),
-        ("1e-3", 0.001), ("1.5E+2", 150.0), ("-7", -7), ("0o17", 15), ("0x1f", 31),
-        ("1:30", "1:30"), ("'12'", "12"), (".inf", float("inf")),
+        ("yes", "yes"),
+        ("no", "no"),
+        ("on", "on"),
+        ("off", "off"),
+        ("true", True),
+        ("False", False),
+        ("~", None),
+        ("null", None),
+        ("1e-3", 0.001),
+        ("1.5E+2", 150.0),
+        ("-7", -7),
+        ("0o17", 15),
+        ("0x1f", 31),
+        ("1:30", "1:30"),
+        ("'12'", "12"),
+        (".inf", float("inf")),
     ],
 )
 def test_scalars_follow_the_yaml_1_2_core_schema(text, value):

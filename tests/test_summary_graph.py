@@ -30,8 +30,15 @@ def test_summary_json_shape():
     data = json.loads(run_kspec("summary", "--format", "json", "specs/two_tower.yaml").stdout)
     assert set(data) >= {"layers", "total_params", "trainable_params", "non_trainable_params"}
     merged = next(layer for layer in data["layers"] if layer["name"] == "merged")
-    assert merged == {"name": "merged", "type": "Concatenate", "output_shape": [None, 64], "params": 0,
-                      "trainable_params": 0, "inputs": ["feat_dense", "text_dense"], "block": None}
+    assert merged == {
+        "name": "merged",
+        "type": "Concatenate",
+        "output_shape": [None, 64],
+        "params": 0,
+        "trainable_params": 0,
+        "inputs": ["feat_dense", "text_dense"],
+        "block": None,
+    }
     assert data["total_params"] == sum(layer["params"] for layer in data["layers"])
 
 
@@ -58,7 +65,10 @@ def test_mermaid_graph_has_clusters_and_edges():
 def test_dot_graph_is_accepted_by_graphviz_when_installed(tmp_path):
     out = run_kspec("graph", "--format", "dot", "specs/inception_mini.yaml").stdout
     assert 'subgraph "cluster_mixed_1" {' in out and 'subgraph "cluster_mixed_1_branch1" {' in out
-    assert '"enc" -> "dec" [label="1"];' in run_kspec("graph", "--format", "dot", "specs/seq2seq_lstm.yaml").stdout
+    assert (
+        '"enc" -> "dec" [label="1"];'
+        in run_kspec("graph", "--format", "dot", "specs/seq2seq_lstm.yaml").stdout
+    )
     if shutil.which("dot") is None:
         pytest.skip("Graphviz is not installed")
     target = tmp_path / "g.svg"
@@ -72,9 +82,23 @@ def test_dot_graph_is_accepted_by_graphviz_when_installed(tmp_path):
 
 def test_missing_graphviz_names_the_package(tmp_path):
     env_path = str(tmp_path)  # a PATH with no `dot` on it
-    result = subprocess.run([sys.executable, "-m", "kspec", "graph", "--format", "svg", "specs/mlp.yaml",
-                             "-o", str(tmp_path / "g.svg")], capture_output=True, text=True, cwd=ROOT,
-                            env={"PATH": env_path})
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kspec",
+            "graph",
+            "--format",
+            "svg",
+            "specs/mlp.yaml",
+            "-o",
+            str(tmp_path / "g.svg"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": env_path},
+    )
     assert result.returncode == 2
     assert "graphviz" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "g.svg").exists()
@@ -85,13 +109,21 @@ def test_svg_without_output_is_a_usage_error():
     assert result.returncode == 2 and "-o" in result.stderr
 
 
-@pytest.mark.parametrize("command", [["summary", "specs/resnet50.yaml"], ["graph", "specs/resnet50.yaml"],
-                                     ["summary", "--format", "json", "specs/seq2seq_lstm.yaml"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["summary", "specs/resnet50.yaml"],
+        ["graph", "specs/resnet50.yaml"],
+        ["summary", "--format", "json", "specs/seq2seq_lstm.yaml"],
+    ],
+)
 def test_summary_and_graph_import_neither_tensorflow_nor_keras(command):
-    code = ("import sys\nfrom click.testing import CliRunner\nfrom kspec.cli import main\n"
-            f"result = CliRunner().invoke(main, {command!r})\n"
-            "assert result.exit_code == 0, result.output\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n")
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom kspec.cli import main\n"
+        f"result = CliRunner().invoke(main, {command!r})\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -13,9 +13,14 @@ def build_functional(spec, graph: FlatGraph | None = None, objects: KerasObjects
     keras = objects.keras
     tensors = {}
     for name, spec_input in spec.inputs.items():
-        tensors[name] = keras.Input(shape=tuple(spec_input.shape), dtype=spec_input.dtype, name=name,
-                                    batch_size=spec_input.batch_size, sparse=spec_input.sparse or None,
-                                    ragged=spec_input.ragged or None)
+        tensors[name] = keras.Input(
+            shape=tuple(spec_input.shape),
+            dtype=spec_input.dtype,
+            name=name,
+            batch_size=spec_input.batch_size,
+            sparse=spec_input.sparse or None,
+            ragged=spec_input.ragged or None,
+        )
     layers = {}
     for node in graph.nodes:
         layer = layers[node.share] if node.share else objects.layer(node.type, node.args, name=node.name)
@@ -28,8 +33,9 @@ def build_functional(spec, graph: FlatGraph | None = None, objects: KerasObjects
         outputs = {name: tensor for (name, _), tensor in zip(graph.outputs, outputs)}
     elif graph.outputs_kind == "single":
         outputs = outputs[0]
-    return keras.Model(inputs=model_inputs[0] if len(model_inputs) == 1 else model_inputs,
-                       outputs=outputs, name=spec.name)
+    return keras.Model(
+        inputs=model_inputs[0] if len(model_inputs) == 1 else model_inputs, outputs=outputs, name=spec.name
+    )
 
 
 def build_sequential(spec, graph: FlatGraph | None = None, objects: KerasObjects | None = None):
@@ -38,8 +44,14 @@ def build_sequential(spec, graph: FlatGraph | None = None, objects: KerasObjects
     keras = objects.keras
     [spec_input] = spec.inputs.values()
     model = keras.Sequential(name=spec.name)
-    model.add(keras.Input(shape=tuple(spec_input.shape), dtype=spec_input.dtype,
-                          batch_size=spec_input.batch_size, name=spec_input.name))
+    model.add(
+        keras.Input(
+            shape=tuple(spec_input.shape),
+            dtype=spec_input.dtype,
+            batch_size=spec_input.batch_size,
+            name=spec_input.name,
+        )
+    )
     for node in graph.nodes:
         model.add(objects.layer(node.type, node.args, name=node.name))
     return model

@@ -39,8 +39,10 @@ class KerasObjects:
             module_name, _, attribute = self.custom[type_name].partition(":")
             cls = getattr(importlib.import_module(module_name), attribute, None)
             if not (isinstance(cls, type) and issubclass(cls, self.keras.layers.Layer)):
-                raise TypeError(f"custom type {type_name}: {self.custom[type_name]} is not a "
-                                f"keras.layers.Layer subclass")
+                raise TypeError(
+                    f"custom type {type_name}: {self.custom[type_name]} is not a "
+                    f"keras.layers.Layer subclass"
+                )
             self._custom_classes[type_name] = cls
         return self._custom_classes[type_name]
 

@@ -8,7 +8,6 @@ import sys
 
 from ..diagnostics import ERROR, WARNING, Diagnostic
 
-
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -51,19 +50,32 @@ def check_spec(spec, out: Collector) -> None:
     for name, path in spec.custom.items():
         well_formed = isinstance(path, str) and _IMPORT_PATH.match(path)
         if well_formed and any(keyword.iskeyword(part) for part in path.replace(":", ".").split(".")):
-            out.error(("custom", name), "KS502", f"custom type '{name}': {path} has a Python keyword in it",
-                      "a module or class cannot be named like a keyword")
+            out.error(
+                ("custom", name),
+                "KS502",
+                f"custom type '{name}': {path} has a Python keyword in it",
+                "a module or class cannot be named like a keyword",
+            )
         elif well_formed and path.split(".")[0].split(":")[0] in sys.stdlib_module_names:
-            out.error(("custom", name), "KS502",
-                      f"custom type '{name}' points into the Python standard library ({path}): a custom layer "
-                      "is a class in your own package", "write `my_package.layers:MyLayer`")
+            out.error(
+                ("custom", name),
+                "KS502",
+                f"custom type '{name}' points into the Python standard library ({path}): a custom layer "
+                "is a class in your own package",
+                "write `my_package.layers:MyLayer`",
+            )
         if name in spec.blocks or catalog().layer(name) is not None:
             what = "a block" if name in spec.blocks else f"keras.layers.{name}"
             out.error(("custom", name), "KS201", f"custom type '{name}' has the name of {what}", key=True)
     for name in spec.blocks:
         if catalog().layer(name) is not None:
-            out.error(("blocks", name), "KS201", f"block '{name}' has the name of keras.layers.{name}",
-                      "rename the block", key=True)
+            out.error(
+                ("blocks", name),
+                "KS201",
+                f"block '{name}' has the name of keras.layers.{name}",
+                "rename the block",
+                key=True,
+            )
 
     recursive = block_checks.check_recursion(spec, out)
     usages: dict = {}

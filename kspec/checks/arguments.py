@@ -52,28 +52,39 @@ class ValueChecker:
             param = signature.params.get(key)
             if param is None:
                 match = did_you_mean(key, signature.params)
-                self.out.error(where + (key,), "KS301",
-                               f"{type_name} takes no argument '{key}'" + _hint(match),
-                               None if match else _accepted(signature), key=True)
+                self.out.error(
+                    where + (key,),
+                    "KS301",
+                    f"{type_name} takes no argument '{key}'" + _hint(match),
+                    None if match else _accepted(signature),
+                    key=True,
+                )
                 continue
             kind = _layer_arg_kind(type_name, key, param)
             self.check(kind, value, where + (key,), f"{type_name}.{key}")
         missing = [p for p in signature.required if p not in args]
         if missing:
             names = ", ".join(f"'{m}'" for m in missing)
-            self.out.error(type_where, "KS303", f"{type_name} needs {names}",
-                           f"add {missing[0]}: ... to this layer")
+            self.out.error(
+                type_where, "KS303", f"{type_name} needs {names}", f"add {missing[0]}: ... to this layer"
+            )
 
     def check_nested_layer(self, value, where: tuple, label: str) -> None:
         if not isinstance(value, dict) or not isinstance(value.get("type"), str):
-            self.out.error(where, "KS302", f"'{label}' expects a layer as {{type: ..., arguments}}, "
-                           f"got {describe(value)}")
+            self.out.error(
+                where,
+                "KS302",
+                f"'{label}' expects a layer as {{type: ..., arguments}}, " f"got {describe(value)}",
+            )
             return
         type_name = value["type"]
         kind = type_kind(self.spec, type_name)
         if kind == "keras" and type_name in NOT_IN_SPECS:
-            self.out.error(where + ("type",), "KS102",
-                           f"keras.layers.{type_name} cannot be used in a spec: {NOT_IN_SPECS[type_name]}")
+            self.out.error(
+                where + ("type",),
+                "KS102",
+                f"keras.layers.{type_name} cannot be used in a spec: {NOT_IN_SPECS[type_name]}",
+            )
         elif kind == "keras":
             args = {k: v for k, v in value.items() if k != "type"}
             self.check_layer(type_name, args, where, where + ("type",))
@@ -110,8 +121,12 @@ class ValueChecker:
             return
         type_name = value.get("type")
         if not isinstance(type_name, str):
-            self.out.error(where, "KS101", "missing required key 'type'",
-                           f"a {what} written as a mapping names its class in `type`")
+            self.out.error(
+                where,
+                "KS101",
+                "missing required key 'type'",
+                f"a {what} written as a mapping names its class in `type`",
+            )
             return
         signature = catalog().object_class(namespace, type_name)
         if signature is None:
@@ -124,15 +139,22 @@ class ValueChecker:
             param = signature.params.get(key)
             if param is None and not signature.takes_kwargs:
                 match = did_you_mean(key, signature.params)
-                self.out.error(where + (key,), "KS301", f"{type_name} takes no argument '{key}'" + _hint(match),
-                               None if match else _accepted(signature), key=True)
+                self.out.error(
+                    where + (key,),
+                    "KS301",
+                    f"{type_name} takes no argument '{key}'" + _hint(match),
+                    None if match else _accepted(signature),
+                    key=True,
+                )
                 continue
             if param is not None:
                 kind = _OBJECT_ARG_KINDS.get(key) or kind_of(key, param.default, not param.required)
                 self.check(kind, item, where + (key,), f"{type_name}.{key}")
         missing = [p for p in signature.required if p not in value]
         if missing:
-            self.out.error(where + ("type",), "KS303", f"{type_name} needs " + ", ".join(f"'{m}'" for m in missing))
+            self.out.error(
+                where + ("type",), "KS303", f"{type_name} needs " + ", ".join(f"'{m}'" for m in missing)
+            )
 
     # Values by kind ---------------------------------------------------------
 
@@ -151,8 +173,12 @@ class ValueChecker:
         name = value[1:]
         if name not in self.params:
             match = did_you_mean(name, self.params)
-            self.out.error(where, "KS404", f"'{value}' is not a parameter of this block" + _hint(match),
-                           "declare it under the block's `params`")
+            self.out.error(
+                where,
+                "KS404",
+                f"'{value}' is not a parameter of this block" + _hint(match),
+                "declare it under the block's `params`",
+            )
         else:
             self.usages.setdefault(name, []).append((kind, label))
         return True

@@ -21,11 +21,14 @@ def check_recursion(spec: Spec, out) -> set[str]:
         for call in uses(spec, name):
             target = call.type
             if state.get(target) == 1:
-                cycle = path[path.index(target):] + [target] if target in path else [name, target]
+                cycle = path[path.index(target) :] + [target] if target in path else [name, target]
                 recursive.update(cycle)
-                out.error(call.where + ("type",), "KS403",
-                          "block recursion: " + " -> ".join(cycle),
-                          "a block cannot use itself, directly or through other blocks")
+                out.error(
+                    call.where + ("type",),
+                    "KS403",
+                    "block recursion: " + " -> ".join(cycle),
+                    "a block cannot use itself, directly or through other blocks",
+                )
             elif not state.get(target):
                 visit(target, path + [target])
         state[name] = 2
@@ -61,17 +64,29 @@ def check_block_call(spec: Spec, call: Call, checker, usages: dict) -> None:
     for key, value in call.args.items():
         if key not in block.params:
             match = did_you_mean(key, block.params)
-            hint = f"did you mean '{match}'?" if match else (
-                "parameters: " + ", ".join(block.params) if block.params else "this block takes no parameters")
-            out.error(call.where + (key,), "KS402", f"block {call.type} has no parameter '{key}'", hint, key=True)
+            hint = (
+                f"did you mean '{match}'?"
+                if match
+                else (
+                    "parameters: " + ", ".join(block.params)
+                    if block.params
+                    else "this block takes no parameters"
+                )
+            )
+            out.error(
+                call.where + (key,), "KS402", f"block {call.type} has no parameter '{key}'", hint, key=True
+            )
             continue
         for kind, label in usages.get(call.type, {}).get(key, ()):
             checker.check(kind, value, call.where + (key,), label)
     missing = [p for p, default in block.params.items() if default is None and p not in call.args]
     if missing:
-        out.error(call.where + ("type",), "KS401",
-                  f"block {call.type} needs " + ", ".join(f"'{m}'" for m in missing),
-                  f"add {missing[0]}: ... to this call")
+        out.error(
+            call.where + ("type",),
+            "KS401",
+            f"block {call.type} needs " + ", ".join(f"'{m}'" for m in missing),
+            f"add {missing[0]}: ... to this call",
+        )
 
 
 def check_defaults(spec: Spec, block_name: str, checker, usages: dict) -> None:
@@ -91,9 +106,13 @@ def check_param_names(spec: Spec, block_name: str, out) -> None:
     block = spec.blocks[block_name]
     for name in block.params:
         if name in CALL_KEYS:
-            out.error(block.where + ("params", name), "KS406",
-                      f"block {block_name} cannot have a parameter named '{name}': a call uses `{name}` itself",
-                      "rename the parameter", key=True)
+            out.error(
+                block.where + ("params", name),
+                "KS406",
+                f"block {block_name} cannot have a parameter named '{name}': a call uses `{name}` itself",
+                "rename the parameter",
+                key=True,
+            )
 
 
 def check_unused_params(spec: Spec, block_name: str, usages: dict, out) -> None:
@@ -102,6 +121,10 @@ def check_unused_params(spec: Spec, block_name: str, usages: dict, out) -> None:
     used = usages.get(block_name, {})
     for name in block.params:
         if name not in used:
-            out.warning(block.where + ("params", name), "KS405",
-                        f"parameter '{name}' of block {block_name} is never used",
-                        f"refer to it as ${name} in an argument, or remove it", key=True)
+            out.warning(
+                block.where + ("params", name),
+                "KS405",
+                f"parameter '{name}' of block {block_name} is never used",
+                f"refer to it as ${name} in an argument, or remove it",
+                key=True,
+            )

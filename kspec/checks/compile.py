@@ -75,12 +75,20 @@ def _check_keys(mapping: dict, where, names, out) -> None:
     for name in mapping:
         if name not in names:
             match = did_you_mean(name, names)
-            out.error(where + (name,), "KS501", f"'{name}' names no output"
-                      + (f" (did you mean '{match}'?)" if match else ""),
-                      "outputs: " + ", ".join(names), key=True)
+            out.error(
+                where + (name,),
+                "KS501",
+                f"'{name}' names no output" + (f" (did you mean '{match}'?)" if match else ""),
+                "outputs: " + ", ".join(names),
+                key=True,
+            )
 
 
 def _check_length(items: list, where, key, names, out) -> None:
     if names and len(items) != len(names):
-        out.error(where, "KS501", f"`{key}` lists {len(items)} entries for {len(names)} outputs",
-                  "give one per output, in order, or a mapping of output name to value")
+        out.error(
+            where,
+            "KS501",
+            f"`{key}` lists {len(items)} entries for {len(names)} outputs",
+            "give one per output, in order, or a mapping of output name to value",
+        )

@@ -42,7 +42,11 @@ def output_names(spec: Spec, call: Call) -> list[str]:
     outputs = spec.blocks[call.type].scope.outputs
     if outputs is None:
         return []
-    return [name or (ref.name if ref.output is None else None) for name, ref in outputs.items if (name or ref.output is None)]
+    return [
+        name or (ref.name if ref.output is None else None)
+        for name, ref in outputs.items
+        if (name or ref.output is None)
+    ]
 
 
 def check_scope(spec: Spec, scope: Scope, out, label: str) -> None:
@@ -53,8 +57,11 @@ def check_scope(spec: Spec, scope: Scope, out, label: str) -> None:
     for call in scope.calls:
         if call.name in calls:
             what = "an input" if calls[call.name] is None else "another layer"
-            out.error(call.where + ("name",), "KS201",
-                      f"duplicate name '{call.name}': {what} in {label} has this name")
+            out.error(
+                call.where + ("name",),
+                "KS201",
+                f"duplicate name '{call.name}': {what} in {label} has this name",
+            )
             continue
         calls[call.name] = call
     for call in scope.calls:
@@ -67,20 +74,29 @@ def check_scope(spec: Spec, scope: Scope, out, label: str) -> None:
 
 def _check_call(spec: Spec, scope: Scope, call: Call, calls: dict, out) -> None:
     if type_kind(spec, call.type) == "keras" and call.type in NOT_IN_SPECS:
-        out.error(call.where + ("type",), "KS102",
-                  f"keras.layers.{call.type} cannot be used in a spec: {NOT_IN_SPECS[call.type]}")
+        out.error(
+            call.where + ("type",),
+            "KS102",
+            f"keras.layers.{call.type} cannot be used in a spec: {NOT_IN_SPECS[call.type]}",
+        )
     if call.type is not None and type_kind(spec, call.type) is None:
         choices = list(catalog().layers) + list(spec.blocks) + list(spec.custom)
         match = did_you_mean(call.type, choices)
-        out.error(call.where + ("type",), "KS102",
-                  f"unknown layer type '{call.type}'" + (f" (did you mean '{match}'?)" if match else ""),
-                  "a type is a keras.layers class, a block, or a name declared under `custom`")
+        out.error(
+            call.where + ("type",),
+            "KS102",
+            f"unknown layer type '{call.type}'" + (f" (did you mean '{match}'?)" if match else ""),
+            "a type is a keras.layers class, a block, or a name declared under `custom`",
+        )
     if call.share is not None:
         _check_share(spec, call, calls, out)
     if call.inputs is None:
-        out.error(call.where, "KS210",
-                  f"'{call.name}' needs `inputs`: there is no single input or previous layer to take",
-                  "write `inputs: <name>` (the scope has several inputs)")
+        out.error(
+            call.where,
+            "KS210",
+            f"'{call.name}' needs `inputs`: there is no single input or previous layer to take",
+            "write `inputs: <name>` (the scope has several inputs)",
+        )
     for ref in call.refs():
         _check_ref(spec, scope, ref, calls, out, "KS202", call)
     if call.repeat is not None:
@@ -91,7 +107,11 @@ def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:
     where = call.where + ("share",)
     if call.share not in calls:
         match = did_you_mean(call.share, [n for n, c in calls.items() if c is not None])
-        out.error(where, "KS202", f"'{call.share}' is not defined" + (f" (did you mean '{match}'?)" if match else ""))
+        out.error(
+            where,
+            "KS202",
+            f"'{call.share}' is not defined" + (f" (did you mean '{match}'?)" if match else ""),
+        )
         return
     target = calls[call.share]
     if target is None:
@@ -99,44 +119,72 @@ def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:
     elif target is call:
         out.error(where, "KS208", f"'{call.name}' cannot share itself")
     elif target.where[-1] > call.where[-1]:  # positions in the same `layers` list
-        out.error(where, "KS208", f"'{call.name}' shares '{call.share}', which comes later",
-                  "a call can share only a layer defined above it")
+        out.error(
+            where,
+            "KS208",
+            f"'{call.name}' shares '{call.share}', which comes later",
+            "a call can share only a layer defined above it",
+        )
     elif type_kind(spec, target.type) == "block":
-        out.error(where, "KS208", f"cannot share '{call.share}': it is a block call, not a layer",
-                  "call the block again, or share its layers one by one")
+        out.error(
+            where,
+            "KS208",
+            f"cannot share '{call.share}': it is a block call, not a layer",
+            "call the block again, or share its layers one by one",
+        )
     for key in call.args:
-        out.error(call.where + (key,), "KS301",
-                  f"a shared call takes no constructor arguments: '{key}' belongs to '{call.share}'",
-                  key=True)
+        out.error(
+            call.where + (key,),
+            "KS301",
+            f"a shared call takes no constructor arguments: '{key}' belongs to '{call.share}'",
+            key=True,
+        )
 
 
 def _check_ref(spec: Spec, scope: Scope, ref: Ref, calls: dict, out, code: str, user: Call | None) -> None:
     if ref.name not in calls:
         match = did_you_mean(ref.name, [n for n in calls if user is None or n != user.name])
         what = "output" if code == "KS204" else "reference"
-        out.error(ref.where, code, f"{what} '{ref}' refers to nothing: no input or layer is named '{ref.name}'"
-                  + (f" (did you mean '{match}'?)" if match else ""))
+        out.error(
+            ref.where,
+            code,
+            f"{what} '{ref}' refers to nothing: no input or layer is named '{ref.name}'"
+            + (f" (did you mean '{match}'?)" if match else ""),
+        )
         return
     if ref.output is None:
         return
     target = calls[ref.name]
     if target is None:
-        out.error(ref.where, "KS207", f"'{ref}': input '{ref.name}' is a single tensor",
-                  f"refer to it as '{ref.name}'")
+        out.error(
+            ref.where,
+            "KS207",
+            f"'{ref}': input '{ref.name}' is a single tensor",
+            f"refer to it as '{ref.name}'",
+        )
         return
     if isinstance(ref.output, str):
         names = output_names(spec, target)
         if ref.output not in names:
             shown = ", ".join(names) if names else "none"
-            out.error(ref.where, "KS207", f"'{ref.name}' has no output named '{ref.output}' (named outputs: {shown})")
+            out.error(
+                ref.where,
+                "KS207",
+                f"'{ref.name}' has no output named '{ref.output}' (named outputs: {shown})",
+            )
         return
     count = output_count(spec, target, calls)
     if count == 1:
-        out.error(ref.where, "KS207", f"'{ref}': '{ref.name}' returns a single tensor",
-                  f"refer to it as '{ref.name}'")
+        out.error(
+            ref.where,
+            "KS207",
+            f"'{ref}': '{ref.name}' returns a single tensor",
+            f"refer to it as '{ref.name}'",
+        )
     elif count is not None and ref.output >= count:
-        out.error(ref.where, "KS207",
-                  f"'{ref}': '{ref.name}' returns {count} tensors, numbered 0 to {count - 1}")
+        out.error(
+            ref.where, "KS207", f"'{ref}': '{ref.name}' returns {count} tensors, numbered 0 to {count - 1}"
+        )
 
 
 def _check_repeat(spec: Spec, scope: Scope, call: Call, out) -> None:
@@ -157,8 +205,12 @@ def _check_repeat(spec: Spec, scope: Scope, call: Call, out) -> None:
     elif kind == "keras" and (layer_output_count(call.type, call.args) or 1) > 1:
         reason = f"'{call.name}' returns several tensors"
     if reason:
-        out.error(where, "KS209", f"`repeat` cannot apply to '{call.name}': {reason}",
-                  "repeat chains a single-input, single-output layer or block")
+        out.error(
+            where,
+            "KS209",
+            f"`repeat` cannot apply to '{call.name}': {reason}",
+            "repeat chains a single-input, single-output layer or block",
+        )
 
 
 def _check_outputs(spec: Spec, scope: Scope, outputs: Outputs, calls: dict, out) -> None:
@@ -186,11 +238,14 @@ def _check_cycles(scope: Scope, calls: dict, out) -> None:
                 stack.pop()
                 continue
             if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):] + [nxt]
+                cycle = path[path.index(nxt) :] + [nxt]
                 call = calls[nxt]
-                out.error(call.where + ("inputs",), "KS203",
-                          "cycle in the layer graph: " + " -> ".join(reversed(cycle)),
-                          "a layer cannot depend on its own output")
+                out.error(
+                    call.where + ("inputs",),
+                    "KS203",
+                    "cycle in the layer graph: " + " -> ".join(reversed(cycle)),
+                    "a layer cannot depend on its own output",
+                )
                 continue
             if not state.get(nxt):
                 state[nxt] = 1
@@ -206,6 +261,7 @@ def _check_unused(scope: Scope, calls: dict, out, label: str) -> None:
         consumed.update(r.name for r in call.refs())
         if call.share:
             consumed.add(call.share)
+
     def parents(name):
         call = calls.get(name)
         return [] if call is None else [r.name for r in call.refs()] + ([call.share] if call.share else [])
@@ -214,9 +270,12 @@ def _check_unused(scope: Scope, calls: dict, out, label: str) -> None:
     outputs = {r.name for r in scope.outputs.refs}
     for call in scope.calls:
         if call.name not in consumed and call.name not in outputs and calls.get(call.name) is call:
-            out.warning(call.where, "KS206",
-                        f"layer '{call.name}' is not used by any output of {label}",
-                        "it will not be part of the built model; remove it or use it")
+            out.warning(
+                call.where,
+                "KS206",
+                f"layer '{call.name}' is not used by any output of {label}",
+                "it will not be part of the built model; remove it or use it",
+            )
     for index, name in enumerate(scope.inputs):
         if name not in reached:
             where = ("inputs", name) if not scope.where else scope.where + ("inputs", index)

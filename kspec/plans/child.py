@@ -23,8 +23,10 @@ def without_classes(folder: str) -> None:
     import keras
 
     outcome = {}
-    for path_id, load in (("keras_file", lambda: keras.models.load_model(os.path.join(folder, "model.keras"))),
-                          ("json", lambda: keras.models.model_from_json(_saved(folder, "json")["text"]))):
+    for path_id, load in (
+        ("keras_file", lambda: keras.models.load_model(os.path.join(folder, "model.keras"))),
+        ("json", lambda: keras.models.model_from_json(_saved(folder, "json")["text"])),
+    ):
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 load()
@@ -81,7 +83,9 @@ class _Checker:
 
     def _same(self, got) -> bool:
         want = self.ref["predictions"]
-        return len(got) == len(want) and all(self.np.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(got, want))
+        return len(got) == len(want) and all(
+            self.np.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(got, want)
+        )
 
     def _model_claims(self, task, model):
         keeps, claims = task["keeps"], []
@@ -89,32 +93,67 @@ class _Checker:
             claims.append(("weights kept: predictions equal", self._same(self._outputs(model)), ""))
         else:
             differs = not self._same(self._outputs(model))
-            claims.append(("weights not kept", differs, "a fresh model predicts differently" if differs
-                           else "the weights came back, which the plan says they do not"))
+            claims.append(
+                (
+                    "weights not kept",
+                    differs,
+                    (
+                        "a fresh model predicts differently"
+                        if differs
+                        else "the weights came back, which the plan says they do not"
+                    ),
+                )
+            )
             model.set_weights(self.ref["weights"])
-            claims.append(("architecture kept: equal predictions once the weights are set",
-                           self._same(self._outputs(model)), ""))
+            claims.append(
+                (
+                    "architecture kept: equal predictions once the weights are set",
+                    self._same(self._outputs(model)),
+                    "",
+                )
+            )
         compiled = bool(getattr(model, "compiled", False))
         if keeps["compile"]:
-            same = compiled and type(model.optimizer).__name__ == self.ref["optimizer"] \
+            same = (
+                compiled
+                and type(model.optimizer).__name__ == self.ref["optimizer"]
                 and model.get_compile_config().get("loss") == self.ref["loss"]
-            claims.append(("compile settings kept: optimizer and loss equal", same,
-                           type(model.optimizer).__name__ if compiled else "not compiled"))
+            )
+            claims.append(
+                (
+                    "compile settings kept: optimizer and loss equal",
+                    same,
+                    type(model.optimizer).__name__ if compiled else "not compiled",
+                )
+            )
         elif compiled:
-            claims.append(("compile settings not kept: compiled afresh from the spec",
-                           int(model.optimizer.iterations) == 0, f"iterations {int(model.optimizer.iterations)}"))
+            claims.append(
+                (
+                    "compile settings not kept: compiled afresh from the spec",
+                    int(model.optimizer.iterations) == 0,
+                    f"iterations {int(model.optimizer.iterations)}",
+                )
+            )
         else:
             claims.append(("compile settings not kept: not compiled", True, ""))
         if keeps["optimizer_state"]:
             iterations = int(model.optimizer.iterations)
             slots = [self.np.asarray(v) for v in model.optimizer.variables]
             same_slots = len(slots) == len(self.ref["optimizer_variables"]) and all(
-                a.shape == b.shape and self.np.allclose(a, b) for a, b in zip(slots, self.ref["optimizer_variables"]))
-            claims.append(("optimizer state kept: iterations and slot variables equal",
-                           iterations == self.ref["iterations"] and same_slots, f"iterations {iterations}"))
+                a.shape == b.shape and self.np.allclose(a, b)
+                for a, b in zip(slots, self.ref["optimizer_variables"])
+            )
+            claims.append(
+                (
+                    "optimizer state kept: iterations and slot variables equal",
+                    iterations == self.ref["iterations"] and same_slots,
+                    f"iterations {iterations}",
+                )
+            )
             model.fit(self.ref["x"], self.ref["y"], epochs=1, batch_size=self.ref["batch"], verbose=0)
-            claims.append(("training continues after loading",
-                           int(model.optimizer.iterations) == iterations + 1, ""))
+            claims.append(
+                ("training continues after loading", int(model.optimizer.iterations) == iterations + 1, "")
+            )
         return claims
 
     def keras_file(self, task, ns):
@@ -124,17 +163,35 @@ class _Checker:
 
     def saved_model(self, task, ns):
         served = ns["reloaded"].serve(self.ref["x"])
-        values = served.values() if isinstance(served, dict) else served if isinstance(served, (list, tuple)) else [served]
+        values = (
+            served.values()
+            if isinstance(served, dict)
+            else served if isinstance(served, (list, tuple)) else [served]
+        )
         got = sorted((self.np.asarray(v) for v in values), key=lambda a: a.shape)
         want = sorted(self.ref["predictions"], key=lambda a: a.shape)
-        same = len(got) == len(want) and all(self.np.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(got, want))
-        return [("weights and traced architecture kept: serve() predictions equal", same, ""),
-                ("compile settings and optimizer not kept: no fit() on the reloaded object",
-                 not hasattr(ns["reloaded"], "fit"), "")]
+        same = len(got) == len(want) and all(
+            self.np.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(got, want)
+        )
+        return [
+            ("weights and traced architecture kept: serve() predictions equal", same, ""),
+            (
+                "compile settings and optimizer not kept: no fit() on the reloaded object",
+                not hasattr(ns["reloaded"], "fit"),
+                "",
+            ),
+        ]
 
     def cross_style_weights(self, task, ns):
-        return [(f"weights load into the {key.removesuffix('_model')} style: predictions equal",
-                 self._same(self._outputs(ns[key])), "") for key in ns if key.endswith("_model")]
+        return [
+            (
+                f"weights load into the {key.removesuffix('_model')} style: predictions equal",
+                self._same(self._outputs(ns[key])),
+                "",
+            )
+            for key in ns
+            if key.endswith("_model")
+        ]
 
     def transfer(self, task, ns):
         model = ns["model"]
@@ -143,19 +200,33 @@ class _Checker:
 
         mine, theirs = layers_by_name(model), layers_by_name(source)
         copied = task["transfer"]["copied"]
-        equal = all(all(self.np.array_equal(a, b) for a, b in zip(mine[n].get_weights(), theirs[n].get_weights()))
-                    for n in copied)
+        equal = all(
+            all(self.np.array_equal(a, b) for a, b in zip(mine[n].get_weights(), theirs[n].get_weights()))
+            for n in copied
+        )
         claims = [(f"{len(copied)} layers take the base's weights", equal, "")]
         before = {n: [w.copy() for w in mine[n].get_weights()] for n in mine}
         model.fit(self.ref["x"], self.ref["y"], epochs=1, batch_size=self.ref["batch"], verbose=0)
-        moved = {n: not all(self.np.array_equal(a, b) for a, b in zip(before[n], mine[n].get_weights()))
-                 for n in mine}
+        moved = {
+            n: not all(self.np.array_equal(a, b) for a, b in zip(before[n], mine[n].get_weights()))
+            for n in mine
+        }
         frozen = task["transfer"]["frozen"]
-        claims.append((f"frozen layers do not move in training ({len(frozen)})",
-                       not any(moved[n] for n in frozen), ", ".join(n for n in frozen if moved[n])))
+        claims.append(
+            (
+                f"frozen layers do not move in training ({len(frozen)})",
+                not any(moved[n] for n in frozen),
+                ", ".join(n for n in frozen if moved[n]),
+            )
+        )
         trained = [n for n in mine if n not in frozen and mine[n].trainable_weights]
-        claims.append((f"the other layers train ({len(trained)})", all(moved[n] for n in trained),
-                       ", ".join(n for n in trained if not moved[n])))
+        claims.append(
+            (
+                f"the other layers train ({len(trained)})",
+                all(moved[n] for n in trained),
+                ", ".join(n for n in trained if not moved[n]),
+            )
+        )
         return claims
 
 

@@ -45,7 +45,11 @@ class Context:
 
     def class_imports(self) -> list[str]:
         """What loading needs importable: the generated classes, the custom layers."""
-        lines = [f"import {self.module}  # registers {self.class_name} and its block layers"] if self.subclass else []
+        lines = (
+            [f"import {self.module}  # registers {self.class_name} and its block layers"]
+            if self.subclass
+            else []
+        )
         for name, path in self.custom:
             module, _, attribute = path.partition(":")
             lines.append(f"import {module}  # the custom layer {attribute}")
@@ -58,7 +62,9 @@ class Context:
     def custom_objects(self) -> str:
         if not self.custom:
             return ""
-        items = ", ".join(f'"{name}": {path.partition(":")[0]}.{path.partition(":")[2]}' for name, path in self.custom)
+        items = ", ".join(
+            f'"{name}": {path.partition(":")[0]}.{path.partition(":")[2]}' for name, path in self.custom
+        )
         return f", custom_objects={{{items}}}"
 
 
@@ -67,32 +73,61 @@ def keras_file(c: Context):
 
     caveats = ["The only path that keeps the optimizer state: fit() continues where it stopped."]
     if c.needs_class:
-        caveats.append("Import the module that defines the classes before loading; otherwise Keras "
-                       "stops with `Could not locate class` (keras-team/keras#21046).")
-    caveats.append("If the model is also saved as .h5, save the .keras file first or pass "
-                   "include_optimizer=False to the .h5 save: an .h5 save drops the optimizer from the live "
-                   "model's compile config, and a later .keras file reloads with a fresh RMSprop "
-                   "(keras-team/keras PR #23475).")
+        caveats.append(
+            "Import the module that defines the classes before loading; otherwise Keras "
+            "stops with `Could not locate class` (keras-team/keras#21046)."
+        )
+    caveats.append(
+        "If the model is also saved as .h5, save the .keras file first or pass "
+        "include_optimizer=False to the .h5 save: an .h5 save drops the optimizer from the live "
+        "model's compile config, and a later .keras file reloads with a fresh RMSprop "
+        "(keras-team/keras PR #23475)."
+    )
     load = "\n".join([*c.class_imports(), "model = keras.models.load_model(path)"])
-    return PathPlan("keras_file", "Keras file (.keras)", True, None, measured(c, "keras_file"), c.needs_class,
-                    'model.save(path)  # path ends in ".keras"', load, caveats)
+    return PathPlan(
+        "keras_file",
+        "Keras file (.keras)",
+        True,
+        None,
+        measured(c, "keras_file"),
+        c.needs_class,
+        'model.save(path)  # path ends in ".keras"',
+        load,
+        caveats,
+    )
 
 
 def h5_file(c: Context):
     from .model import PathPlan
 
     if not any(measured(c, "h5_file").values()):
-        return PathPlan("h5_file", "Legacy HDF5 file (.h5)", False,
-                        "Keras 3 cannot load a subclassed model from .h5 (`Unknown layer`, then `Layer count "
-                        "mismatch`); use the .keras file, or save_weights for the weights",
-                        keeps(), True, "", "", [])
+        return PathPlan(
+            "h5_file",
+            "Legacy HDF5 file (.h5)",
+            False,
+            "Keras 3 cannot load a subclassed model from .h5 (`Unknown layer`, then `Layer count "
+            "mismatch`); use the .keras file, or save_weights for the weights",
+            keeps(),
+            True,
+            "",
+            "",
+            [],
+        )
     masking = _masking_embeddings(c.spec)
     if c.style == "functional" and masking:
-        return PathPlan("h5_file", "Legacy HDF5 file (.h5)", False,
-                        f"Keras 3 cannot load this Functional model from .h5: the mask of "
-                        f"'{masking[0]}' (Embedding with mask_zero) is saved as a `NotEqual` operation "
-                        "that loading does not know (`Unknown layer: 'NotEqual'`); use the .keras file",
-                        keeps(), False, "", "", [])
+        return PathPlan(
+            "h5_file",
+            "Legacy HDF5 file (.h5)",
+            False,
+            f"Keras 3 cannot load this Functional model from .h5: the mask of "
+            f"'{masking[0]}' (Embedding with mask_zero) is saved as a `NotEqual` operation "
+            "that loading does not know (`Unknown layer: 'NotEqual'`); use the .keras file",
+            keeps(),
+            False,
+            "",
+            "",
+            [],
+        )
     caveats = [
         "Legacy format: prefer .keras. Load with compile=False, then compile again from the spec: Keras "
         "cannot read alias loss names such as 'mse' back from .h5 (keras-team/keras#19330).",
@@ -103,12 +138,25 @@ def h5_file(c: Context):
     ]
     if c.custom:
         caveats.append("Custom layers are not stored: pass them as custom_objects.")
-    load = "\n".join([*c.class_imports(), c.imports("compile_model"),
-                      f"model = keras.models.load_model(path, compile=False{c.custom_objects()})",
-                      "model = compile_model(model)"])
-    return PathPlan("h5_file", "Legacy HDF5 file (.h5)", True, None, measured(c, "h5_file"),
-                    bool(c.custom), 'model.save(path, include_optimizer=False)  # path ends in ".h5"', load,
-                    caveats)
+    load = "\n".join(
+        [
+            *c.class_imports(),
+            c.imports("compile_model"),
+            f"model = keras.models.load_model(path, compile=False{c.custom_objects()})",
+            "model = compile_model(model)",
+        ]
+    )
+    return PathPlan(
+        "h5_file",
+        "Legacy HDF5 file (.h5)",
+        True,
+        None,
+        measured(c, "h5_file"),
+        bool(c.custom),
+        'model.save(path, include_optimizer=False)  # path ends in ".h5"',
+        load,
+        caveats,
+    )
 
 
 def _masking_embeddings(spec) -> list[str]:
@@ -121,15 +169,32 @@ def _masking_embeddings(spec) -> list[str]:
 def saved_model(c: Context):
     from .model import PathPlan
 
-    caveats = ["TensorFlow backend only, and inference only: no compile settings, no optimizer.",
-               "model.save(directory) fails in Keras 3: a SavedModel is written by model.export "
-               "(keras-team/keras#18709).",
-               "keras.layers.TFSMLayer(path, call_endpoint=\"serve\") wraps it as a layer, but with "
-               "trainable=True it cannot be fine-tuned with Adam in keras 3.15.1."]
-    load = "\n".join(["import tensorflow as tf", "", "reloaded = tf.saved_model.load(path)",
-                      "predictions = reloaded.serve(x)"])
-    return PathPlan("saved_model", "TensorFlow SavedModel (model.export)", True, None,
-                    measured(c, "saved_model"), False, "model.export(path)  # a directory", load, caveats)
+    caveats = [
+        "TensorFlow backend only, and inference only: no compile settings, no optimizer.",
+        "model.save(directory) fails in Keras 3: a SavedModel is written by model.export "
+        "(keras-team/keras#18709).",
+        'keras.layers.TFSMLayer(path, call_endpoint="serve") wraps it as a layer, but with '
+        "trainable=True it cannot be fine-tuned with Adam in keras 3.15.1.",
+    ]
+    load = "\n".join(
+        [
+            "import tensorflow as tf",
+            "",
+            "reloaded = tf.saved_model.load(path)",
+            "predictions = reloaded.serve(x)",
+        ]
+    )
+    return PathPlan(
+        "saved_model",
+        "TensorFlow SavedModel (model.export)",
+        True,
+        None,
+        measured(c, "saved_model"),
+        False,
+        "model.export(path)  # a directory",
+        load,
+        caveats,
+    )
 
 
 def config(c: Context):
@@ -139,48 +204,92 @@ def config(c: Context):
     caveats = ["The architecture only: weights are not part of the config."]
     if c.style == "sequential":
         rebuild = ["model = keras.Sequential.from_config(config)"]
-        caveats.append("keras.Model.from_config fails for a Sequential config: use keras.Sequential.from_config.")
+        caveats.append(
+            "keras.Model.from_config fails for a Sequential config: use keras.Sequential.from_config."
+        )
     elif c.style == "functional":
         rebuild = ["import copy", "", "model = keras.Model.from_config(copy.deepcopy(config))"]
         caveats.append("Functional.from_config empties the dict it is given: pass a deep copy.")
     else:
-        rebuild = [c.imports(c.class_name), "",
-                   f"model = {c.class_name}.from_config(config)", f"model.build({c.shape})"]
-        caveats.append("A subclass's from_config returns an unbuilt model: build it (the generated "
-                       "build() builds every layer) before set_weights or load_weights.")
-    load = "\n".join([*[line for line in c.class_imports() if not c.subclass], *rebuild,
-                      "model.compile_from_config(compile_config)"])
-    return PathPlan("config", "get_config / from_config", True, None, measured(c, "config"),
-                    c.needs_class, save, load, caveats)
+        rebuild = [
+            c.imports(c.class_name),
+            "",
+            f"model = {c.class_name}.from_config(config)",
+            f"model.build({c.shape})",
+        ]
+        caveats.append(
+            "A subclass's from_config returns an unbuilt model: build it (the generated "
+            "build() builds every layer) before set_weights or load_weights."
+        )
+    load = "\n".join(
+        [
+            *[line for line in c.class_imports() if not c.subclass],
+            *rebuild,
+            "model.compile_from_config(compile_config)",
+        ]
+    )
+    return PathPlan(
+        "config",
+        "get_config / from_config",
+        True,
+        None,
+        measured(c, "config"),
+        c.needs_class,
+        save,
+        load,
+        caveats,
+    )
 
 
 def json(c: Context):
     from .model import PathPlan
 
-    caveats = ["model_from_json has no safe_mode (keras-team/keras#18284): load only JSON you trust.",
-               "The model comes back compiled with a fresh optimizer; weights are not included."]
+    caveats = [
+        "model_from_json has no safe_mode (keras-team/keras#18284): load only JSON you trust.",
+        "The model comes back compiled with a fresh optimizer; weights are not included.",
+    ]
     if c.needs_class:
         caveats.append("Import the module that defines the classes first.")
     load = "\n".join([*c.class_imports(), "model = keras.models.model_from_json(text)"])
-    return PathPlan("json", "to_json / model_from_json", True, None, measured(c, "json"),
-                    c.needs_class, "text = model.to_json()", load, caveats)
+    return PathPlan(
+        "json",
+        "to_json / model_from_json",
+        True,
+        None,
+        measured(c, "json"),
+        c.needs_class,
+        "text = model.to_json()",
+        load,
+        caveats,
+    )
 
 
 def weights_file(c: Context):
     from .model import PathPlan
 
-    caveats = ['The file name must end in ".weights.h5".',
-               "Weights are matched to layers by position, never by name: a renamed layer loads "
-               "silently. Rebuild the same architecture (build_model) first.",
-               "The optimizer's variables are in the file but load only into an optimizer that is "
-               "already built."]
+    caveats = [
+        'The file name must end in ".weights.h5".',
+        "Weights are matched to layers by position, never by name: a renamed layer loads "
+        "silently. Rebuild the same architecture (build_model) first.",
+        "The optimizer's variables are in the file but load only into an optimizer that is " "already built.",
+    ]
     if c.subclass:
-        caveats.append("A subclass must be built before load_weights, or the weights stay random "
-                       "without a message; the generated build_model() builds every layer.")
+        caveats.append(
+            "A subclass must be built before load_weights, or the weights stay random "
+            "without a message; the generated build_model() builds every layer."
+        )
     load = "\n".join([c.imports("build_model"), "", "model = build_model()", "model.load_weights(path)"])
-    return PathPlan("weights_file", "save_weights / load_weights (.weights.h5)", True, None,
-                    measured(c, "weights_file"),
-                    True, 'model.save_weights(path)  # path ends in ".weights.h5"', load, caveats)
+    return PathPlan(
+        "weights_file",
+        "save_weights / load_weights (.weights.h5)",
+        True,
+        None,
+        measured(c, "weights_file"),
+        True,
+        'model.save_weights(path)  # path ends in ".weights.h5"',
+        load,
+        caveats,
+    )
 
 
 def weights_memory(c: Context):
@@ -190,9 +299,17 @@ def weights_memory(c: Context):
     caveats = ["In memory: for inference copies, or to hand weights to another process yourself."]
     if c.subclass:
         caveats.append("set_weights fails on an unbuilt subclass; build_model() returns it built.")
-    return PathPlan("weights_memory", "get_weights / set_weights", True, None, measured(c, "weights_memory"),
-                    True,
-                    "weights = model.get_weights()", load, caveats)
+    return PathPlan(
+        "weights_memory",
+        "get_weights / set_weights",
+        True,
+        None,
+        measured(c, "weights_memory"),
+        True,
+        "weights = model.get_weights()",
+        load,
+        caveats,
+    )
 
 
 def cross_style_weights(c: Context):
@@ -200,20 +317,42 @@ def cross_style_weights(c: Context):
 
     others = [s for s in allowed_styles(c.spec) if s != c.style]
     if not others:
-        return PathPlan("cross_style_weights", "Weights into another style", False,
-                        "no other style fits this graph", keeps(), True, "", "", [])
+        return PathPlan(
+            "cross_style_weights",
+            "Weights into another style",
+            False,
+            "no other style fits this graph",
+            keeps(),
+            True,
+            "",
+            "",
+            [],
+        )
     lines = ["import kspec", ""]
     for other in others:
-        lines += [f"from {c.spec.name}_{other} import build_model as build_{other}",
-                  f"{other}_model = build_{other}()",
-                  f"kspec.transfer_weights(model, {other}_model)  # by layer name, shapes checked"]
-    caveats = ["kspec.transfer_weights maps weights by layer name (blocks included) and checks every "
-               "shape, failing with the layer's name on a mismatch. For files, kspec.save_named_weights"
-               "(model, path) writes an .npz that kspec.load_named_weights loads into any style.",
-               "get_weights()/set_weights() also line up across kspec's styles (subclass layers are "
-               "created in the order a Functional model lists them), but match by position only."]
-    return PathPlan("cross_style_weights", "Weights into another style", True, None,
-                    measured(c, "cross_style_weights"), True, "", "\n".join(lines), caveats)
+        lines += [
+            f"from {c.spec.name}_{other} import build_model as build_{other}",
+            f"{other}_model = build_{other}()",
+            f"kspec.transfer_weights(model, {other}_model)  # by layer name, shapes checked",
+        ]
+    caveats = [
+        "kspec.transfer_weights maps weights by layer name (blocks included) and checks every "
+        "shape, failing with the layer's name on a mismatch. For files, kspec.save_named_weights"
+        "(model, path) writes an .npz that kspec.load_named_weights loads into any style.",
+        "get_weights()/set_weights() also line up across kspec's styles (subclass layers are "
+        "created in the order a Functional model lists them), but match by position only.",
+    ]
+    return PathPlan(
+        "cross_style_weights",
+        "Weights into another style",
+        True,
+        None,
+        measured(c, "cross_style_weights"),
+        True,
+        "",
+        "\n".join(lines),
+        caveats,
+    )
 
 
 def transfer_layers(spec, source_spec) -> dict:
@@ -233,10 +372,14 @@ def transfer_layers(spec, source_spec) -> dict:
         if other.node.type != layer.node.type:
             mismatched.append(f"{name} ({other.node.type} in {source_spec.name}, {layer.node.type} here)")
         elif other.input_shapes != layer.input_shapes or other.params != layer.params:
-            mismatched.append(f"{name} ({other.params:,} weights in {source_spec.name}, {layer.params:,} here)")
+            mismatched.append(
+                f"{name} ({other.params:,} weights in {source_spec.name}, {layer.params:,} here)"
+            )
         else:
             copied.append(name)
-    frozen = [name for name, layer in mine.items() if layer.params and layer.node.args.get("trainable") is False]
+    frozen = [
+        name for name, layer in mine.items() if layer.params and layer.node.args.get("trainable") is False
+    ]
     return {"copied": copied, "new": new, "mismatched": mismatched, "frozen": frozen}
 
 
@@ -246,23 +389,37 @@ def transfer(c: Context, source_spec):
 
     lists = transfer_layers(c.spec, source_spec)
     copied, new, mismatched, frozen = (lists[k] for k in ("copied", "new", "mismatched", "frozen"))
-    load = "\n".join([
-        "import kspec", c.imports("build_model", "compile_model"), "",
-        "source = keras.models.load_model(path)  # the trained base model",
-        "model = build_model()",
-        f"kspec.transfer_weights(source, model, names={copied!r})",
-        "model = compile_model(model)  # compile after the weights are in place",
-    ])
-    caveats = [f"Take their weights from {source_spec.name} (same name and weight shapes): "
-               f"{', '.join(copied) or 'none'}.",
-               f"New, trained from scratch: {', '.join(new) or 'none'}.",
-               f"Same name, other weights, trained from scratch: {', '.join(mismatched) or 'none'}.",
-               f"Frozen (trainable: false in this spec): {', '.join(frozen) or 'none'}.",
-               "Freezing takes effect at compile time: change `trainable` in the spec, or set "
-               "layer.trainable and compile again (freezing after compile has no effect)."]
-    return PathPlan("transfer", f"Transfer learning from {source_spec.name}", bool(copied),
-                    None if copied else f"no layer of {source_spec.name} has this model's names and shapes",
-                    measured(c, "transfer"), True, "", load, caveats)
+    load = "\n".join(
+        [
+            "import kspec",
+            c.imports("build_model", "compile_model"),
+            "",
+            "source = keras.models.load_model(path)  # the trained base model",
+            "model = build_model()",
+            f"kspec.transfer_weights(source, model, names={copied!r})",
+            "model = compile_model(model)  # compile after the weights are in place",
+        ]
+    )
+    caveats = [
+        f"Take their weights from {source_spec.name} (same name and weight shapes): "
+        f"{', '.join(copied) or 'none'}.",
+        f"New, trained from scratch: {', '.join(new) or 'none'}.",
+        f"Same name, other weights, trained from scratch: {', '.join(mismatched) or 'none'}.",
+        f"Frozen (trainable: false in this spec): {', '.join(frozen) or 'none'}.",
+        "Freezing takes effect at compile time: change `trainable` in the spec, or set "
+        "layer.trainable and compile again (freezing after compile has no effect).",
+    ]
+    return PathPlan(
+        "transfer",
+        f"Transfer learning from {source_spec.name}",
+        bool(copied),
+        None if copied else f"no layer of {source_spec.name} has this model's names and shapes",
+        measured(c, "transfer"),
+        True,
+        "",
+        load,
+        caveats,
+    )
 
 
 PATHS = (keras_file, h5_file, saved_model, config, json, weights_file, weights_memory, cross_style_weights)

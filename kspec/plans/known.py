@@ -13,8 +13,11 @@ FACTS = {
     "3.15.1": {
         # path -> style -> (allowed, what it keeps); None = not allowed
         "keras_file": {"sequential": ALL, "functional": ALL, "subclass": ALL},
-        "h5_file": {"sequential": ("architecture", "weights"), "functional": ("architecture", "weights"),
-                    "subclass": None},
+        "h5_file": {
+            "sequential": ("architecture", "weights"),
+            "functional": ("architecture", "weights"),
+            "subclass": None,
+        },
         "saved_model": {s: ("architecture", "weights") for s in ("sequential", "functional", "subclass")},
         "config": {s: ("architecture", "compile") for s in ("sequential", "functional", "subclass")},
         "json": {s: ("architecture", "compile") for s in ("sequential", "functional", "subclass")},

@@ -20,9 +20,17 @@ class PathPlan(NamedTuple):
     caveats: list
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "allowed": self.allowed, "reason": self.reason,
-                "keeps": dict(self.keeps), "needs_class": self.needs_class, "save": self.save,
-                "load": self.load, "caveats": list(self.caveats)}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "keeps": dict(self.keeps),
+            "needs_class": self.needs_class,
+            "save": self.save,
+            "load": self.load,
+            "caveats": list(self.caveats),
+        }
 
 
 class Plan(NamedTuple):
@@ -33,8 +41,13 @@ class Plan(NamedTuple):
     paths: list
 
     def as_dict(self) -> dict:
-        return {"spec": self.spec, "style": self.style, "module": self.module,
-                "keras_version": self.keras_version, "paths": [p.as_dict() for p in self.paths]}
+        return {
+            "spec": self.spec,
+            "style": self.style,
+            "module": self.module,
+            "keras_version": self.keras_version,
+            "paths": [p.as_dict() for p in self.paths],
+        }
 
     def path(self, path_id: str) -> PathPlan:
         return next(p for p in self.paths if p.id == path_id)

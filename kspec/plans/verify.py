@@ -23,8 +23,13 @@ from typing import NamedTuple
 from ..samples import output_arrays, sample_inputs
 from .facts import transfer_layers
 
-FILES = {"keras_file": "model.keras", "h5_file": "model.h5", "saved_model": "model_export",
-         "weights_file": "model.weights.h5", "transfer": "source.keras"}
+FILES = {
+    "keras_file": "model.keras",
+    "h5_file": "model.h5",
+    "saved_model": "model_export",
+    "weights_file": "model.weights.h5",
+    "transfer": "source.keras",
+}
 BATCH = 4
 
 
@@ -91,7 +96,9 @@ class _Trained:
             base = importlib.import_module(f"{transfer_from.name}_base").build_model()
             base.save(os.path.join(folder, FILES["transfer"]))
         self.reference = {
-            "x": self.x, "y": self.y, "batch": BATCH,
+            "x": self.x,
+            "y": self.y,
+            "batch": BATCH,
             "predictions": output_arrays(self.model, self.x),
             "weights": self.model.get_weights(),
             "iterations": int(self.model.optimizer.iterations),
@@ -101,8 +108,12 @@ class _Trained:
         }
 
     def save(self, path) -> None:
-        namespace = {"keras": self.keras, "model": self.model, "x": self.x,
-                     "path": os.path.join(self.folder, FILES.get(path.id, path.id))}
+        namespace = {
+            "keras": self.keras,
+            "model": self.model,
+            "x": self.x,
+            "path": os.path.join(self.folder, FILES.get(path.id, path.id)),
+        }
         before = set(namespace)
         with contextlib.redirect_stdout(io.StringIO()):  # Keras prints what model.export wrote
             if path.save:
@@ -143,17 +154,33 @@ def _load_in_child(folder, plan, trained, progress) -> list[Check]:
         json.dump(tasks, handle)
     with open(os.path.join(folder, "reference.pkl"), "wb") as handle:
         pickle.dump(trained.reference, handle)
-    done = subprocess.run([sys.executable, "-m", "kspec.plans.child", folder], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join([_package_root(), folder])})
+    done = subprocess.run(
+        [sys.executable, "-m", "kspec.plans.child", folder],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([_package_root(), folder])},
+    )
     results_file = os.path.join(folder, "results.json")
     if done.returncode != 0 or not os.path.exists(results_file):
-        return [Check("all", "the load process runs", False, done.stderr.strip().splitlines()[-1:] and
-                      done.stderr.strip().splitlines()[-1] or f"exit status {done.returncode}")]
+        return [
+            Check(
+                "all",
+                "the load process runs",
+                False,
+                done.stderr.strip().splitlines()[-1:]
+                and done.stderr.strip().splitlines()[-1]
+                or f"exit status {done.returncode}",
+            )
+        ]
     with open(results_file, encoding="utf-8") as handle:
         results = json.load(handle)
     for path_id, claims in _class_claims(folder, plan).items():
         results.setdefault(path_id, []).extend(claims)
-    return [Check(path_id, claim, ok, detail) for path_id, claims in results.items() for claim, ok, detail in claims]
+    return [
+        Check(path_id, claim, ok, detail)
+        for path_id, claims in results.items()
+        for claim, ok, detail in claims
+    ]
 
 
 def _class_claims(folder, plan) -> dict:
@@ -161,8 +188,11 @@ def _class_claims(folder, plan) -> dict:
     wanted = [p for p in plan.paths if p.allowed and p.id in ("keras_file", "json")]
     if not wanted:
         return {}
-    subprocess.run([sys.executable, "-m", "kspec.plans.child", "--without-classes", folder], capture_output=True,
-                   env={**os.environ, "PYTHONPATH": _package_root()})
+    subprocess.run(
+        [sys.executable, "-m", "kspec.plans.child", "--without-classes", folder],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": _package_root()},
+    )
     try:
         with open(os.path.join(folder, "bare.json"), encoding="utf-8") as handle:
             outcome = json.load(handle)
@@ -172,11 +202,21 @@ def _class_claims(folder, plan) -> dict:
     for path in wanted:
         loaded = outcome.get(path.id) == "loaded"
         if path.needs_class:
-            claims[path.id] = [["the class must be importable: loading without it fails", not loaded,
-                                "" if not loaded else "it loaded without the class"]]
+            claims[path.id] = [
+                [
+                    "the class must be importable: loading without it fails",
+                    not loaded,
+                    "" if not loaded else "it loaded without the class",
+                ]
+            ]
         else:
-            claims[path.id] = [["no class needed: loads where the generated module is not importable", loaded,
-                                "" if loaded else outcome.get(path.id, "")]]
+            claims[path.id] = [
+                [
+                    "no class needed: loads where the generated module is not importable",
+                    loaded,
+                    "" if loaded else outcome.get(path.id, ""),
+                ]
+            ]
     return claims
 
 
@@ -188,13 +228,19 @@ def _targets(model, x, settings: dict, np):
     """Random-looking targets that fit each output's loss (labels, one-hot, or values)."""
     outputs = model(x, training=False)
     names = sorted(outputs) if isinstance(outputs, dict) else None
-    values = [outputs[k] for k in names] if names else (list(outputs) if isinstance(outputs, (list, tuple))
-                                                        else [outputs])
+    values = (
+        [outputs[k] for k in names]
+        if names
+        else (list(outputs) if isinstance(outputs, (list, tuple)) else [outputs])
+    )
     losses = settings.get("loss")
     targets = []
     for index, value in enumerate(values):
-        loss = losses.get(names[index]) if isinstance(losses, dict) and names and "type" not in losses else (
-            losses[index] if isinstance(losses, list) else losses)
+        loss = (
+            losses.get(names[index])
+            if isinstance(losses, dict) and names and "type" not in losses
+            else (losses[index] if isinstance(losses, list) else losses)
+        )
         name = (loss.get("type") if isinstance(loss, dict) else str(loss or "")).lower()
         value = np.asarray(value)
         if "sparse" in name:

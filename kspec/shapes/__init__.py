@@ -18,8 +18,14 @@ from .errors import ShapeError, fmt
 RULES = {**core.RULES, **conv.RULES, **merge.RULES, **recurrent.RULES, **attention.RULES}
 WRAPPERS = recurrent.WRAPPERS
 
-DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "mixed_float16": 4,
-               "mixed_bfloat16": 4}
+DTYPE_BYTES = {
+    "float16": 2,
+    "bfloat16": 2,
+    "float32": 4,
+    "float64": 8,
+    "mixed_float16": 4,
+    "mixed_bfloat16": 4,
+}
 
 
 def has_rule(type_name: str) -> bool:
@@ -124,21 +130,34 @@ def infer(spec, graph: FlatGraph | None = None) -> ShapeReport:
         try:
             output, trainable, frozen = _apply(target_type, args, inputs)
         except ShapeError as error:
-            report.diagnostics.append(_located(document, node, error.code,
-                                               f"'{node.name}': {error.message}", error.hint))
+            report.diagnostics.append(
+                _located(document, node, error.code, f"'{node.name}': {error.message}", error.hint)
+            )
             output, trainable, frozen = None, None, None
         except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError) as error:
-            report.diagnostics.append(_located(document, node, "KS606",
-                                               f"'{node.name}': cannot infer the shape of {node.type} "
-                                               f"({type(error).__name__}: {error})",
-                                               severity=WARNING))
+            report.diagnostics.append(
+                _located(
+                    document,
+                    node,
+                    "KS606",
+                    f"'{node.name}': cannot infer the shape of {node.type} "
+                    f"({type(error).__name__}: {error})",
+                    severity=WARNING,
+                )
+            )
             output, trainable, frozen = None, None, None
         except _NoRule:
-            report.diagnostics.append(_located(document, node, "KS606",
-                                               f"no shape rule for {node.type}: the output shape of "
-                                               f"'{node.name}' and what follows it are unknown",
-                                               "the model still builds; kspec summary shows '?'",
-                                               severity=WARNING))
+            report.diagnostics.append(
+                _located(
+                    document,
+                    node,
+                    "KS606",
+                    f"no shape rule for {node.type}: the output shape of "
+                    f"'{node.name}' and what follows it are unknown",
+                    "the model still builds; kspec summary shows '?'",
+                    severity=WARNING,
+                )
+            )
             output, trainable, frozen = None, None, None
         if node.share:
             trainable = frozen = 0 if output is not None else None  # weights belong to the shared layer

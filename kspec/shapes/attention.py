@@ -14,8 +14,11 @@ def multi_head_attention(args, inputs):
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
     else:
-        raise ShapeError("KS602", "MultiHeadAttention takes query and value (and key)",
-                         "write `inputs: {query: q, value: v}`")
+        raise ShapeError(
+            "KS602",
+            "MultiHeadAttention takes query and value (and key)",
+            "write `inputs: {query: q, value: v}`",
+        )
     if query is None or value is None:
         raise ShapeError("KS602", "MultiHeadAttention needs both `query` and `value`")
     for name, shape in (("query", query), ("value", value), ("key", key)):
@@ -26,14 +29,21 @@ def multi_head_attention(args, inputs):
     heads, key_dim = args["num_heads"], args["key_dim"]
     value_dim = args.get("value_dim") or key_dim
     output_shape = args.get("output_shape")
-    out_dims = tuple(output_shape) if isinstance(output_shape, (list, tuple)) else (
-        (output_shape,) if output_shape else (q_dim,))
+    out_dims = (
+        tuple(output_shape)
+        if isinstance(output_shape, (list, tuple))
+        else ((output_shape,) if output_shape else (q_dim,))
+    )
     bias = bool(args.get("use_bias", True))
     out_size = 1
     for d in out_dims:
         out_size *= d
-    params = (q_dim * heads * key_dim + k_dim * heads * key_dim + v_dim * heads * value_dim
-              + heads * value_dim * out_size)
+    params = (
+        q_dim * heads * key_dim
+        + k_dim * heads * key_dim
+        + v_dim * heads * value_dim
+        + heads * value_dim * out_size
+    )
     if bias:
         params += 2 * heads * key_dim + heads * value_dim + out_size
     if args.get("use_gate"):
@@ -44,17 +54,26 @@ def multi_head_attention(args, inputs):
 def attention(type_name):
     def rule(args, inputs):
         if not isinstance(inputs, list) or len(inputs) not in (2, 3):
-            raise ShapeError("KS602", f"{type_name} takes a list [query, value] or [query, value, key]",
-                             "write `inputs: [query, value]`")
+            raise ShapeError(
+                "KS602",
+                f"{type_name} takes a list [query, value] or [query, value, key]",
+                "write `inputs: [query, value]`",
+            )
         query, value = inputs[0], inputs[1]
-        if query[-1] is not None and value[-1] is not None and type_name == "AdditiveAttention" \
-                and query[-1] != value[-1]:
+        if (
+            query[-1] is not None
+            and value[-1] is not None
+            and type_name == "AdditiveAttention"
+            and query[-1] != value[-1]
+        ):
             raise ShapeError("KS601", f"{type_name} of {fmt(query)} and {fmt(value)}: feature sizes differ")
         params = 0
         if type_name == "AdditiveAttention":
             params = query[-1] if args.get("use_scale", True) else 0
         else:
-            params = (1 if args.get("use_scale", False) else 0) + (1 if args.get("score_mode") == "concat" else 0)
+            params = (1 if args.get("use_scale", False) else 0) + (
+                1 if args.get("score_mode") == "concat" else 0
+            )
         return query[:-1] + (value[-1],), params, 0
 
     return rule

@@ -26,8 +26,11 @@ def prod(dims):
 
 def need_rank(shape, rank, layer: str, what: str = "inputs") -> None:
     if len(shape) != rank:
-        raise ShapeError("KS602", f"{layer} expects {what} of rank {rank} {_example(rank)}, "
-                                  f"got {fmt(shape)} (rank {len(shape)})")
+        raise ShapeError(
+            "KS602",
+            f"{layer} expects {what} of rank {rank} {_example(rank)}, "
+            f"got {fmt(shape)} (rank {len(shape)})",
+        )
 
 
 def need_min_rank(shape, rank, layer: str) -> None:
@@ -36,14 +39,21 @@ def need_min_rank(shape, rank, layer: str) -> None:
 
 
 def _example(rank: int) -> str:
-    return {2: "(batch, features)", 3: "(batch, steps, features)", 4: "(batch, height, width, channels)",
-            5: "(batch, depth, height, width, channels)"}.get(rank, "")
+    return {
+        2: "(batch, features)",
+        3: "(batch, steps, features)",
+        4: "(batch, height, width, channels)",
+        5: "(batch, depth, height, width, channels)",
+    }.get(rank, "")
 
 
 def known(dim, layer: str, shape, what: str):
     if dim is None:
-        raise ShapeError("KS603", f"{layer} needs a known {what}, got {fmt(shape)}",
-                         "give the dimension a size in the input's shape instead of null")
+        raise ShapeError(
+            "KS603",
+            f"{layer} needs a known {what}, got {fmt(shape)}",
+            "give the dimension a size in the input's shape instead of null",
+        )
     return dim
 
 
@@ -63,9 +73,12 @@ def conv_length(length, kernel: int, padding: str, stride: int, dilation: int, l
     else:  # same, causal
         out = (length + stride - 1) // stride
     if out <= 0:
-        raise ShapeError("KS604", f"{layer} with kernel {kernel}, stride {stride} and padding "
-                                  f"'{padding}' leaves no output from {fmt(shape)}",
-                         "use padding: same, a smaller kernel, or a larger input")
+        raise ShapeError(
+            "KS604",
+            f"{layer} with kernel {kernel}, stride {stride} and padding "
+            f"'{padding}' leaves no output from {fmt(shape)}",
+            "use padding: same, a smaller kernel, or a larger input",
+        )
     return out
 
 

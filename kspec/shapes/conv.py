@@ -36,11 +36,15 @@ def conv(type_name):
         if transpose:
             out_pad = args.get("output_padding")
             out_pad = as_tuple(out_pad, rank) if out_pad is not None else (None,) * rank
-            out = [transpose_length(d, k, padding, s, r, o)
-                   for d, k, s, r, o in zip(dims, kernel, strides, dilation, out_pad)]
+            out = [
+                transpose_length(d, k, padding, s, r, o)
+                for d, k, s, r, o in zip(dims, kernel, strides, dilation, out_pad)
+            ]
         else:
-            out = [conv_length(d, k, padding, s, r, type_name, shape)
-                   for d, k, s, r in zip(dims, kernel, strides, dilation)]
+            out = [
+                conv_length(d, k, padding, s, r, type_name, shape)
+                for d, k, s, r in zip(dims, kernel, strides, dilation)
+            ]
         window = 1
         for k in kernel:
             window *= k
@@ -52,13 +56,18 @@ def conv(type_name):
         elif separable:
             multiplier = args.get("depth_multiplier", 1)
             filters = args["filters"]
-            params = window * channels * multiplier + channels * multiplier * filters + (filters if bias else 0)
+            params = (
+                window * channels * multiplier + channels * multiplier * filters + (filters if bias else 0)
+            )
         else:
             filters = args["filters"]
             groups = args.get("groups", 1)
             if channels % groups or filters % groups:
-                raise ShapeError("KS601", f"{type_name}: {channels} input channels and {filters} filters "
-                                          f"must both divide into {groups} groups")
+                raise ShapeError(
+                    "KS601",
+                    f"{type_name}: {channels} input channels and {filters} filters "
+                    f"must both divide into {groups} groups",
+                )
             params = window * (channels // groups) * filters + (filters if bias else 0)
         return rebuild(out, filters), params, 0
 

@@ -7,10 +7,24 @@ from .errors import ShapeError, fmt
 
 # Layers whose output has the input's shape and that have no weights.
 SAME_SHAPE = (
-    "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "ThresholdedReLU",
-    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-    "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization",
-    "Masking", "Identity", "Rescaling", "UnitNormalization",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "Softmax",
+    "ThresholdedReLU",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ActivityRegularization",
+    "Masking",
+    "Identity",
+    "Rescaling",
+    "UnitNormalization",
 )
 
 
@@ -51,8 +65,9 @@ def reshape(args, shape):
         else:
             target = tuple(None if d == -1 else d for d in target)
     elif size is not None and prod(target) != size:
-        raise ShapeError("KS605", f"Reshape target {target} holds {prod(target)} values, "
-                                  f"but {fmt(shape)} has {size}")
+        raise ShapeError(
+            "KS605", f"Reshape target {target} holds {prod(target)} values, " f"but {fmt(shape)} has {size}"
+        )
     return (shape[0],) + target, 0, 0
 
 
@@ -94,7 +109,9 @@ def group_normalization(args, shape):
     channels = known(shape[axis], "GroupNormalization", shape, f"axis {axis}")
     groups = args.get("groups", 32)
     if channels % groups:
-        raise ShapeError("KS601", f"GroupNormalization: {channels} channels do not split into {groups} groups")
+        raise ShapeError(
+            "KS601", f"GroupNormalization: {channels} channels do not split into {groups} groups"
+        )
     return shape, channels * (bool(args.get("center", True)) + bool(args.get("scale", True))), 0
 
 
@@ -127,18 +144,20 @@ def resizing(args, shape):
 
 
 RULES = {name: same_shape for name in SAME_SHAPE}
-RULES.update({
-    "Dense": dense,
-    "Embedding": embedding,
-    "Flatten": flatten,
-    "Reshape": reshape,
-    "Permute": permute,
-    "RepeatVector": repeat_vector,
-    "BatchNormalization": batch_normalization,
-    "LayerNormalization": layer_normalization,
-    "GroupNormalization": group_normalization,
-    "Normalization": normalization,
-    "PReLU": prelu,
-    "Resizing": resizing,
-    "CenterCrop": resizing,
-})
+RULES.update(
+    {
+        "Dense": dense,
+        "Embedding": embedding,
+        "Flatten": flatten,
+        "Reshape": reshape,
+        "Permute": permute,
+        "RepeatVector": repeat_vector,
+        "BatchNormalization": batch_normalization,
+        "LayerNormalization": layer_normalization,
+        "GroupNormalization": group_normalization,
+        "Normalization": normalization,
+        "PReLU": prelu,
+        "Resizing": resizing,
+        "CenterCrop": resizing,
+    }
+)

@@ -115,11 +115,53 @@ def identifier(name: str) -> str:
 
 
 # Names the generated modules use themselves, or that would shadow builtins.
-_RESERVED = frozenset({"keras", "layers", "self", "inputs", "outputs", "training", "model",
-                       "input_shape", "kwargs", "config", "cls", "super", "list", "dict", "tuple",
-                       "print", "type", "id", "input", "len", "range", "object", "str", "int",
-                       "float", "bool", "min", "max", "sum", "map", "filter", "zip", "open", "next",
-                       "iter", "format", "hash", "vars", "dir", "help", "exec", "eval", "compile"})
+_RESERVED = frozenset(
+    {
+        "keras",
+        "layers",
+        "self",
+        "inputs",
+        "outputs",
+        "training",
+        "model",
+        "input_shape",
+        "kwargs",
+        "config",
+        "cls",
+        "super",
+        "list",
+        "dict",
+        "tuple",
+        "print",
+        "type",
+        "id",
+        "input",
+        "len",
+        "range",
+        "object",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "min",
+        "max",
+        "sum",
+        "map",
+        "filter",
+        "zip",
+        "open",
+        "next",
+        "iter",
+        "format",
+        "hash",
+        "vars",
+        "dir",
+        "help",
+        "exec",
+        "eval",
+        "compile",
+    }
+)
 
 
 def class_name(name: str) -> str:

@@ -19,24 +19,30 @@ class FunctionalWriter(ModuleWriter):
     def build_function(self) -> str:
         spec = self.spec
         namer = Namer({"keras", "layers", *self.block_functions.values(), "build_model", "compile_model"})
-        lines = ["def build_model() -> keras.Model:",
-                 f'{INDENT}"""Build the {spec.name} model with the Functional API (not compiled)."""']
+        lines = [
+            "def build_model() -> keras.Model:",
+            f'{INDENT}"""Build the {spec.name} model with the Functional API (not compiled)."""',
+        ]
         inputs = {}
         for spec_input in spec.inputs.values():
             var = namer(spec_input.name)
             inputs[spec_input.name] = var
             lines += statement(f"{var} = ", self.input_expr(spec_input), INDENT)
-        emitter = FunctionalScope(self, spec.scope, namer, INDENT, name_of=lambda local: constant(local),
-                                  values=self.values)
+        emitter = FunctionalScope(
+            self, spec.scope, namer, INDENT, name_of=lambda local: constant(local), values=self.values
+        )
         emitter.bind_inputs(inputs)
         emitter.emit()
         lines += emitter.lines
         model_inputs = [Atom(v) for v in inputs.values()]
-        model = Call("keras.Model", [
-            ("inputs", model_inputs[0] if len(model_inputs) == 1 else Seq(model_inputs)),
-            ("outputs", emitter.outputs_expr()),
-            ("name", constant(spec.name)),
-        ])
+        model = Call(
+            "keras.Model",
+            [
+                ("inputs", model_inputs[0] if len(model_inputs) == 1 else Seq(model_inputs)),
+                ("outputs", emitter.outputs_expr()),
+                ("name", constant(spec.name)),
+            ],
+        )
         lines += statement("return ", model, INDENT)
         return "\n".join(lines)
 
@@ -47,15 +53,32 @@ class FunctionalWriter(ModuleWriter):
         namer = Namer({"keras", "layers", *self.block_functions.values(), *params.values()})
         name_var = namer("name")
         inputs = {name: namer(name) for name in block.scope.inputs}
-        signature = [*inputs.values(), "*", *(
-            p if block.params[n] is None else f"{p}={constant(block.params[n]).flat()}"
-            for n, p in params.items() if block.params[n] is None), name_var, *(
-            f"{p}={constant(block.params[n]).flat()}" for n, p in params.items() if block.params[n] is not None)]
+        signature = [
+            *inputs.values(),
+            "*",
+            *(
+                p if block.params[n] is None else f"{p}={constant(block.params[n]).flat()}"
+                for n, p in params.items()
+                if block.params[n] is None
+            ),
+            name_var,
+            *(
+                f"{p}={constant(block.params[n]).flat()}"
+                for n, p in params.items()
+                if block.params[n] is not None
+            ),
+        ]
         lines = [f"def {function}({', '.join(signature)}):"]
         lines.append(f'{INDENT}"""The {block_name} block; its layers are named `{{{name_var}}}_<layer>`."""')
         values = self.values.with_params({n: Atom(p) for n, p in params.items()})
-        emitter = FunctionalScope(self, block.scope, namer, INDENT, values=values,
-                                  name_of=lambda local: Atom(f'f"{{{name_var}}}_{local}"'))
+        emitter = FunctionalScope(
+            self,
+            block.scope,
+            namer,
+            INDENT,
+            values=values,
+            name_of=lambda local: Atom(f'f"{{{name_var}}}_{local}"'),
+        )
         emitter.bind_inputs(inputs)
         emitter.emit()
         lines += emitter.lines
@@ -83,7 +106,9 @@ class FunctionalScope(ScopeEmitter):
         if call.type in spec.blocks:
             args = call_arguments(spec.blocks[call.type], call.args, self.values)
             args.append(("name", self.name_of(call.name + suffix)))
-            return Call(self.writer.block_functions[call.type], args), block_output_keys(spec.blocks[call.type])
+            return Call(self.writer.block_functions[call.type], args), block_output_keys(
+                spec.blocks[call.type]
+            )
         layer = self.values.layer(call.type, call.args, self.name_of(call.name + suffix))
         if call.name in self.share_targets:
             var = self.namer(call.name + "_layer")

@@ -56,8 +56,11 @@ def inline_scope(spec, scope: Scope, prefix: str, ranks: LayerRanks) -> Scope:
             inputs = outputs[0][1]
     outputs = None
     if scope.outputs is not None:
-        outputs = Outputs(scope.outputs.kind,
-                          tuple((n, _remap_ref(r, redirect)) for n, r in scope.outputs.items), scope.outputs.where)
+        outputs = Outputs(
+            scope.outputs.kind,
+            tuple((n, _remap_ref(r, redirect)) for n, r in scope.outputs.items),
+            scope.outputs.where,
+        )
     return Scope(scope.inputs, tuple(calls), outputs, scope.where)
 
 
@@ -78,13 +81,15 @@ def _expand(inner: Scope, name: str, call: Call, inputs, params: dict, calls: li
         return Ref(f"{name}_{ref.name}", ref.output, ref.where)
 
     for inner_call in inner.calls:
-        calls.append(inner_call._replace(
-            name=f"{name}_{inner_call.name}",
-            share=f"{name}_{inner_call.share}" if inner_call.share else None,
-            inputs=_map_inputs(inner_call.inputs, rename),
-            implicit_inputs=False,
-            args=substitute(inner_call.args, params),
-        ))
+        calls.append(
+            inner_call._replace(
+                name=f"{name}_{inner_call.name}",
+                share=f"{name}_{inner_call.share}" if inner_call.share else None,
+                inputs=_map_inputs(inner_call.inputs, rename),
+                implicit_inputs=False,
+                args=substitute(inner_call.args, params),
+            )
+        )
     out_names = [n or (r.name if r.output is None else None) for n, r in inner.outputs.items]
     return [(n, rename(r)) for n, (_, r) in zip(out_names, inner.outputs.items)]
 

@@ -78,8 +78,10 @@ class ModuleWriter:
 
     def compile_function(self) -> str:
         settings = self.spec.compile or {}
-        lines = ["def compile_model(model: keras.Model) -> keras.Model:",
-                 f'{INDENT}"""Compile the model with the settings of the spec\'s `compile` section."""']
+        lines = [
+            "def compile_model(model: keras.Model) -> keras.Model:",
+            f'{INDENT}"""Compile the model with the settings of the spec\'s `compile` section."""',
+        ]
         args = []
         for key, value in settings.items():
             if key == "optimizer":
@@ -101,7 +103,9 @@ class ModuleWriter:
         out, namer = {}, Namer({"keras", "layers", self.model_class_name()})
         for type_name, path in sorted(self.spec.custom.items()):
             module, _, attribute = path.partition(":")
-            if not all(p.isidentifier() and not keyword.iskeyword(p) for p in [*module.split("."), attribute]):
+            if not all(
+                p.isidentifier() and not keyword.iskeyword(p) for p in [*module.split("."), attribute]
+            ):
                 raise ValueError(f"custom import path {path!r} is not a module path and a class name")
             out[type_name] = (module, attribute if attribute not in namer.taken else namer(attribute))
             namer.taken.add(attribute)
@@ -129,8 +133,21 @@ class ModuleWriter:
 
 
 # Names a block's parameters may not take in the code: they are used around them.
-PARAMETER_RESERVED = frozenset({"self", "kwargs", "config", "cls", "inputs", "training", "input_shape",
-                                "name", "keras", "layers", "super"})
+PARAMETER_RESERVED = frozenset(
+    {
+        "self",
+        "kwargs",
+        "config",
+        "cls",
+        "inputs",
+        "training",
+        "input_shape",
+        "name",
+        "keras",
+        "layers",
+        "super",
+    }
+)
 
 
 def parameter_names(block) -> dict:
@@ -153,8 +170,12 @@ def attribute_name(name: str, namer: Namer) -> str:
 
 def _plain(text: str) -> bool:
     """Whether text can sit in a docstring as it is."""
-    return '"""' not in text and "\\" not in text and all(c == "\n" or c.isprintable() for c in text) \
+    return (
+        '"""' not in text
+        and "\\" not in text
+        and all(c == "\n" or c.isprintable() for c in text)
         and not text.rstrip().endswith('"')
+    )
 
 
 def _plain_name(path: str | None) -> str | None:

@@ -46,7 +46,9 @@ def block_output_keys(block) -> list[str] | None:
     items = block.scope.outputs.items
     if len(items) < 2:
         return None
-    return [name or (ref.name if ref.output is None else f"output_{i}") for i, (name, ref) in enumerate(items)]
+    return [
+        name or (ref.name if ref.output is None else f"output_{i}") for i, (name, ref) in enumerate(items)
+    ]
 
 
 class ScopeEmitter:
@@ -93,7 +95,9 @@ class ScopeEmitter:
     @staticmethod
     def invoke(callee: Expr, inputs) -> Expr:
         """`callee(inputs)`, with keyword inputs as keyword arguments."""
-        call_args = [(key, value) for key, value in inputs.items()] if isinstance(inputs, dict) else [(None, inputs)]
+        call_args = (
+            [(key, value) for key, value in inputs.items()] if isinstance(inputs, dict) else [(None, inputs)]
+        )
         if isinstance(callee, Call) and callee.call_args is None:
             return Call(callee.func, callee.args, call_args)
         return Call(callee.flat(), call_args)

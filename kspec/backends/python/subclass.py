@@ -55,27 +55,41 @@ class SubclassWriter(ModuleWriter):
         cls = self.block_classes[block_name]
         params = list(block.params)
         args = parameter_names(block)
-        signature = ["self", *(f"{args[p]}" for p in params if block.params[p] is None),
-                     *(f"{args[p]}={constant(block.params[p]).flat()}" for p in params if block.params[p] is not None),
-                     "**kwargs"]
-        lines = [f'@keras.saving.register_keras_serializable(package="{self.package()}")',
-                 f"class {cls}(layers.Layer):",
-                 f'{INDENT}"""The {block_name} block; its layers are named `<block name>_<layer>`."""', "",
-                 f"{INDENT}def __init__({', '.join(signature)}):",
-                 f"{I2}super().__init__(**kwargs)"]
+        signature = [
+            "self",
+            *(f"{args[p]}" for p in params if block.params[p] is None),
+            *(f"{args[p]}={constant(block.params[p]).flat()}" for p in params if block.params[p] is not None),
+            "**kwargs",
+        ]
+        lines = [
+            f'@keras.saving.register_keras_serializable(package="{self.package()}")',
+            f"class {cls}(layers.Layer):",
+            f'{INDENT}"""The {block_name} block; its layers are named `<block name>_<layer>`."""',
+            "",
+            f"{INDENT}def __init__({', '.join(signature)}):",
+            f"{I2}super().__init__(**kwargs)",
+        ]
         for p in params:
             lines.append(f"{I2}self.{args[p]} = {args[p]}")
         values = self.values.with_params({p: Atom(args[p]) for p in params})
         attributes = Namer(set(self.reserved_attributes()) | {args[p] for p in params})
         scope = self.scopes[block_name]
-        layer_attrs = self.init_layers(scope, lines, values, attributes,
-                                       name_of=lambda local: Atom(f'f"{{self.name}}_{local}"'),
-                                       prefix=self.prefixes[block_name])
+        layer_attrs = self.init_layers(
+            scope,
+            lines,
+            values,
+            attributes,
+            name_of=lambda local: Atom(f'f"{{self.name}}_{local}"'),
+            prefix=self.prefixes[block_name],
+        )
         lines += ["", *self.build_method(scope.inputs, dtypes=None)]
         lines += ["", *self.call_method(scope, layer_attrs, block_output_keys(block))]
-        lines += ["", f"{INDENT}def get_config(self):",
-                  f'{I2}"""Every constructor argument, so that the layer is rebuilt as it was made."""',
-                  f"{I2}config = super().get_config()"]
+        lines += [
+            "",
+            f"{INDENT}def get_config(self):",
+            f'{I2}"""Every constructor argument, so that the layer is rebuilt as it was made."""',
+            f"{I2}config = super().get_config()",
+        ]
         if params:
             update = Dict([(p, Atom(f"self.{args[p]}")) for p in params])
             lines += statement("", Call("config.update", [(None, update)]), I2)
@@ -85,37 +99,48 @@ class SubclassWriter(ModuleWriter):
     def model_class(self) -> str:
         spec = self.spec
         cls = self.model_class_name()
-        lines = [f'@keras.saving.register_keras_serializable(package="{self.package()}")',
-                 f"class {cls}(keras.Model):",
-                 f'{INDENT}"""The {spec.name} model as a keras.Model subclass."""', "",
-                 f"{INDENT}def __init__(self, **kwargs):",
-                 f'{I2}kwargs.setdefault("name", {constant(spec.name).flat()})',
-                 f"{I2}super().__init__(**kwargs)"]
+        lines = [
+            f'@keras.saving.register_keras_serializable(package="{self.package()}")',
+            f"class {cls}(keras.Model):",
+            f'{INDENT}"""The {spec.name} model as a keras.Model subclass."""',
+            "",
+            f"{INDENT}def __init__(self, **kwargs):",
+            f'{I2}kwargs.setdefault("name", {constant(spec.name).flat()})',
+            f"{I2}super().__init__(**kwargs)",
+        ]
         attributes = Namer(set(self.reserved_attributes()))
         scope = self.scopes[None]
-        layer_attrs = self.init_layers(scope, lines, self.values, attributes,
-                                       name_of=lambda local: constant(local), prefix="")
+        layer_attrs = self.init_layers(
+            scope, lines, self.values, attributes, name_of=lambda local: constant(local), prefix=""
+        )
         dtypes = [i.dtype for i in spec.inputs.values()]
         lines += ["", *self.build_method(tuple(spec.inputs), dtypes)]
         lines += ["", *self.call_method(scope, layer_attrs, None)]
-        lines += ["", f"{INDENT}def get_config(self):",
-                  f'{I2}"""Every constructor argument: the name, trainable and dtype of the model."""',
-                  f"{I2}return {{",
-                  f'{I2}{INDENT}"name": self.name,',
-                  f'{I2}{INDENT}"trainable": self.trainable,',
-                  f'{I2}{INDENT}"dtype": keras.saving.serialize_keras_object(self.dtype_policy),',
-                  f"{I2}}}",
-                  "", f"{INDENT}@classmethod", f"{INDENT}def from_config(cls, config):",
-                  f"{I2}return cls(**config)"]
+        lines += [
+            "",
+            f"{INDENT}def get_config(self):",
+            f'{I2}"""Every constructor argument: the name, trainable and dtype of the model."""',
+            f"{I2}return {{",
+            f'{I2}{INDENT}"name": self.name,',
+            f'{I2}{INDENT}"trainable": self.trainable,',
+            f'{I2}{INDENT}"dtype": keras.saving.serialize_keras_object(self.dtype_policy),',
+            f"{I2}}}",
+            "",
+            f"{INDENT}@classmethod",
+            f"{INDENT}def from_config(cls, config):",
+            f"{I2}return cls(**config)",
+        ]
         return "\n".join(lines)
 
     def build_function(self) -> str:
         spec = self.spec
         shapes = [constant((None, *i.shape)) for i in spec.inputs.values()]
         shape = shapes[0] if len(shapes) == 1 else Seq(shapes)
-        lines = [f"def build_model() -> {self.model_class_name()}:",
-                 f'{INDENT}"""Create the {spec.name} model and build its weights (not compiled)."""',
-                 f"{INDENT}model = {self.model_class_name()}()"]
+        lines = [
+            f"def build_model() -> {self.model_class_name()}:",
+            f'{INDENT}"""Create the {spec.name} model and build its weights (not compiled)."""',
+            f"{INDENT}model = {self.model_class_name()}()",
+        ]
         lines += statement("", Call("model.build", [(None, shape)]), INDENT)
         lines.append(f"{INDENT}return model")
         return "\n".join(lines)
@@ -125,8 +150,10 @@ class SubclassWriter(ModuleWriter):
     def init_layers(self, scope, lines, values, attributes, name_of, prefix: str) -> dict:
         """`self.<attr> = <layer>` for every needed call, in Keras's layer order."""
         first = {c.name: prefix + (f"{c.name}_1" if c.repeat else c.name) for c in scope.calls}
-        calls = sorted((c for c in needed_scope_calls(scope) if not c.share),
-                       key=lambda c: self.ranks.rank(first[c.name]))
+        calls = sorted(
+            (c for c in needed_scope_calls(scope) if not c.share),
+            key=lambda c: self.ranks.rank(first[c.name]),
+        )
         attrs: dict[str, str] = {}
         for call in calls:
             for suffix in ([f"_{i}" for i in range(1, call.repeat + 1)] if call.repeat else [""]):
@@ -145,12 +172,16 @@ class SubclassWriter(ModuleWriter):
         return attrs
 
     def build_method(self, inputs: tuple, dtypes) -> list[str]:
-        lines = [f"{INDENT}def build(self, input_shape):",
-                 f'{I2}"""Build every child layer by tracing call() on symbolic inputs."""']
+        lines = [
+            f"{INDENT}def build(self, input_shape):",
+            f'{I2}"""Build every child layer by tracing call() on symbolic inputs."""',
+        ]
         if len(inputs) == 1:
             dtype = constant(dtypes[0]).flat() if dtypes else "self.compute_dtype"
-            lines += [f"{I2}input_shape = tuple(input_shape)",
-                      f"{I2}self.call(keras.KerasTensor(input_shape, dtype={dtype}))"]
+            lines += [
+                f"{I2}input_shape = tuple(input_shape)",
+                f"{I2}self.call(keras.KerasTensor(input_shape, dtype={dtype}))",
+            ]
         else:
             dtype_list = Seq([constant(d) for d in dtypes]).flat() if dtypes else None
             lines.append(f"{I2}shapes = [tuple(shape) for shape in input_shape]")
@@ -159,7 +190,9 @@ class SubclassWriter(ModuleWriter):
                 tensors = Atom("[keras.KerasTensor(s, dtype=d) for s, d in zip(shapes, dtypes)]")
                 lines += statement("", Call("self.call", [(None, tensors)]), I2)
             else:
-                lines.append(f"{I2}self.call([keras.KerasTensor(s, dtype=self.compute_dtype) for s in shapes])")
+                lines.append(
+                    f"{I2}self.call([keras.KerasTensor(s, dtype=self.compute_dtype) for s in shapes])"
+                )
         lines.append(f"{I2}super().build(input_shape)")
         return lines
 
