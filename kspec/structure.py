@@ -115,12 +115,6 @@ class SchemaChecker:
         self._check(data, self.root, (), problems)
         return problems
 
-    def check_at(self, data, pointer: str, path: tuple) -> list[Problem]:
-        """Validate a fragment against the subschema at a `#/$defs/...` pointer."""
-        problems: list[Problem] = []
-        self._check(data, self._resolve(pointer), path, problems)
-        return problems
-
     def _resolve(self, ref: str) -> dict:
         node = self._refs.get(ref)
         if node is None:

@@ -28,11 +28,6 @@ DTYPE_BYTES = {
 }
 
 
-def has_rule(type_name: str) -> bool:
-    canonical = _canonical(type_name)
-    return canonical in RULES or canonical in WRAPPERS
-
-
 def _canonical(type_name: str) -> str:
     canonical = _CANONICAL.get(type_name)
     if canonical is None:
@@ -92,20 +87,6 @@ class ShapeReport:
     def weight_bytes(self):
         return self._total("weight_bytes")
 
-    def shape_of(self, port: Port):
-        """The shape of one tensor, or None when unknown."""
-        if port.node in self.input_shapes:
-            return self.input_shapes[port.node]
-        for layer in self.layers:
-            if layer.node.name == port.node:
-                out = layer.output
-                if out is None:
-                    return None
-                if port.index is not None:
-                    return out[port.index] if isinstance(out, list) and port.index < len(out) else None
-                return out
-        return None
-
 
 def infer(spec, graph: FlatGraph | None = None) -> ShapeReport:
     """Shapes and parameter counts of every layer call of a valid spec."""
@@ -113,7 +94,6 @@ def infer(spec, graph: FlatGraph | None = None) -> ShapeReport:
     report = ShapeReport(graph, {name: (i.batch_size,) + tuple(i.shape) for name, i in spec.inputs.items()})
     document = spec.document
     known = dict(report.input_shapes)  # tensor name -> shape or list of shapes (None: unknown)
-    trainable_override = {}
     for node in graph.nodes:
         inputs = _input_shapes(node.inputs, known)
         layer = LayerShape(node, inputs)
@@ -166,7 +146,6 @@ def infer(spec, graph: FlatGraph | None = None) -> ShapeReport:
         layer.output, layer.trainable, layer.non_trainable = output, trainable, frozen
         layer.weight_bytes = None if trainable is None else (trainable + frozen) * _dtype_bytes(args)
         known[node.name] = output
-        trainable_override[node.name] = trainable
     return report
 
 
@@ -228,4 +207,4 @@ def _located(document, node: Node, code, message, hint=None, severity="error") -
     return document.diagnostic(node.where + ("type",), code, message, hint=hint, severity=severity)
 
 
-__all__ = ["RULES", "LayerShape", "ShapeReport", "ShapeError", "fmt", "has_rule", "infer"]
+__all__ = ["RULES", "LayerShape", "ShapeReport", "ShapeError", "fmt", "infer"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...catalog.aliases import full_name
 from ..objects import LAYER_ARGS, namespace_of
-from .expr import Atom, Call, Dict, Expr, Seq, constant, identifier
+from .expr import Call, Dict, Expr, Seq, constant, identifier
 
 
 class Values:
@@ -98,7 +98,3 @@ def identifier_attr(name: str) -> str:
     if not name.isidentifier() or not name.isascii():
         raise ValueError(f"{name!r} is not a class name")
     return name
-
-
-def string_atom(text: str) -> Atom:
-    return constant(text)
