@@ -18,6 +18,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import time
 from typing import NamedTuple
 
 from ..samples import output_arrays, sample_inputs
@@ -40,8 +41,12 @@ class Check(NamedTuple):
     detail: str
 
 
-def verify(spec, style: str, plan, transfer_from=None, progress=lambda line: None) -> list[Check]:
-    """Check every claim of `plan`; returns one Check per claim."""
+def verify(
+    spec, style: str, plan, transfer_from=None, progress=lambda line: None, timings=None
+) -> list[Check]:
+    """Check every claim of `plan`; returns one Check per claim. `timings`, a dict if given,
+    receives the seconds each phase took."""
+    timings = {} if timings is None else timings
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from ..backends.styles import allowed_styles
     from ..compiler import generate
@@ -58,15 +63,21 @@ def verify(spec, style: str, plan, transfer_from=None, progress=lambda line: Non
         sys.path.insert(0, folder)
         try:
             progress(f"training {spec.name} ({style}) for a few steps on random data ...")
+            started = time.perf_counter()
             trained = _Trained(spec, modules[style], folder, transfer_from)
+            timings["build, compile and train"] = time.perf_counter() - started
             for path in plan.paths:
                 if not path.allowed:
                     checks.append(trained.refused(path))
                     continue
                 progress(f"saving: {path.id}")
+                started = time.perf_counter()
                 trained.save(path)
+                timings[f"save {path.id}"] = time.perf_counter() - started
             progress("loading every path in a fresh Python process ...")
+            started = time.perf_counter()
             checks += _load_in_child(folder, plan, trained, progress)
+            timings["load every path in fresh processes"] = time.perf_counter() - started
         finally:
             sys.path.remove(folder)
             for name in sources:

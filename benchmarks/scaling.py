@@ -1,0 +1,106 @@
+"""Validate, summary and compile on chains of 100 to 100,000 layers: time, peak memory, growth."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+from benchmarks.harness import PROCESS_ENV, ROOT, Row
+
+OPERATIONS = {
+    "validate": "from kspec.validate import validate_text\nrun = lambda: validate_text(text)",
+    "summary": (
+        "from kspec.validate import validate_text\nfrom kspec.summary import table\n"
+        "def run():\n    result = validate_text(text)\n    table(result.shapes, result.spec)"
+    ),
+    "compile": "import kspec\nrun = lambda: kspec.generate(kspec.load(text), 'functional')",
+}
+PROBE = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from benchmarks.specgen import chain_spec
+text = chain_spec({layers})
+{operation}
+start = time.perf_counter()
+run()
+seconds = time.perf_counter() - start
+print(json.dumps({{"seconds": seconds, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def measure(sizes) -> dict:
+    """operation -> [(layers, seconds, peak MiB)], each in a fresh process."""
+    results = {}
+    for name, operation in OPERATIONS.items():
+        for layers in sizes:
+            code = PROBE.format(root=str(ROOT), layers=layers, operation=operation)
+            done = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env=PROCESS_ENV, check=True
+            )
+            found = json.loads(done.stdout.strip().splitlines()[-1])
+            results.setdefault(name, []).append((layers, found["seconds"], found["peak_mib"]))
+            print(
+                f"  {name} {layers:,} layers: {found['seconds'] * 1000:.0f} ms, {found['peak_mib']:.0f} MiB",
+                file=sys.stderr,
+                flush=True,
+            )
+    return results
+
+
+def exponent(points) -> float:
+    """The slope of log(time) against log(layers), from 1,000 layers on (below, constants dominate)."""
+    xs = [math.log(n) for n, _, _ in points if n >= 1_000]
+    ys = [math.log(s) for n, s, _ in points if n >= 1_000]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sum((x - mean_x) ** 2 for x in xs)
+
+
+def plot(results: dict, path) -> bool:
+    """A log-log plot of time and peak memory against layers; False when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is missing: pip install -r benchmarks/requirements.txt", file=sys.stderr)
+        return False
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, points in results.items():
+        layers = [n for n, _, _ in points]
+        left.plot(layers, [s for _, s, _ in points], marker="o", label=f"{name} (x^{exponent(points):.2f})")
+        right.plot(layers, [m for _, _, m in points], marker="o", label=name)
+    left.set(xscale="log", yscale="log", xlabel="layers", ylabel="seconds", title="Time")
+    right.set(xscale="log", yscale="log", xlabel="layers", ylabel="peak MiB (process)", title="Peak memory")
+    for axes in (left, right):
+        axes.grid(True, which="both", alpha=0.3)
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    return True
+
+
+def scaling(quick: bool) -> list[Row]:
+    sizes = [100, 1_000, 10_000] if quick else [100, 1_000, 10_000, 100_000]
+    results = measure(sizes)
+    target = ROOT / "docs" / "scaling.png"
+    drawn = plot(results, target)
+    rows = []
+    for name, points in results.items():
+        slope = exponent(points)
+        largest = points[-1]
+        rows.append(
+            Row(
+                f"{name}: growth exponent, 1,000 to {largest[0]:,} layers",
+                slope,
+                slope,
+                slope,
+                "<= 1.15",
+                slope <= 1.15,
+                f"{largest[1]:.2f} s and {largest[2]:.0f} MiB at {largest[0]:,} layers"
+                + (f"; plot: {target.relative_to(ROOT)}" if drawn and name == "compile" else ""),
+            )
+        )
+    return rows

@@ -1,0 +1,228 @@
+"""The comparisons of `benchmarks/run.py`, one function per suite, each returning Rows."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.harness import (
+    ROOT,
+    Row,
+    call_timer,
+    compare,
+    kspec_command,
+    process_timer,
+    python,
+    pyyaml_load,
+)
+from benchmarks.specgen import chain_spec
+
+
+def validate(quick: bool) -> list[Row]:
+    """kspec validate against the floor of parsing, against check-jsonschema, and as it grows."""
+    repeats = 5 if quick else 15
+    rows = []
+    folder = Path(tempfile.mkdtemp(prefix="kspec-bench-"))
+    try:
+        specs = sorted((ROOT / "specs").glob("*.yaml"))
+        files = [str(folder / f"spec_{i:03}.yaml") for i in range(100)]
+        for target, source in zip(files, itertools.cycle(specs)):
+            shutil.copy(source, target)
+        floor = (
+            f"import glob, yaml\nfor f in sorted(glob.glob({str(folder)!r} + '/*.yaml')):\n"
+            "    yaml.load(open(f, 'rb'), Loader=yaml.CSafeLoader)\n"
+        )
+        ours = process_timer(kspec_command("validate", str(folder)))
+        rows.append(
+            compare(
+                "validate 100 specs / PyYAML C-loader parse (whole process)",
+                ours,
+                process_timer(python("-c", floor)),
+                repeats,
+                "<= 2.0",
+                lambda r: r <= 2.0,
+            )
+        )
+        checker = shutil.which("check-jsonschema")
+        if checker:
+            schema = str(ROOT / "schemas" / "kspec-v1.schema.json")
+            rows.append(
+                compare(
+                    "validate 100 specs / check-jsonschema, kspec's schema only (whole process)",
+                    ours,
+                    process_timer([checker, "--schemafile", schema, *files]),
+                    3 if quick else 7,
+                    "<= 1.0",
+                    lambda r: r <= 1.0,
+                )
+            )
+        else:
+            print("check-jsonschema is missing: pip install -r benchmarks/requirements.txt", file=sys.stderr)
+        small, large = folder / "small.yaml", folder / "large.yaml"
+        small.write_text(chain_spec(1_000))
+        large.write_text(chain_spec(10_000))
+        rows.append(
+            compare(
+                "kspec validate 10,000 layers / 1,000 layers (whole process)",
+                process_timer(kspec_command("validate", str(large))),
+                process_timer(kspec_command("validate", str(small))),
+                3 if quick else 7,
+                "< 10",
+                lambda r: r < 10,
+            )
+        )
+        small_text, large_text = small.read_text(), large.read_text()
+        rows.append(
+            _relative_growth(
+                "validate",
+                lambda: _validate_text(large_text),
+                lambda: _validate_text(small_text),
+                small_text,
+                large_text,
+                quick,
+            )
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
+def _validate_text(text):
+    from kspec.validate import validate_text
+
+    validate_text(text)
+
+
+def _relative_growth(label, ours_large, ours_small, small, large, quick, goal=1.2) -> Row:
+    """How much more kspec's work grows from the small spec to the large one than loading the
+    same YAML does (PyYAML itself grows about 10x for 10x the data, from cache effects)."""
+    from benchmarks.harness import interleaved
+
+    repeats = 3 if quick else 7
+    ours = interleaved(call_timer(ours_large), call_timer(ours_small), repeats)
+    floor = interleaved(
+        call_timer(lambda: pyyaml_load(large)), call_timer(lambda: pyyaml_load(small)), repeats
+    )
+    relative = ours[1] / floor[1]
+    return Row(
+        f"{label} growth 1k->10k layers / PyYAML load growth (in process)",
+        relative,
+        ours[0] / floor[2],
+        ours[2] / floor[0],
+        f"<= {goal}",
+        relative <= goal,
+        f"kspec x{ours[1]:.1f} ({ours[3] * 1000:.0f} ms at 10k), PyYAML x{floor[1]:.1f}",
+    )
+
+
+def summary(quick: bool) -> list[Row]:
+    """kspec summary on ResNet-50 against Keras building it and counting parameters."""
+    keras_side = "import keras\nkeras.applications.ResNet50(weights=None).count_params()\n"
+    return [
+        compare(
+            "Keras build + count_params / kspec summary, ResNet-50 (whole process)",
+            process_timer(python("-c", keras_side)),
+            process_timer(kspec_command("summary", "specs/resnet50.yaml")),
+            2 if quick else 5,
+            ">= 50",
+            lambda r: r >= 50,
+        )
+    ]
+
+
+def compile(quick: bool) -> list[Row]:
+    """kspec.build against Keras's own ResNet-50 code; module generation as specs grow."""
+    import keras
+
+    import kspec
+    from kspec.compiler import generate
+
+    spec = kspec.load(str(ROOT / "specs" / "resnet50.yaml"))
+    rows = [
+        compare(
+            "kspec.build / keras.applications.ResNet50 (in process)",
+            call_timer(lambda: kspec.build(spec, "functional", compile=False)),
+            call_timer(lambda: keras.applications.ResNet50(weights=None)),
+            3 if quick else 7,
+            "<= 1.1",
+            lambda r: r <= 1.1,
+        )
+    ]
+    small_text, large_text = chain_spec(1_000), chain_spec(10_000)
+    small, large = kspec.load(small_text), kspec.load(large_text)
+    for style in ("functional", "subclass"):
+        row = _relative_growth(
+            f"generate {style}",
+            lambda: generate(large, style),
+            lambda: generate(small, style),
+            small_text,
+            large_text,
+            quick,
+            goal=1.35,
+        )
+        one = statistics.median(call_timer(lambda: generate(small, style))() for _ in range(3))
+        row.detail += f"; {one * 1000:.0f} ms for 1,000 layers (goal < 1 s)"
+        rows.append(row)
+    return rows
+
+
+def import_(quick: bool) -> list[Row]:
+    """kspec import of a loaded ResNet-50 against the time Keras took to build it."""
+    import keras
+
+    from kspec.importer import from_keras
+
+    builds, imports = [], []
+    for _ in range(2 if quick else 4):
+        start = time.perf_counter()
+        model = keras.applications.ResNet50(weights=None)
+        builds.append(time.perf_counter() - start)
+        imports.append(call_timer(lambda: from_keras(model))())
+    ratios = sorted(b / i for b, i in zip(builds, imports))
+    return [
+        Row(
+            "Keras building ResNet-50 / kspec importing it from the loaded model",
+            statistics.median(ratios),
+            ratios[0],
+            ratios[-1],
+            "> 1",
+            statistics.median(ratios) > 1,
+            f"{statistics.median(builds) * 1000:.0f} ms vs {statistics.median(imports) * 1000:.0f} ms",
+        )
+    ]
+
+
+def plan(quick: bool) -> list[Row]:
+    """kspec plan --verify of the mlp spec (subclass style), broken down by phase and path."""
+    import kspec
+    from kspec.plans.verify import verify
+
+    spec = kspec.load(str(ROOT / "specs" / "mlp.yaml"))
+    timings: dict = {}
+    start = time.perf_counter()
+    checks = verify(spec, "subclass", kspec.plan(spec, "subclass"), timings=timings)
+    total = time.perf_counter() - start
+    rows = [
+        Row(
+            f"plan --verify mlp (subclass): {len(checks)} claims, all hold",
+            total,
+            total,
+            total,
+            "",
+            all(c.ok for c in checks),
+            f"{total:.1f} s in all (the ratio column is seconds)",
+        )
+    ]
+    for phase, seconds in timings.items():
+        rows.append(
+            Row(f"  {phase}", seconds, seconds, seconds, "", True, f"{seconds / total:.0%} of the run")
+        )
+    return rows
+
+
+SUITES = {"validate": validate, "summary": summary, "compile": compile, "import": import_, "plan": plan}

@@ -1,0 +1,45 @@
+"""The benchmark command runs (a smoke test: no timing is asserted here)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import HAS_KERAS, ROOT
+
+
+@pytest.mark.slow
+def test_quick_validate_and_scaling_suites_run():
+    done = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--quick", "validate", "scaling"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "validate 100 specs / PyYAML C-loader parse" in done.stdout
+    assert "growth exponent" in done.stdout
+    assert done.stdout.strip().splitlines()[-1].startswith(("all goals met", "goals missed"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_the_whole_quick_run_completes():
+    done = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for suite_row in ("kspec summary", "kspec.build", "kspec importing", "plan --verify", "growth exponent"):
+        assert suite_row in done.stdout
+
+
+def test_an_unknown_suite_is_a_usage_error():
+    done = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "nope"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "unknown suite nope" in done.stderr
