@@ -89,16 +89,3 @@ def call_timer(fn):
         return time.perf_counter() - start
 
     return run
-
-
-def pyyaml_load(text: str) -> None:
-    """The floor of building Python objects for a spec: PyYAML's C loader, GC paused as kspec does."""
-    import gc
-
-    import yaml
-
-    gc.disable()
-    try:
-        yaml.load(text, Loader=yaml.CSafeLoader)
-    finally:
-        gc.enable()
