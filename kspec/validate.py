@@ -55,7 +55,7 @@ def validate_files(paths: list[str], max_size: int = DEFAULT_MAX_FILE_SIZE, jobs
     import pickle
 
     _load_everything_once()  # forked workers share what the parent loaded
-    shares = [list(range(i, len(paths), jobs)) for i in range(min(jobs, len(paths)))]
+    shares = _balanced_shares(paths, min(jobs, len(paths)))
     workers = []
     for share in shares[1:]:
         read, write = os.pipe()
@@ -82,6 +82,24 @@ def validate_files(paths: list[str], max_size: int = DEFAULT_MAX_FILE_SIZE, jobs
         Result(Document(path, text), None, diagnostics)
         for path, text, diagnostics in (found[i] for i in range(len(paths)))
     ]
+
+
+def _balanced_shares(paths: list[str], count: int) -> list[list[int]]:
+    """Indices of `paths` split into `count` shares of about equal bytes, largest files first."""
+
+    def size(index: int) -> int:
+        try:
+            return os.path.getsize(paths[index])
+        except OSError:
+            return 0
+
+    shares: list[list[int]] = [[] for _ in range(count)]
+    totals = [0] * count
+    for index in sorted(range(len(paths)), key=size, reverse=True):
+        lightest = totals.index(min(totals))
+        shares[lightest].append(index)
+        totals[lightest] += size(index)
+    return shares
 
 
 def _load_everything_once() -> None:
