@@ -21,6 +21,8 @@ NEUTRAL = {("data_format", "channels_last"), ("activation", "linear")}
 NOT_SHORTENED = {"constant"}
 # Size arguments written as one number when every axis has the same size.
 SIZES = {"kernel_size", "strides", "pool_size", "dilation_rate", "size"}
+# Padding and cropping, written per axis as (before, after) pairs.
+PAIRS = {"padding", "cropping"}
 SKIPPED_ARGS = {"name", "trainable", "dtype"}
 FLOW_WIDTH = 100
 
@@ -333,8 +335,12 @@ def _is_mask_operation(entry: dict) -> bool:
 
 
 def _compact(key: str, value):
+    """Sizes the same along every axis as one number: [3, 3] -> 3, [[1, 1], [1, 1]] -> 1."""
+    if key in PAIRS and isinstance(value, list) and value:
+        if all(isinstance(pair, list) and len(pair) == 2 and pair[0] == pair[1] for pair in value):
+            value = [pair[0] for pair in value]
     if (
-        key in SIZES
+        key in SIZES | PAIRS
         and isinstance(value, list)
         and value
         and len(set(map(repr, value))) == 1
