@@ -341,9 +341,10 @@ def build_command(spec_path, style) -> None:
 def plan_command(spec_path, style, fmt, transfer_path, verify, output) -> None:
     """Every way Keras 3 can save and load the model in a style: what each keeps, the code, the traps.
 
-    With --verify, each path is run on the model (after one optimizer step) in a
-    temporary directory that is removed however the run ends; exit status 1 if
-    Keras contradicts any claim.
+    With --verify, the model is trained a few steps on random data, each path's
+    own save code runs on it, and every load runs in a fresh Python process, in
+    a temporary directory removed however the run ends; each claim is checked,
+    and the exit status is 1 if Keras contradicts any of them.
     """
     from .plans import plan
     from .plans.render import FORMATS
