@@ -50,6 +50,11 @@ CODES = {
     "KS404": "reference to an undeclared block parameter",
     "KS405": "unused block parameter",
     "KS406": "block parameter named like a call key",
+    "KS407": "blocks and repeats expand past the limit",
+    "KS408": "block calls nested too deeply",
+    # Compile settings and custom layers.
+    "KS501": "per-output setting names no output",
+    "KS502": "malformed custom import path",
     # Shapes (static inference).
     "KS601": "shapes that do not fit together",
     "KS602": "input of the wrong rank or form for the layer",
@@ -58,7 +63,4 @@ CODES = {
     "KS605": "Reshape target that does not hold the input's values",
     "KS606": "no shape rule for the layer: shapes after it are unknown",
     "KS607": "weights larger than this machine's memory",
-    # Compile settings and custom layers.
-    "KS501": "per-output setting names no output",
-    "KS502": "malformed custom import path",
 }

@@ -29,6 +29,7 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024  # the CLI reads KSPEC_MAX_FILE_SIZE too
 MAX_DEPTH = 200
 MAX_ALIAS_EXPANSION = 1_000_000
+_TOO_DEEP = f"YAML nesting is deeper than {MAX_DEPTH} levels"
 
 _NULL_WORDS = frozenset({"null", "Null", "NULL"})
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -154,6 +155,15 @@ class _Frame:
         self.size = 1
 
 
+def _is_nesting_limit(exc: yaml.MarkedYAMLError) -> bool:
+    """Whether libyaml stopped at its own nesting limit (PyYAML >= 6.0.4 bundles one, at 1,000).
+
+    Its scanner looks ahead, so it can meet its limit before the composer sees level
+    MAX_DEPTH; past that limit the document is deeper than MAX_DEPTH either way.
+    """
+    return "nesting depth" in (exc.problem or "")
+
+
 def _compose(doc: Document) -> None:
     try:
         _Composer(doc).run()
@@ -162,6 +172,10 @@ def _compose(doc: Document) -> None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if _is_nesting_limit(exc):
+            doc.diagnostics.append(Diagnostic(doc.path, line, column, "KS009", ERROR, _TOO_DEEP))
+            doc.data = None
+            return
         message = " ".join(p for p in (exc.context, exc.problem) if p)
         lines = doc.text.splitlines()
         hint = None
@@ -285,9 +299,7 @@ class _Composer:
         else:  # MappingStartEvent or SequenceStartEvent
             self._check_tag(event)
             if len(stack) >= MAX_DEPTH:
-                self.error(
-                    event.start_mark, "KS009", f"YAML nesting is deeper than {MAX_DEPTH} levels", fatal=True
-                )
+                self.error(event.start_mark, "KS009", _TOO_DEEP, fatal=True)
             is_map = kind is yaml.MappingStartEvent
             value, size = ({} if is_map else []), 0
             stack.append(_Frame(value, path, is_map, event.anchor))

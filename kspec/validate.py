@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 from .checks import Collector, check_spec
+from .checks.expansion import DEFAULT_MAX_EXPANSION
 from .diagnostics import Diagnostic
 from .gcpause import gc_paused
 from .ir import Spec, build_spec
 from .source import DEFAULT_MAX_FILE_SIZE, Document, load_text, read_document
 from .structure import schema_checker
+
+
+class Limits(NamedTuple):
+    """How much one spec may ask of kspec (docs/security.md lists them)."""
+
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes read from a file
+    max_expansion: int = DEFAULT_MAX_EXPANSION  # layer calls that blocks and repeats expand to
 
 
 class Result:
@@ -34,16 +43,16 @@ class Result:
         return any(d.code == "KS000" for d in self.diagnostics)
 
 
-def validate_file(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE) -> Result:
+def validate_file(path: str, limits: Limits = Limits()) -> Result:
     with gc_paused():
-        return validate_document(read_document(path, max_size))
+        return validate_document(read_document(path, limits.max_file_size), limits)
 
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_FROM = 16
 
 
-def validate_files(paths: list[str], max_size: int = DEFAULT_MAX_FILE_SIZE, jobs: int = 1) -> list[Result]:
+def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1) -> list[Result]:
     """Validate many files, sharing them with forked worker processes where that pays.
 
     The parent validates one share itself; each worker validates another and sends back,
@@ -51,7 +60,7 @@ def validate_files(paths: list[str], max_size: int = DEFAULT_MAX_FILE_SIZE, jobs
     back in the order of `paths`; a worker that dies has its share redone here.
     """
     if jobs <= 1 or len(paths) < 2:
-        return [validate_file(p, max_size) for p in paths]
+        return [validate_file(p, limits) for p in paths]
     import pickle
 
     _load_everything_once()  # forked workers share what the parent loaded
@@ -64,12 +73,12 @@ def validate_files(paths: list[str], max_size: int = DEFAULT_MAX_FILE_SIZE, jobs
             os.close(read)
             try:
                 with os.fdopen(write, "wb") as out:
-                    pickle.dump([_validate_for_report(paths[i], max_size) for i in share], out)
+                    pickle.dump([_validate_for_report(paths[i], limits) for i in share], out)
             finally:
                 os._exit(0)
         os.close(write)
         workers.append((pid, read, share))
-    found = {i: _validate_for_report(paths[i], max_size) for i in shares[0]}
+    found = {i: _validate_for_report(paths[i], limits) for i in shares[0]}
     for pid, read, share in workers:
         with os.fdopen(read, "rb") as incoming:
             data = incoming.read()
@@ -77,7 +86,7 @@ def validate_files(paths: list[str], max_size: int = DEFAULT_MAX_FILE_SIZE, jobs
         try:
             found.update(zip(share, pickle.loads(data)))
         except Exception:  # the worker died: do its share here
-            found.update((i, _validate_for_report(paths[i], max_size)) for i in share)
+            found.update((i, _validate_for_report(paths[i], limits)) for i in share)
     return [
         Result(Document(path, text), None, diagnostics)
         for path, text, diagnostics in (found[i] for i in range(len(paths)))
@@ -121,17 +130,17 @@ def default_jobs(count: int) -> int:
     return min(os.cpu_count() or 1, 8)
 
 
-def _validate_for_report(path: str, max_size: int):
-    result = validate_file(path, max_size)
+def _validate_for_report(path: str, limits: Limits):
+    result = validate_file(path, limits)
     return path, result.document.text, result.diagnostics
 
 
-def validate_text(text: str, path: str = "<string>") -> Result:
+def validate_text(text: str, path: str = "<string>", limits: Limits = Limits()) -> Result:
     with gc_paused():
-        return validate_document(load_text(text, path))
+        return validate_document(load_text(text, path), limits)
 
 
-def validate_document(document: Document) -> Result:
+def validate_document(document: Document, limits: Limits = Limits()) -> Result:
     """Every diagnostic for a loaded document, sorted by position."""
     out = Collector(document)
     out.diagnostics.extend(document.diagnostics)
@@ -150,7 +159,7 @@ def validate_document(document: Document) -> Result:
             else:
                 out.error(problem.path, problem.code, problem.message, problem.hint)
         spec = build_spec(document.data, document)
-        check_spec(spec, out)
+        check_spec(spec, out, limits.max_expansion)
         if not out.has_errors:
             from .shapes import infer
 

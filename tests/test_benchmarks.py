@@ -19,8 +19,14 @@ def test_the_whole_quick_run_completes():
         timeout=1800,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    for suite_row in ("PyYAML C-loader parse", "kspec summary", "kspec.build", "kspec importing", "plan --verify",
-                      "growth exponent"):
+    for suite_row in (
+        "PyYAML C-loader parse",
+        "kspec summary",
+        "kspec.build",
+        "kspec importing",
+        "plan --verify",
+        "growth exponent",
+    ):
         assert suite_row in done.stdout
     assert done.stdout.strip().splitlines()[-1].startswith(("all goals met", "goals missed"))
 

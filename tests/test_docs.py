@@ -17,6 +17,18 @@ def test_every_code_has_a_section_and_every_section_a_code():
     assert set(SECTIONS) == set(CODES)
 
 
+def test_codes_are_listed_in_numeric_order_in_the_docs_and_the_registry():
+    documented = re.findall(r"^### (KS\d{3})$", DOC, re.M)
+    assert documented == sorted(documented)
+    assert list(CODES) == sorted(CODES)
+
+
+def test_the_docs_cite_nothing_outside_the_repository():
+    for target in re.findall(r"\]\(([^)#]+)", DOC) + re.findall(r"`((?:\.\./|shared/)[^`]*)`", DOC):
+        assert not target.startswith(("../", "shared/")), target
+        assert target.startswith("http") or (ROOT / "docs" / target).exists(), target
+
+
 def test_every_code_used_in_the_package_is_registered():
     used = set()
     for path in (ROOT / "kspec").rglob("*.py"):

@@ -39,12 +39,16 @@ class Collector:
         return any(d.is_error for d in self.diagnostics)
 
 
-def check_spec(spec, out: Collector) -> None:
-    """Run every semantic check on a spec's IR, collecting into `out`."""
+def check_spec(spec, out: Collector, max_expansion: int) -> None:
+    """Run every semantic check on a spec's IR, collecting into `out`.
+
+    `max_expansion` bounds the layer calls that blocks and repeats may expand to.
+    """
     from ..catalog import catalog
     from . import blocks as block_checks
     from .arguments import ValueChecker
     from .compile import check_compile
+    from .expansion import check_expansion
     from .graph import check_scope, type_kind
 
     for name, path in spec.custom.items():
@@ -78,8 +82,10 @@ def check_spec(spec, out: Collector) -> None:
             )
 
     recursive = block_checks.check_recursion(spec, out)
+    order = block_checks.dependency_order(spec)
+    check_expansion(spec, out, order, recursive, max_expansion)
     usages: dict = {}
-    for name in block_checks.dependency_order(spec):
+    for name in order:
         block = spec.blocks[name]
         check_scope(spec, block.scope, out, f"block {name}")
         if name in recursive:

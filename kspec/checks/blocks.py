@@ -14,47 +14,53 @@ def uses(spec: Spec, block_name: str) -> list[Call]:
 def check_recursion(spec: Spec, out) -> set[str]:
     """Report block cycles; return the names of blocks that take part in one."""
     recursive: set[str] = set()
-    state: dict[str, int] = {}
-
-    def visit(name: str, path: list[str]) -> None:
-        state[name] = 1
-        for call in uses(spec, name):
-            target = call.type
-            if state.get(target) == 1:
-                cycle = path[path.index(target) :] + [target] if target in path else [name, target]
-                recursive.update(cycle)
-                out.error(
-                    call.where + ("type",),
-                    "KS403",
-                    "block recursion: " + " -> ".join(cycle),
-                    "a block cannot use itself, directly or through other blocks",
-                )
-            elif not state.get(target):
-                visit(target, path + [target])
-        state[name] = 2
-
-    for name in spec.blocks:
-        if not state.get(name):
-            visit(name, [name])
+    for path, call in _walk_uses(spec):
+        if call.type in path:
+            cycle = path[path.index(call.type) :] + [call.type]
+            recursive.update(cycle)
+            out.error(
+                call.where + ("type",),
+                "KS403",
+                "block recursion: " + " -> ".join(cycle),
+                "a block cannot use itself, directly or through other blocks",
+            )
     return recursive
 
 
 def dependency_order(spec: Spec) -> list[str]:
     """Blocks ordered so that a block comes after every block it uses."""
     order: list[str] = []
-    seen: set[str] = set()
-
-    def visit(name: str) -> None:
-        seen.add(name)
-        for call in uses(spec, name):
-            if call.type not in seen:
-                visit(call.type)
-        order.append(name)
-
-    for name in spec.blocks:
-        if name not in seen:
-            visit(name)
+    for _ in _walk_uses(spec, finished=order.append):
+        pass  # the cycles met; check_recursion reports them
     return order
+
+
+def _walk_uses(spec: Spec, finished=None):
+    """Depth-first over block uses, without recursion, each block entered once.
+
+    Yields (path of block names being entered, call) for every use met, and for a
+    use that closes a cycle (its type is on the path); calls `finished(name)` when
+    every block a block uses is done: that is dependency order.
+    """
+    done: set[str] = set()
+    for root in spec.blocks:
+        if root in done:
+            continue
+        done.add(root)
+        path, stack = [root], [iter(uses(spec, root))]
+        while stack:
+            call = next(stack[-1], None)
+            if call is None:
+                stack.pop()
+                if finished is not None:
+                    finished(path[-1])
+                path.pop()
+            elif call.type in path:
+                yield path, call
+            elif call.type not in done:
+                done.add(call.type)
+                path.append(call.type)
+                stack.append(iter(uses(spec, call.type)))
 
 
 def check_block_call(spec: Spec, call: Call, checker, usages: dict) -> None:
