@@ -54,6 +54,7 @@ def build(spec, style: str = "functional", compile: bool = True):
     from .backends.objects import KerasObjects
 
     objects = KerasObjects(spec.custom)
+    objects.check_custom_classes()  # the subclass module imports them itself: check them first
     if style == "functional":
         model = build_functional(spec, objects=objects)
     elif style == "sequential":

@@ -6,6 +6,7 @@ import importlib
 
 from ..catalog.aliases import full_name
 from ..catalog.argkinds import OBJECT_SUFFIXES
+from ..catalog.calls import RUNS_CODE
 
 LAYER_ARGS = ("layer", "backward_layer", "cell")
 
@@ -43,8 +44,20 @@ class KerasObjects:
                     f"custom type {type_name}: {self.custom[type_name]} is not a "
                     f"keras.layers.Layer subclass"
                 )
+            for banned in RUNS_CODE:
+                base = getattr(self.keras.layers, banned, None)
+                if base is not None and issubclass(cls, base):
+                    raise TypeError(
+                        f"custom type {type_name}: {self.custom[type_name]} is keras.layers.{banned} "
+                        "or a subclass of it, which runs Python functions or loads files: refused"
+                    )
             self._custom_classes[type_name] = cls
         return self._custom_classes[type_name]
+
+    def check_custom_classes(self) -> None:
+        """Import every `custom` class now, so that a refused one stops any build before it starts."""
+        for type_name in self.custom:
+            self.custom_class(type_name)
 
     def layer(self, type_name: str, args: dict, name: str | None = None):
         kwargs = {key: self.argument(key, value) for key, value in args.items()}

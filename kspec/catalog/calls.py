@@ -19,6 +19,9 @@ NOT_IN_SPECS = {
     "TFSMLayer": "it loads a SavedModel from disk at build time; declare a layer class under `custom`",
 }
 
+# Layers that run Python functions or load files: refused by any name, subclasses included.
+RUNS_CODE = ("Lambda", "JaxLayer", "FlaxLayer", "TorchModuleWrapper", "TFSMLayer")
+
 # Recurrent layers and the number of state tensors each returns with return_state.
 RNN_STATES = {
     "SimpleRNN": 1,

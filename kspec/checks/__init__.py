@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import keyword
-import re
-import sys
-
 from ..diagnostics import ERROR, WARNING, Diagnostic
-
-_IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Collector:
@@ -49,25 +43,13 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
     from .arguments import ValueChecker
     from .compile import check_compile
     from .expansion import check_expansion
+    from .paths import IMPORT_PATH, custom_path_problem
     from .graph import check_scope, type_kind
 
     for name, path in spec.custom.items():
-        well_formed = isinstance(path, str) and _IMPORT_PATH.match(path)
-        if well_formed and any(keyword.iskeyword(part) for part in path.replace(":", ".").split(".")):
-            out.error(
-                ("custom", name),
-                "KS502",
-                f"custom type '{name}': {path} has a Python keyword in it",
-                "a module or class cannot be named like a keyword",
-            )
-        elif well_formed and path.split(".")[0].split(":")[0] in sys.stdlib_module_names:
-            out.error(
-                ("custom", name),
-                "KS502",
-                f"custom type '{name}' points into the Python standard library ({path}): a custom layer "
-                "is a class in your own package",
-                "write `my_package.layers:MyLayer`",
-            )
+        problem = custom_path_problem(path) if isinstance(path, str) and IMPORT_PATH.match(path) else None
+        if problem:  # a malformed path is the schema's KS502 already
+            out.error(("custom", name), "KS502", f"custom type '{name}': {problem[0]}", problem[1])
         if name in spec.blocks or catalog().layer(name) is not None:
             what = "a block" if name in spec.blocks else f"keras.layers.{name}"
             out.error(("custom", name), "KS201", f"custom type '{name}' has the name of {what}", key=True)
