@@ -65,6 +65,40 @@ def public_classes(module, base) -> dict:
     return out
 
 
+def attribute_names(keras) -> set[str]:
+    """Every attribute a generated subclass or block layer must not reuse for a child layer.
+
+    The class attributes, and what Keras sets on an instance while it is built, compiled
+    and trained (`built`, `compiled`, `train_function`, ...), which dir() of the class misses.
+    """
+    import numpy as np
+
+    class Block(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+    class Probe(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.block = Block()
+
+        def call(self, x):
+            return self.block(x)
+
+    model = Probe()
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.zeros((2, 3)), np.zeros((2, 1)), epochs=1, verbose=0)
+    model.predict(np.zeros((2, 3)), verbose=0)
+    model.evaluate(np.zeros((2, 3)), np.zeros((2, 1)), verbose=0)
+    found = set(dir(keras.Model)) | set(dir(keras.layers.Layer))
+    found |= set(vars(model)) | set(vars(model.block))
+    return found - {"block", "dense"}
+
+
 def build_catalog() -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
@@ -107,9 +141,7 @@ def build_catalog() -> dict:
         "strings": sorted(activations.ALL_OBJECTS_DICT),
     }
 
-    reserved = sorted(
-        name for name in set(dir(keras.Model)) | set(dir(keras.layers.Layer)) if not name.startswith("__")
-    )
+    reserved = sorted(name for name in attribute_names(keras) if not name.startswith("_"))
     return {
         "keras_version": keras.__version__,
         "model_attributes": reserved,

@@ -151,9 +151,13 @@ PARAMETER_RESERVED = frozenset(
 
 
 def parameter_names(block) -> dict:
-    """Block parameter -> its Python name, the same in definitions and in calls."""
+    """Block parameter -> its Python name, the same in definitions and in calls.
+
+    A name that starts with an underscore gets `param` before it: inside a class body
+    Python would mangle `__x`, and `__class__` would hide the cell super() needs.
+    """
     namer = Namer(PARAMETER_RESERVED)
-    return {param: namer(param) for param in block.params}
+    return {param: namer("param" + param if param.startswith("_") else param) for param in block.params}
 
 
 def call_arguments(block, call_args: dict, values) -> list:
@@ -162,9 +166,20 @@ def call_arguments(block, call_args: dict, values) -> list:
     return [(names[key], values.argument(key, value)) for key, value in call_args.items()]
 
 
-def attribute_name(name: str, namer: Namer) -> str:
-    """An attribute for a child layer that does not hide a keras.Model attribute."""
-    wanted = name if name not in catalog().model_attributes else name + "_layer"
+def attribute_name(name: str, namer: Namer, kind: str = "layer") -> str:
+    """An attribute for a child layer (or a block parameter: kind "param") that hides
+    nothing Keras or Python keeps on the object.
+
+    A name that Keras uses (`weights`, `built`, `train_function`) gets `_layer` after it;
+    a name that starts with an underscore (Keras's private attributes, and dunders such
+    as `__dict__` or `__class__`) gets `layer` before it: `layer__dict__`.
+    """
+    if name.startswith("_"):
+        wanted = kind + name
+    elif name in catalog().model_attributes:
+        wanted = f"{name}_{kind}"
+    else:
+        wanted = name
     return namer(wanted)
 
 

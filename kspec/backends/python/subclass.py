@@ -69,10 +69,11 @@ class SubclassWriter(ModuleWriter):
             f"{INDENT}def __init__({', '.join(signature)}):",
             f"{I2}super().__init__(**kwargs)",
         ]
+        attributes = Namer(set(self.reserved_attributes()))
+        stored = {p: attribute_name(args[p], attributes, kind="param") for p in params}
         for p in params:
-            lines.append(f"{I2}self.{args[p]} = {args[p]}")
+            lines.append(f"{I2}self.{stored[p]} = {args[p]}")
         values = self.values.with_params({p: Atom(args[p]) for p in params})
-        attributes = Namer(set(self.reserved_attributes()) | {args[p] for p in params})
         scope = self.scopes[block_name]
         layer_attrs = self.init_layers(
             scope,
@@ -91,7 +92,7 @@ class SubclassWriter(ModuleWriter):
             f"{I2}config = super().get_config()",
         ]
         if params:
-            update = Dict([(p, Atom(f"self.{args[p]}")) for p in params])
+            update = Dict([(args[p], Atom(f"self.{stored[p]}")) for p in params])
             lines += statement("", Call("config.update", [(None, update)]), I2)
         lines.append(f"{I2}return config")
         return "\n".join(lines)
