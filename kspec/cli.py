@@ -282,9 +282,21 @@ def compile_command(spec_path, style, output, force) -> None:
     styles = allowed_styles(spec)
     for each in styles:
         _write_module(os.path.join(output, f"{spec.name}_{each}.py"), generate(spec, each), force)
-    skipped = sorted(set(STYLE_CHOICES[:3]) - set(styles))
-    if skipped:
-        click.echo(f"skipped {', '.join(skipped)}: the graph does not allow it", err=True)
+    for skipped in sorted(set(STYLE_CHOICES[:3]) - set(styles)):
+        click.echo(f"skipped {skipped}: {_style_problem(spec, skipped)}", err=True)
+
+
+def _style_problem(spec, style: str) -> str:
+    """Why the graph does not allow a style, located, as `--style STYLE` would report it."""
+    from .compiler import check_style
+    from .diagnostics import SpecError
+
+    try:
+        check_style(spec, style)
+    except SpecError as error:
+        first = error.diagnostics[0]
+        return f"{first.message} ({first.path}:{first.line}:{first.column})"
+    return "the graph does not allow it"
 
 
 def _generated(spec, style: str) -> str:

@@ -60,14 +60,18 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     import difflib  # only when something is misspelt
 
     choices = list(choices)
+    same_but_case = [c for c in choices if c.lower() == word.lower()]
+    if same_but_case:  # `Adamw` is `AdamW`, not the closer-spelt `Adam`
+        return same_but_case[0]
     matches = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    if not matches:
-        lowered = {c.lower(): c for c in choices}
-        matches = [lowered[word.lower()]] if word.lower() in lowered else []
     return matches[0] if matches else None
 
 
 def suggestion(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' or an empty string."""
-    match = did_you_mean(word, choices)
+    return meant(did_you_mean(word, choices))
+
+
+def meant(match: str | None) -> str:
+    """' (did you mean 'x'?)' for a match already found, or an empty string."""
     return f" (did you mean '{match}'?)" if match else ""

@@ -103,7 +103,10 @@ def test_compile_all_styles_into_a_directory(tmp_path):
         "siamese_functional.py",
         "siamese_subclass.py",
     ]
-    assert "skipped sequential" in result.stderr
+    alone = run_kspec("compile", "specs/siamese.yaml", "--style", "sequential")
+    assert alone.returncode == 1
+    reason = alone.stderr.split(" KS211 ")[1].splitlines()[0]  # the message --style sequential gives
+    assert f"skipped sequential: {reason} (specs/siamese.yaml:" in result.stderr
 
 
 def test_a_failed_compile_leaves_no_file(tmp_path):

@@ -156,7 +156,28 @@ def test_every_problem_in_one_run():
         "  - {name: a, type: Dropot}\n  - {name: c, type: Dense, units: 2, inputs: nope}\n"
         "outputs: [c, zz]\ncompile: {optimizer: adamw2, loss: msee}\n"
     )
-    assert set(codes(text)) >= {"KS301", "KS303", "KS201", "KS102", "KS202", "KS204", "KS304"}
+    assert set(codes(text)) >= {"KS301", "KS201", "KS102", "KS202", "KS204", "KS304"}
+
+
+def test_a_misspelt_required_argument_is_one_error_with_the_right_name():
+    text = HEAD + "inputs: {x: {shape: [8, 8, 3]}}\nlayers:\n  - {type: Conv2D, filters: 4, kernal_size: 3}\n"
+    assert diagnose(text + "outputs: conv2d\n") == [
+        ("KS301", "Conv2D takes no argument 'kernal_size' (did you mean 'kernel_size'?)")
+    ]
+    unrelated = text.replace("kernal_size: 3", "colour: 3")  # not taken for kernel_size: both errors
+    assert codes(unrelated + "outputs: conv2d\n") == ["KS303", "KS301"]
+    nested = HEAD + (
+        "inputs: {x: {shape: [4]}}\nlayers: [{type: Dense, units: 2}]\noutputs: dense\n"
+        "compile: {optimizer: {type: SGD, learning_rate: {type: ExponentialDecay, initial_learning_rat: 0.1, "
+        "decay_steps: 2, decay_rate: 0.5}}, loss: mse}\n"
+    )
+    assert codes(nested) == ["KS301"]
+
+
+def test_did_you_mean_prefers_the_same_word_in_another_case():
+    text = HEAD + "inputs: {x: {shape: [4]}}\nlayers: [{type: Dense, units: 2}]\noutputs: dense\n"
+    found = diagnose(text + "compile: {optimizer: {type: Adamw}, loss: mse}\n")
+    assert found == [("KS304", "unknown optimizer class 'Adamw' (did you mean 'AdamW'?)")]
 
 
 def test_custom_layers_accept_any_arguments_and_may_not_shadow_keras():
@@ -168,3 +189,24 @@ def test_custom_layers_accept_any_arguments_and_may_not_shadow_keras():
         ("KS606", "no shape rule for Scale: the output shape of 'c' and what " "follows it are unknown")
     ]
     assert codes(text.replace("Scale", "Dense")) == ["KS201"]
+
+
+def test_the_hint_for_sharing_a_block_call_can_be_followed():
+    block = (
+        "blocks:\n  Tower:\n    inputs: [i]\n    layers:\n      - {name: d1, type: Dense, units: 4, inputs: i}\n"
+        "      - {name: d2, type: Dense, units: 2}\n    outputs: d2\n"
+    )
+    refused = HEAD + (
+        "inputs: {a: {shape: [3]}, b: {shape: [3]}}\nlayers:\n  - {name: left, type: Tower, inputs: a}\n"
+        "  - {name: right, share: left, inputs: b}\n  - {name: both, type: Add, inputs: [left, right]}\n"
+        "outputs: both\n" + block
+    )
+    [error] = [d for d in validate_text(refused).errors]
+    assert error.code == "KS208" and "share: <first tower's layer>" in error.hint
+    followed = HEAD + (
+        "inputs: {a: {shape: [3]}, b: {shape: [3]}}\nlayers:\n"
+        "  - {name: left_d1, type: Dense, units: 4, inputs: a}\n  - {name: left_d2, type: Dense, units: 2}\n"
+        "  - {name: right_d1, share: left_d1, inputs: b}\n  - {name: right_d2, share: left_d2}\n"
+        "  - {name: both, type: Add, inputs: [left_d2, right_d2]}\noutputs: both\n"
+    )
+    assert validate_text(followed).diagnostics == []

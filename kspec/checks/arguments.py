@@ -13,7 +13,7 @@ import math
 from ..catalog import catalog
 from ..catalog.argkinds import DATA_FORMATS, PADDING_MODES, kind_of
 from ..catalog.calls import NOT_IN_SPECS
-from ..diagnostics import did_you_mean
+from ..diagnostics import did_you_mean, meant, suggestion
 from ..structure import describe
 from .graph import type_kind
 
@@ -31,10 +31,6 @@ _SINGULAR = {
 _OBJECT_ARG_KINDS = {"learning_rate": "learning_rate"}
 
 
-def _hint(match: str | None) -> str:
-    return f" (did you mean '{match}'?)" if match else ""
-
-
 class ValueChecker:
     """Checks argument values; records `$param` uses when inside a block."""
 
@@ -48,26 +44,32 @@ class ValueChecker:
 
     def check_layer(self, type_name: str, args: dict, where: tuple, type_where: tuple) -> None:
         signature = catalog().layer(type_name)
+        meant = set()  # arguments a misspelt key was taken for: not reported missing as well
         for key, value in args.items():
             param = signature.params.get(key)
             if param is None:
-                match = did_you_mean(key, signature.params)
-                self.out.error(
-                    where + (key,),
-                    "KS301",
-                    f"{type_name} takes no argument '{key}'" + _hint(match),
-                    None if match else _accepted(signature),
-                    key=True,
-                )
+                meant.add(self._unknown_argument(type_name, signature, key, where))
                 continue
             kind = _layer_arg_kind(type_name, key, param)
             self.check(kind, value, where + (key,), f"{type_name}.{key}")
-        missing = [p for p in signature.required if p not in args]
+        missing = [p for p in signature.required if p not in args and p not in meant]
         if missing:
             names = ", ".join(f"'{m}'" for m in missing)
             self.out.error(
                 type_where, "KS303", f"{type_name} needs {names}", f"add {missing[0]}: ... to this layer"
             )
+
+    def _unknown_argument(self, type_name: str, signature, key: str, where: tuple) -> str | None:
+        """Report an argument the signature does not have; return the one it was probably meant as."""
+        match = did_you_mean(key, signature.params)
+        self.out.error(
+            where + (key,),
+            "KS301",
+            f"{type_name} takes no argument '{key}'" + meant(match),
+            None if match else _accepted(signature),
+            key=True,
+        )
+        return match
 
     def check_nested_layer(self, value, where: tuple, label: str) -> None:
         if not isinstance(value, dict) or not isinstance(value.get("type"), str):
@@ -91,8 +93,12 @@ class ValueChecker:
         elif kind == "custom":
             self.check_custom_args(value, where)
         else:
-            match = did_you_mean(type_name, list(catalog().layers) + list(self.spec.custom))
-            self.out.error(where + ("type",), "KS102", f"unknown layer type '{type_name}'" + _hint(match))
+            choices = list(catalog().layers) + list(self.spec.custom)
+            self.out.error(
+                where + ("type",),
+                "KS102",
+                f"unknown layer type '{type_name}'" + suggestion(type_name, choices),
+            )
 
     def check_custom_args(self, args: dict, where: tuple) -> None:
         """A custom layer's arguments are free-form, but `$param` names must exist."""
@@ -112,8 +118,8 @@ class ValueChecker:
         what = _SINGULAR[namespace]
         if isinstance(value, str):
             if not catalog().accepts_string(namespace, value):
-                match = did_you_mean(value, catalog().names(namespace))
-                self.out.error(where, "KS304", f"unknown {what} '{value}'" + _hint(match))
+                choices = catalog().names(namespace)
+                self.out.error(where, "KS304", f"unknown {what} '{value}'" + suggestion(value, choices))
             return
         if not isinstance(value, dict) or namespace == "activations":
             form = "a name" if namespace == "activations" else "a name or {type: ..., arguments}"
@@ -130,27 +136,22 @@ class ValueChecker:
             return
         signature = catalog().object_class(namespace, type_name)
         if signature is None:
-            match = did_you_mean(type_name, catalog().classes[namespace])
-            self.out.error(where + ("type",), "KS304", f"unknown {what} class '{type_name}'" + _hint(match))
+            choices = catalog().classes[namespace]
+            message = f"unknown {what} class '{type_name}'" + suggestion(type_name, choices)
+            self.out.error(where + ("type",), "KS304", message)
             return
+        meant = set()
         for key, item in value.items():
             if key == "type":
                 continue
             param = signature.params.get(key)
             if param is None and not signature.takes_kwargs:
-                match = did_you_mean(key, signature.params)
-                self.out.error(
-                    where + (key,),
-                    "KS301",
-                    f"{type_name} takes no argument '{key}'" + _hint(match),
-                    None if match else _accepted(signature),
-                    key=True,
-                )
+                meant.add(self._unknown_argument(type_name, signature, key, where))
                 continue
             if param is not None:
                 kind = _OBJECT_ARG_KINDS.get(key) or kind_of(key, param.default, not param.required)
                 self.check(kind, item, where + (key,), f"{type_name}.{key}")
-        missing = [p for p in signature.required if p not in value]
+        missing = [p for p in signature.required if p not in value and p not in meant]
         if missing:
             self.out.error(
                 where + ("type",), "KS303", f"{type_name} needs " + ", ".join(f"'{m}'" for m in missing)
@@ -172,11 +173,10 @@ class ValueChecker:
             return False
         name = value[1:]
         if name not in self.params:
-            match = did_you_mean(name, self.params)
             self.out.error(
                 where,
                 "KS404",
-                f"'{value}' is not a parameter of this block" + _hint(match),
+                f"'{value}' is not a parameter of this block" + suggestion(name, self.params),
                 "declare it under the block's `params`",
             )
         else:
@@ -270,8 +270,9 @@ class ValueChecker:
         if not isinstance(value, str):
             self._wrong(value, where, label, "one of " + ", ".join(choices))
         elif value not in choices:
-            match = did_you_mean(value, choices)
-            self._range(where, label, f"is '{value}', not one of " + ", ".join(choices) + _hint(match))
+            self._range(
+                where, label, f"is '{value}', not one of " + ", ".join(choices) + suggestion(value, choices)
+            )
 
     def _padding_mode(self, value, where, label) -> None:
         self._enum(value, where, label, PADDING_MODES)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..diagnostics import did_you_mean
+from ..diagnostics import suggestion
 from ..ir import Ref, Spec
 
 
@@ -74,11 +74,10 @@ def _per_output(value, namespace, where, key, names, checker) -> None:
 def _check_keys(mapping: dict, where, names, out) -> None:
     for name in mapping:
         if name not in names:
-            match = did_you_mean(name, names)
             out.error(
                 where + (name,),
                 "KS501",
-                f"'{name}' names no output" + (f" (did you mean '{match}'?)" if match else ""),
+                f"'{name}' names no output" + suggestion(name, names),
                 "outputs: " + ", ".join(names),
                 key=True,
             )

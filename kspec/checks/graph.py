@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..catalog import catalog
 from ..catalog.calls import MERGE_LAYERS, NOT_IN_SPECS, layer_output_count
-from ..diagnostics import did_you_mean
+from ..diagnostics import suggestion
 from ..ir import Call, Outputs, Ref, Scope, Spec, reachable
 
 
@@ -69,7 +69,15 @@ def check_scope(spec: Spec, scope: Scope, out, label: str) -> None:
     if scope.outputs is not None:
         _check_outputs(spec, scope, scope.outputs, calls, out)
     _check_cycles(scope, calls, out)
-    _check_unused(scope, calls, out, label)
+    if not _has_broken_reference(scope, calls):  # a typo would show as unused first: say it once
+        _check_unused(scope, calls, out, label)
+
+
+def _has_broken_reference(scope: Scope, calls: dict) -> bool:
+    refs = [ref for call in scope.calls for ref in call.refs()]
+    refs += list(scope.outputs.refs) if scope.outputs is not None else []
+    shares = [call.share for call in scope.calls if call.share is not None]
+    return any(ref.name not in calls for ref in refs) or any(name not in calls for name in shares)
 
 
 def _check_call(spec: Spec, scope: Scope, call: Call, calls: dict, out) -> None:
@@ -81,11 +89,10 @@ def _check_call(spec: Spec, scope: Scope, call: Call, calls: dict, out) -> None:
         )
     if call.type is not None and type_kind(spec, call.type) is None:
         choices = list(catalog().layers) + list(spec.blocks) + list(spec.custom)
-        match = did_you_mean(call.type, choices)
         out.error(
             call.where + ("type",),
             "KS102",
-            f"unknown layer type '{call.type}'" + (f" (did you mean '{match}'?)" if match else ""),
+            f"unknown layer type '{call.type}'" + suggestion(call.type, choices),
             "a type is a keras.layers class, a block, or a name declared under `custom`",
         )
     if call.share is not None:
@@ -106,12 +113,8 @@ def _check_call(spec: Spec, scope: Scope, call: Call, calls: dict, out) -> None:
 def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:
     where = call.where + ("share",)
     if call.share not in calls:
-        match = did_you_mean(call.share, [n for n, c in calls.items() if c is not None])
-        out.error(
-            where,
-            "KS202",
-            f"'{call.share}' is not defined" + (f" (did you mean '{match}'?)" if match else ""),
-        )
+        layers = [n for n, c in calls.items() if c is not None]
+        out.error(where, "KS202", f"'{call.share}' is not defined" + suggestion(call.share, layers))
         return
     target = calls[call.share]
     if target is None:
@@ -130,7 +133,9 @@ def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:
             where,
             "KS208",
             f"cannot share '{call.share}': it is a block call, not a layer",
-            "call the block again, or share its layers one by one",
+            "a block call cannot be shared (yet): for one set of weights, write the tower's layers in "
+            "`layers` and give each layer of the second tower `share: <first tower's layer>`; "
+            "calling the block again makes a tower with its own weights",
         )
     for key in call.args:
         out.error(
@@ -143,13 +148,13 @@ def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:
 
 def _check_ref(spec: Spec, scope: Scope, ref: Ref, calls: dict, out, code: str, user: Call | None) -> None:
     if ref.name not in calls:
-        match = did_you_mean(ref.name, [n for n in calls if user is None or n != user.name])
+        names = [n for n in calls if user is None or n != user.name]
         what = "output" if code == "KS204" else "reference"
         out.error(
             ref.where,
             code,
             f"{what} '{ref}' refers to nothing: no input or layer is named '{ref.name}'"
-            + (f" (did you mean '{match}'?)" if match else ""),
+            + suggestion(ref.name, names),
         )
         return
     if ref.output is None:
