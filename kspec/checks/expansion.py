@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..ir import Scope, Spec
 
-DEFAULT_MAX_EXPANSION = 1_000_000  # the CLI reads --max-expansion and KSPEC_MAX_EXPANSION
+DEFAULT_MAX_EXPANSION = 100_000  # the CLI reads --max-expansion and KSPEC_MAX_EXPANSION
 MAX_BLOCK_NESTING = 50
 
 
