@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .diagnostics import Diagnostic, SpecError  # noqa: E402
+from .diagnostics import Diagnostic, SpecError
+from .version import __version__
 
 __all__ = [
     "Diagnostic",

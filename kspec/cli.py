@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from . import __version__
+from .version import __version__
 from .checks.expansion import DEFAULT_MAX_EXPANSION
 from .source import DEFAULT_MAX_FILE_SIZE
 

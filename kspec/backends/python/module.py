@@ -6,7 +6,7 @@ import hashlib
 import keyword
 import textwrap
 
-from ... import __version__
+from ...version import __version__
 from ...catalog import catalog
 from .expr import Call, identifier
 from .layout import INDENT, statement

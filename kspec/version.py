@@ -1,0 +1,3 @@
+"""The version of kspec, in a module of its own so that any module can read it without a cycle."""
+
+__version__ = "0.1.0"
