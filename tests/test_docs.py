@@ -32,7 +32,8 @@ def test_the_docs_cite_nothing_outside_the_repository():
 def test_every_code_used_in_the_package_is_registered():
     used = set()
     for path in (ROOT / "kspec").rglob("*.py"):
-        used |= set(re.findall(r'"(KS\d{3})"', path.read_text()))
+        if path.name != "codes.py":  # the registry itself would make every code look used
+            used |= set(re.findall(r'"(KS\d{3})"', path.read_text()))
     used |= set(
         re.findall(r'"x-kspec-code": "(KS\d{3})"', (ROOT / "schemas" / "kspec-v1.schema.json").read_text())
     )
