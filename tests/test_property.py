@@ -115,3 +115,85 @@ def test_static_summary_of_random_specs_matches_the_built_model(text):
     ours = {row["name"]: (row["output_shape"], row["params"]) for row in keras_layers(infer(spec))}
     theirs = {layer.name: (list(layer.output.shape), layer.count_params()) for layer in model.layers}
     assert ours == theirs
+
+
+@st.composite
+def graph_specs(draw):
+    """A multi-input graph: per-input towers, a layer shared between inputs of one width,
+    a block with repeat, a merge, and one or two outputs (named or listed)."""
+    count = draw(st.integers(1, 3))
+    width = draw(st.integers(2, 6))
+    lines = ["kspec: 1", "name: random_graph", "inputs:"]
+    lines += [f"  in{i}: {{shape: [{width}]}}" for i in range(count)]
+    lines.append("layers:")
+    lines.append(f"  - {{name: shared, type: Dense, units: {draw(st.integers(1, 5))}, inputs: in0}}")
+    heads = ["shared"]
+    for i in range(1, count):
+        if draw(st.booleans()):
+            lines.append(f"  - {{name: shared_{i}, share: shared, inputs: in{i}}}")
+        else:
+            lines.append(
+                f"  - {{name: own_{i}, type: Dense, units: {draw(st.integers(1, 5))}, inputs: in{i}}}"
+            )
+        heads.append(lines[-1].split(",")[0].split(": ")[1])
+    merged = heads[0]
+    if len(heads) > 1:
+        lines.append(f"  - {{name: merged, type: Concatenate, inputs: [{', '.join(heads)}]}}")
+        merged = "merged"
+    repeat = draw(st.integers(1, 3))
+    lines.append(
+        f"  - {{name: body, type: Unit, units: {draw(st.integers(1, 6))}, repeat: {repeat}, inputs: {merged}}}"
+    )
+    lines.append("  - {name: head_a, type: Dense, units: 1, inputs: body}")
+    outputs = ["head_a"]
+    if draw(st.booleans()):
+        lines.append(f"  - {{name: head_b, type: Dense, units: 2, inputs: {merged}}}")
+        outputs.append("head_b")
+    named = draw(st.booleans())
+    if named:
+        lines.append("outputs: {" + ", ".join(f"out_{o}: {o}" for o in outputs) + "}")
+    else:
+        lines.append("outputs: [" + ", ".join(outputs) + "]")
+    lines += [
+        "blocks:",
+        "  Unit:",
+        "    params: {units: null}",
+        "    inputs: [v]",
+        "    layers:",
+        "      - {name: dense, type: Dense, units: $units, inputs: v}",
+        "      - {name: act, type: ReLU}",
+        "    outputs: act",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph_specs())
+def test_random_graphs_validate_and_compile_in_every_allowed_style(text):
+    result = validate_text(text)
+    assert result.errors == [], text
+    assert infer(result.spec).total_params is not None
+    for style in allowed_styles(result.spec):
+        ast.parse(kspec.generate(result.spec, style))
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(specs(), graph_specs()))
+def test_random_specs_predict_the_same_in_every_allowed_style(text):
+    import numpy as np
+
+    from helpers_keras import predictions, sample_inputs
+
+    spec = kspec.load(text)
+    styles = allowed_styles(spec)
+    reference = kspec.build(spec, "functional", compile=False)
+    inputs = sample_inputs(spec)
+    expected = predictions(reference, inputs)
+    for style in styles:
+        model = kspec.build(spec, style, compile=False)
+        assert model.count_params() == reference.count_params(), style
+        model.set_weights(reference.get_weights())
+        for ours, theirs in zip(predictions(model, inputs), expected):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6, err_msg=style)
