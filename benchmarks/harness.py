@@ -35,7 +35,7 @@ class Row:
 
 
 def interleaved(measure_a, measure_b, repeats: int):
-    """(median, min, max) of a/b and the median times of a and b, measuring them alternately."""
+    """(min, median, max) of a/b, then the median times of a and b, measuring them alternately."""
     ratios, a_times, b_times = [], [], []
     for _ in range(repeats):
         a, b = measure_a(), measure_b()

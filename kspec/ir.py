@@ -21,13 +21,6 @@ def snake_case(type_name: str) -> str:
     return _CAMEL_2.sub(r"\1_\2", _CAMEL_1.sub(r"\1_\2", type_name)).lower()
 
 
-def camel_case(name: str) -> str:
-    """A class name from a snake_case identifier: tiny_resnet -> TinyResnet."""
-    parts = [p for p in name.split("_") if p]
-    camel = "".join(p[:1].upper() + p[1:] for p in parts) or "Model"
-    return camel if camel[0].isalpha() else "M" + camel
-
-
 class Ref(NamedTuple):
     """A reference to a tensor: `name`, `name.K` or `name.out`."""
 
@@ -167,10 +160,6 @@ class Spec:
         self.custom = custom  # type name -> import path
         self.compile = compile
         self.document = document
-
-    @property
-    def class_name(self) -> str:
-        return camel_case(self.name)
 
 
 def build_spec(data: dict, document=None) -> Spec:

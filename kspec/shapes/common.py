@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 from .errors import ShapeError, fmt
 
@@ -91,6 +90,3 @@ def transpose_length(length, kernel: int, padding: str, stride: int, dilation: i
     pad = kernel // 2 if padding == "same" else 0
     return (length - 1) * stride + kernel - 2 * pad + output_padding
 
-
-def ceil_div(a, b):
-    return None if a is None else math.ceil(a / b)

@@ -135,12 +135,17 @@ def _spatial(args, shape):
     return (2, 3) if args.get("data_format") == "channels_first" else (1, 2)
 
 
-def resizing(args, shape):
-    need_rank(shape, 4, args.get("_type", "Resizing"))
-    h, w = _spatial(args, shape)
-    out = list(shape)
-    out[h], out[w] = args["height"], args["width"]
-    return tuple(out), 0, 0
+def _resized(type_name: str):
+    """The rule of a layer that sets an image's height and width (Resizing, CenterCrop)."""
+
+    def rule(args, shape):
+        need_rank(shape, 4, type_name)
+        h, w = _spatial(args, shape)
+        out = list(shape)
+        out[h], out[w] = args["height"], args["width"]
+        return tuple(out), 0, 0
+
+    return rule
 
 
 RULES = {name: same_shape for name in SAME_SHAPE}
@@ -157,7 +162,7 @@ RULES.update(
         "GroupNormalization": group_normalization,
         "Normalization": normalization,
         "PReLU": prelu,
-        "Resizing": resizing,
-        "CenterCrop": resizing,
+        "Resizing": _resized("Resizing"),
+        "CenterCrop": _resized("CenterCrop"),
     }
 )
