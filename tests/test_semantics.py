@@ -210,3 +210,12 @@ def test_the_hint_for_sharing_a_block_call_can_be_followed():
         "  - {name: both, type: Add, inputs: [left_d2, right_d2]}\noutputs: both\n"
     )
     assert validate_text(followed).diagnostics == []
+
+
+def test_a_rank_error_names_the_layer_that_has_it():
+    text = (
+        HEAD
+        + "inputs: {x: {shape: [4]}}\nlayers: [{type: CenterCrop, height: 2, width: 2}]\noutputs: center_crop\n"
+    )
+    [error] = validate_text(text).errors
+    assert error.code == "KS602" and "CenterCrop" in error.message and "Resizing" not in error.message
