@@ -74,7 +74,16 @@ class _BlockValue:
 
 
 def flatten(spec: Spec) -> FlatGraph:
-    """The spec's graph as Keras builds it: blocks expanded, dead ends left out."""
+    """The spec's graph as Keras builds it: blocks expanded, dead ends left out.
+
+    Made once per spec and kept on it (`spec.lowered`): every pass reads the same graph.
+    """
+    if spec.lowered is None:
+        spec.lowered = _expand(spec)
+    return spec.lowered
+
+
+def _expand(spec: Spec) -> FlatGraph:
     graph = FlatGraph(inputs=list(spec.inputs))
     env = {name: Port(name) for name in spec.inputs}
     outputs = _Expander(spec, graph).scope(spec.scope, env, prefix="", params={}, nesting=())

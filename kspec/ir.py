@@ -160,6 +160,10 @@ class Spec:
         self.custom = custom  # type name -> import path
         self.compile = compile
         self.document = document
+        # What later passes derive from a valid spec, made once and kept here
+        # (flatten.flatten and shapes.infer fill them in on first use).
+        self.lowered = None  # the FlatGraph
+        self.shapes = None  # the ShapeReport
 
 
 def build_spec(data: dict, document=None) -> Spec:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import kspec
-from conftest import HAS_KERAS, SPECS, run_kspec
+from conftest import HAS_KERAS, ROOT, SPECS, run_kspec
 from kspec.backends.styles import allowed_styles
 from kspec.plans import plan
 from kspec.plans.render import FORMATS
@@ -268,3 +268,20 @@ def test_transfer_weights_names_every_mismatch():
         match=r"'probs': source weights \[\(128, 10\), \(10,\)\], " r"target weights \[\(128, 5\), \(5,\)\]",
     ):
         kspec.transfer_weights(small, other)
+
+
+def test_a_plan_with_a_transfer_lowers_each_spec_once(monkeypatch):
+    from kspec import flatten as flatten_module
+    from kspec import shapes as shapes_module
+
+    lowered, inferred = [], []
+    expand, infer_ = flatten_module._expand, shapes_module._infer
+    monkeypatch.setattr(flatten_module, "_expand", lambda spec: lowered.append(spec.name) or expand(spec))
+    monkeypatch.setattr(
+        shapes_module, "_infer", lambda spec, graph: inferred.append(spec.name) or infer_(spec, graph)
+    )
+    spec, base = kspec.load(ROOT / "specs" / "mlp_finetune.yaml"), kspec.load(ROOT / "specs" / "mlp.yaml")
+    lowered.clear(), inferred.clear()  # validation itself lowers and infers each once
+    for style in ("functional", "subclass"):
+        kspec.plan(spec, style, transfer_from=base)
+    assert sorted(lowered) == [] and sorted(inferred) == []

@@ -88,9 +88,17 @@ class ShapeReport:
         return self._total("weight_bytes")
 
 
-def infer(spec, graph: FlatGraph | None = None) -> ShapeReport:
-    """Shapes and parameter counts of every layer call of a valid spec."""
-    graph = graph or flatten(spec)
+def infer(spec) -> ShapeReport:
+    """Shapes and parameter counts of every layer call of a valid spec.
+
+    Made once per spec and kept on it (`spec.shapes`).
+    """
+    if spec.shapes is None:
+        spec.shapes = _infer(spec, flatten(spec))
+    return spec.shapes
+
+
+def _infer(spec, graph: FlatGraph) -> ShapeReport:
     report = ShapeReport(graph, {name: (i.batch_size,) + tuple(i.shape) for name, i in spec.inputs.items()})
     document = spec.document
     known = dict(report.input_shapes)  # tensor name -> shape or list of shapes (None: unknown)

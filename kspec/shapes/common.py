@@ -89,4 +89,3 @@ def transpose_length(length, kernel: int, padding: str, stride: int, dilation: i
         return length * stride + max(kernel - stride, 0) if padding == "valid" else length * stride
     pad = kernel // 2 if padding == "same" else 0
     return (length - 1) * stride + kernel - 2 * pad + output_padding
-
