@@ -268,3 +268,52 @@ def test_transfer_weights_names_every_mismatch():
         match=r"'probs': source weights \[\(128, 10\), \(10,\)\], " r"target weights \[\(128, 5\), \(5,\)\]",
     ):
         kspec.transfer_weights(small, other)
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_model_from_json_refuses_code_as_the_plan_says():
+    """The json path's caveat says whether model_from_json refuses Python code in the JSON;
+    measure it: a Lambda holding a serialized lambda, and the same code as a Dense activation."""
+    import inspect
+    import json as jsonlib
+
+    import keras
+    from keras.src.saving.serialization_lib import SafeModeScope
+
+    from kspec.plans.known import json_safe_mode
+
+    assert "safe_mode" not in inspect.signature(keras.models.model_from_json).parameters
+    inputs = keras.Input((3,))
+    with_lambda = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs)).to_json()
+    code = next(
+        layer["config"]["function"]
+        for layer in jsonlib.loads(with_lambda)["config"]["layers"]
+        if layer["class_name"] == "Lambda"
+    )
+    assert code["class_name"] == "__lambda__"
+    inputs = keras.Input((3,))
+    dense = jsonlib.loads(keras.Model(inputs, keras.layers.Dense(2)(inputs)).to_json())
+    for layer in dense["config"]["layers"]:
+        if layer["class_name"] == "Dense":
+            layer["config"]["activation"] = {
+                "module": None,
+                "class_name": "__lambda__",
+                "config": {"value": code["config"]["code"]},
+                "registered_name": None,
+            }
+    payloads = {"Lambda": with_lambda, "Dense activation": jsonlib.dumps(dense)}
+
+    def refused(text):
+        try:
+            keras.models.model_from_json(text)
+        except (ValueError, TypeError):
+            return True
+        return False
+
+    with SafeModeScope(False):  # the payloads are well formed: they load once code is allowed
+        assert not any(refused(text) for text in payloads.values())
+    measured = {name: refused(text) for name, text in payloads.items()}
+    assert measured == dict.fromkeys(payloads, json_safe_mode(keras.__version__))
+    caveat = plan(kspec.load("specs/mlp.yaml"), "functional").path("json").caveats[0]
+    assert ("loads in Keras's safe mode" in caveat) == json_safe_mode(keras.__version__)
