@@ -21,7 +21,8 @@ import tempfile
 import time
 from typing import NamedTuple
 
-from ..samples import output_arrays, sample_inputs
+from ..samples import sample_inputs
+from .compare import outputs
 from .facts import transfer_layers
 
 FILES = {
@@ -110,7 +111,7 @@ class _Trained:
             "x": self.x,
             "y": self.y,
             "batch": BATCH,
-            "predictions": output_arrays(self.model, self.x),
+            "outputs": outputs(self.model(self.x, training=False)),
             "weights": self.model.get_weights(),
             "iterations": int(self.model.optimizer.iterations),
             "optimizer_variables": [np.asarray(v) for v in self.model.optimizer.variables],
@@ -199,16 +200,18 @@ def _class_claims(folder, plan) -> dict:
     wanted = [p for p in plan.paths if p.allowed and p.id in ("keras_file", "json")]
     if not wanted:
         return {}
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "kspec.plans.child", "--without-classes", folder],
         capture_output=True,
+        text=True,
         env={**os.environ, "PYTHONPATH": _package_root()},
     )
     try:
         with open(os.path.join(folder, "bare.json"), encoding="utf-8") as handle:
             outcome = json.load(handle)
     except OSError:
-        return {p.id: [["the class check runs", False, "the process did not report"]] for p in wanted}
+        why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        return {p.id: [["the class check runs", False, f"the process did not report: {why}"]] for p in wanted}
     claims = {}
     for path in wanted:
         loaded = outcome.get(path.id) == "loaded"
