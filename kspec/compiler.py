@@ -47,13 +47,19 @@ def generate(spec, style: str = "functional") -> str:
         return writer.module()
 
 
-def build(spec, style: str = "functional", compile: bool = True):
-    """A live keras.Model for the spec, in a Keras style, compiled unless `compile=False`."""
+def build(spec, style: str = "functional", compile: bool = True, path=()):
+    """A live keras.Model for the spec, in a Keras style, compiled unless `compile=False`.
+
+    Custom layer modules are looked for in the spec's folder, then in each folder of `path`,
+    then on sys.path (kspec.searchpath)."""
     check_style(spec, style)
     from .backends.live import build_functional, build_sequential
     from .backends.objects import KerasObjects
+    from .searchpath import import_all, search_path
 
-    objects = KerasObjects(spec.custom)
+    folders = search_path(spec, path)
+    objects = KerasObjects(spec.custom, folders)
+    import_all(spec.custom, folders)  # before a generated module imports them by name
     if style == "functional":
         model = build_functional(spec, objects=objects)
     elif style == "sequential":

@@ -3,7 +3,8 @@
 Run as `python -m kspec.plans.child FOLDER`: it reads tasks.json and the
 pickled reference from FOLDER, loads every path with the plan's own code,
 checks each claim, and writes results.json. Nothing of the parent process is
-in memory here: a class that is not importable cannot make a plan pass.
+in memory here: a class that is not importable cannot make a plan pass. The
+custom modules come from the folders tasks.json names.
 """
 
 from __future__ import annotations
@@ -44,12 +45,16 @@ def _saved(folder: str, path_id: str) -> dict:
 
 def main(folder: str) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.path.insert(0, folder)
     import keras
     import numpy as np
 
+    from kspec.searchpath import import_modules
+
     with open(os.path.join(folder, "tasks.json"), encoding="utf-8") as handle:
         tasks = json.load(handle)
+    sys.path.insert(0, folder)  # the generated modules; kspec wrote every file in it
+    custom = tasks.get("custom") or {}
+    import_modules(custom.get("modules", ()), custom.get("path", ()))
     with open(os.path.join(folder, "reference.pkl"), "rb") as handle:
         reference = pickle.load(handle)
     checker = _Checker(keras, np, reference)

@@ -22,6 +22,7 @@ import time
 from typing import NamedTuple
 
 from ..samples import sample_inputs
+from ..searchpath import found_in, import_all, search_path
 from .compare import outputs
 from .facts import transfer_layers
 
@@ -43,15 +44,17 @@ class Check(NamedTuple):
 
 
 def verify(
-    spec, style: str, plan, transfer_from=None, progress=lambda line: None, timings=None
+    spec, style: str, plan, transfer_from=None, progress=lambda line: None, timings=None, search_path=()
 ) -> list[Check]:
     """Check every claim of `plan`; returns one Check per claim. `timings`, a dict if given,
-    receives the seconds each phase took."""
+    receives the seconds each phase took. `search_path`: more folders for custom layer modules,
+    after the spec's own folder (kspec.searchpath)."""
     timings = {} if timings is None else timings
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from ..backends.styles import allowed_styles
     from ..compiler import generate
 
+    custom = _custom_modules(spec, transfer_from, search_path)
     checks: list[Check] = []
     with tempfile.TemporaryDirectory(prefix="kspec-verify-") as folder:
         modules = {s: f"{spec.name}_{s}" for s in allowed_styles(spec)}
@@ -77,7 +80,7 @@ def verify(
                 timings[f"save {path.id}"] = time.perf_counter() - started
             progress("loading every path in a fresh Python process ...")
             started = time.perf_counter()
-            checks += _load_in_child(folder, plan, trained, progress)
+            checks += _load_in_child(folder, plan, trained, custom)
             timings["load every path in fresh processes"] = time.perf_counter() - started
         finally:
             sys.path.remove(folder)
@@ -150,8 +153,21 @@ class _Trained:
         return Check(path.id, claim, False, "Keras saved and loaded it")
 
 
-def _load_in_child(folder, plan, trained, progress) -> list[Check]:
-    tasks = {"paths": []}
+def _custom_modules(spec, transfer_from, extra) -> dict:
+    """Import the custom layer modules (here, before the generated modules import them by name),
+    and say where a child process finds them: the module names, and the folders to look in."""
+    folders = search_path(spec, extra)
+    modules = import_all(spec.custom, folders)
+    if transfer_from is not None:
+        base = search_path(transfer_from, extra)
+        modules.update(import_all(transfer_from.custom, base))
+        folders += [f for f in base if f not in folders]
+    folders += [f for f in found_in(modules) if f not in folders]
+    return {"modules": sorted(modules), "path": folders}
+
+
+def _load_in_child(folder, plan, trained, custom) -> list[Check]:
+    tasks = {"paths": [], "custom": custom}
     for path in plan.paths:
         if not path.allowed:
             continue
@@ -171,6 +187,7 @@ def _load_in_child(folder, plan, trained, progress) -> list[Check]:
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join([_package_root(), folder])},
+        check=False,
     )
     results_file = os.path.join(folder, "results.json")
     if done.returncode != 0 or not os.path.exists(results_file):
@@ -205,6 +222,7 @@ def _class_claims(folder, plan) -> dict:
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": _package_root()},
+        check=False,
     )
     try:
         with open(os.path.join(folder, "bare.json"), encoding="utf-8") as handle:
