@@ -362,8 +362,9 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
     own save code runs on it, and every load runs in a fresh Python process, in
     a temporary directory removed however the run ends; each claim is checked,
     and the exit status is 1 if Keras contradicts any of them, each false claim
-    saying why. `custom` layer modules come from the spec's folder, each --path
-    DIR, or the installed packages, in the fresh processes too.
+    saying why. The fresh processes run isolated (python -I): they import nothing
+    from the working directory or PYTHONPATH; `custom` layer modules come from the
+    spec's folder, each --path DIR, or the installed packages.
     """
     from .plans import plan
     from .plans.render import FORMATS

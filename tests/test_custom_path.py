@@ -1,7 +1,8 @@
-"""Where `custom` layer modules come from.
+"""Where `custom` layer modules come from, and what `plan --verify`'s child processes import.
 
 A custom module is found beside the spec, or in a `--path` folder, whatever the working
-directory; the working directory itself is never searched.
+directory; the working directory itself is never searched; and the fresh processes that
+`plan --verify` starts import nothing from the directory they are started in.
 """
 
 import os
@@ -135,3 +136,36 @@ def test_python_build_finds_a_custom_module_beside_the_spec(tmp_path, monkeypatc
         assert str(tmp_path) not in " ".join(sys.path)  # the folder was only on it while importing
     finally:
         sys.modules.pop("apilayers", None)
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_verify_child_imports_nothing_from_its_working_directory(tmp_path):
+    """Started the way verify starts it, in a directory holding json.py, numpy.py and keras.py:
+    the child runs (it reports on an empty folder) and none of them is imported."""
+    from kspec.plans.verify import child_command
+
+    cwd = _hostile(tmp_path / "cwd", "json", "numpy", "keras", "pickle")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = subprocess.run(
+        child_command("--without-classes", str(empty)), capture_output=True, text=True, cwd=cwd, check=False
+    )
+    assert _markers(cwd) == [], done.stderr[-2000:]
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (empty / "bare.json").exists()
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_plan_verify_finds_custom_modules_and_runs_no_code_from_the_working_directory(tmp_path):
+    """`kspec plan --verify --path LIB` from a directory holding json.py, numpy.py and a decoy of
+    the custom module: every claim holds (the children import the layer from LIB) and nothing
+    in the working directory is imported, by the command or by the processes it starts."""
+    spec = _project(tmp_path / "project", "verifylayers", layer_folder=tmp_path / "lib")
+    cwd = _hostile(tmp_path / "cwd", "json", "numpy", "pickle", "verifylayers")
+    done = _kspec("plan", spec, "--style", "subclass", "--verify", "--path", tmp_path / "lib", cwd=cwd)
+    assert _markers(cwd) == [], done.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "claims hold, 0 false" in done.stderr

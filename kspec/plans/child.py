@@ -1,10 +1,11 @@
 """The fresh Python process in which `kspec plan --verify` loads each path.
 
-Run as `python -m kspec.plans.child FOLDER`: it reads tasks.json and the
-pickled reference from FOLDER, loads every path with the plan's own code,
-checks each claim, and writes results.json. Nothing of the parent process is
-in memory here: a class that is not importable cannot make a plan pass. The
-custom modules come from the folders tasks.json names.
+Started by verify.child_command (an isolated `python -I` that can import kspec) with FOLDER:
+it reads tasks.json and the pickled reference from FOLDER, loads every path with the plan's
+own code, checks each claim, and writes results.json. Nothing of the parent process is in
+memory here: a class that is not importable cannot make a plan pass. What it may import is
+the interpreter's own, kspec, the generated modules in FOLDER, and the custom modules that
+tasks.json names, from the folders it names.
 """
 
 from __future__ import annotations
@@ -262,8 +263,8 @@ class _Checker:
         return claims
 
 
-if __name__ == "__main__":
-    if sys.argv[1] == "--without-classes":
-        without_classes(sys.argv[2])
+def command_line(arguments: list[str]) -> None:
+    if arguments[0] == "--without-classes":
+        without_classes(arguments[1])
     else:
-        main(sys.argv[1])
+        main(arguments[0])

@@ -6,6 +6,11 @@ compiled and trained a few steps on random data, and every path's save code
 runs on it. Then one fresh Python process (kspec.plans.child) runs every
 path's load code and checks each claim. Refused paths are tried the obvious
 way and must fail.
+
+The fresh processes are isolated (`python -I`): neither the working directory, PYTHONPATH nor
+the user's site-packages is on their sys.path. They see the interpreter's own standard library
+and site-packages, kspec's location, the temporary folder of generated modules, and the spec's
+custom modules, imported by name from the folders kspec.searchpath gives (see child_command).
 """
 
 from __future__ import annotations
@@ -166,6 +171,19 @@ def _custom_modules(spec, transfer_from, extra) -> dict:
     return {"modules": sorted(modules), "path": folders}
 
 
+def child_command(*args: str) -> list[str]:
+    """How verify starts a fresh Python process: isolated (-I: the working directory, PYTHONPATH
+    and the user's site-packages are not on sys.path, PYTHON* variables are ignored), with only
+    kspec's own location added, and only where it is not on sys.path already. Everything else
+    the child imports it is told explicitly (tasks.json in its folder)."""
+    boot = (
+        "import os, sys; root = os.path.realpath(sys.argv.pop(1)); "
+        "root in [os.path.realpath(p) for p in sys.path if p] or sys.path.insert(0, root); "
+        "from kspec.plans.child import command_line; command_line(sys.argv[1:])"
+    )
+    return [sys.executable, "-I", "-c", boot, _package_root(), *args]
+
+
 def _load_in_child(folder, plan, trained, custom) -> list[Check]:
     tasks = {"paths": [], "custom": custom}
     for path in plan.paths:
@@ -182,13 +200,7 @@ def _load_in_child(folder, plan, trained, custom) -> list[Check]:
         json.dump(tasks, handle)
     with open(os.path.join(folder, "reference.pkl"), "wb") as handle:
         pickle.dump(trained.reference, handle)
-    done = subprocess.run(
-        [sys.executable, "-m", "kspec.plans.child", folder],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([_package_root(), folder])},
-        check=False,
-    )
+    done = subprocess.run(child_command(folder), capture_output=True, text=True, cwd=folder, check=False)
     results_file = os.path.join(folder, "results.json")
     if done.returncode != 0 or not os.path.exists(results_file):
         return [
@@ -218,11 +230,7 @@ def _class_claims(folder, plan) -> dict:
     if not wanted:
         return {}
     done = subprocess.run(
-        [sys.executable, "-m", "kspec.plans.child", "--without-classes", folder],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": _package_root()},
-        check=False,
+        child_command("--without-classes", folder), capture_output=True, text=True, cwd=folder, check=False
     )
     try:
         with open(os.path.join(folder, "bare.json"), encoding="utf-8") as handle:
