@@ -305,8 +305,8 @@ def build_command(spec_path, style, search_path) -> None:
     """Build the live Keras model and print Keras's own summary (imports TensorFlow).
 
     The modules of `custom` layers are imported from the spec's folder first, then from
-    each --path DIR, then from the installed packages; never from the working directory
-    unless it is one of those.
+    each --path DIR, then from sys.path (installed packages, PYTHONPATH); kspec never
+    adds the working directory.
     """
     spec = _valid_spec(spec_path)
     _generated(spec, style)  # reports a style the graph does not allow, before Keras loads
