@@ -43,11 +43,12 @@ def generate(spec, style: str = "functional") -> str:
     return _generate(_as_spec(spec), style)
 
 
-def build(spec, style: str = "functional", compile: bool = True):
-    """A live keras.Model for a spec (imports Keras)."""
+def build(spec, style: str = "functional", compile: bool = True, path=()):
+    """A live keras.Model for a spec (imports Keras). The modules of `custom` layers are looked
+    for in the spec file's folder, then in each folder of `path`, then on sys.path."""
     from .compiler import build as _build
 
-    return _build(_as_spec(spec), style, compile)
+    return _build(_as_spec(spec), style, compile, path)
 
 
 def _as_spec(spec):

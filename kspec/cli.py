@@ -331,6 +331,16 @@ def _write_module(path: str, source: str, force: bool) -> None:
     _output(source, path)
 
 
+_SEARCH_PATH = click.option(
+    "--path",
+    "search_path",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
+    metavar="DIR",
+    help="Also look for `custom` layer modules in DIR, after the spec's own folder (repeatable).",
+)
+
+
 @main.command(name="build")
 @limit_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
@@ -341,8 +351,14 @@ def _write_module(path: str, source: str, force: bool) -> None:
     show_default=True,
     help="The Keras style to build.",
 )
-def build_command(spec_path, style) -> None:
-    """Build the live Keras model and print Keras's own summary (imports TensorFlow)."""
+@_SEARCH_PATH
+def build_command(spec_path, style, search_path) -> None:
+    """Build the live Keras model and print Keras's own summary (imports TensorFlow).
+
+    The modules of `custom` layers are imported from the spec's folder first, then from
+    each --path DIR, then from sys.path (installed packages, PYTHONPATH); kspec never
+    adds the working directory.
+    """
     spec = _valid_spec(spec_path)
     _generated(spec, style)  # reports a style the graph does not allow, before Keras loads
     import os
@@ -354,7 +370,7 @@ def build_command(spec_path, style) -> None:
         _fail(f"building needs Keras: pip install 'kspec[keras]' ({exc})", 2)
     click.echo(f"building {spec.name} ({style}) with Keras ...", err=True)
     try:
-        model = build(spec, style)
+        model = build(spec, style, path=search_path)
     except ImportError as error:
         _fail(f"cannot import a custom layer: {error}", 2)
     except Exception as error:  # Keras's own refusal, reported without a traceback
@@ -389,14 +405,18 @@ def build_command(spec_path, style) -> None:
 @click.option(
     "--verify", is_flag=True, help="Run every path in Keras and check each claim (imports TensorFlow)."
 )
+@_SEARCH_PATH
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the plan to this file.")
-def plan_command(spec_path, style, fmt, transfer_path, verify, output) -> None:
+def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, output) -> None:
     """Every way Keras 3 can save and load the model in a style: what each keeps, the code, the traps.
 
     With --verify, the model is trained a few steps on random data, each path's
     own save code runs on it, and every load runs in a fresh Python process, in
     a temporary directory removed however the run ends; each claim is checked,
-    and the exit status is 1 if Keras contradicts any of them.
+    and the exit status is 1 if Keras contradicts any of them, each false claim
+    saying why. The fresh processes run isolated (python -I): they import nothing
+    from the working directory or PYTHONPATH; `custom` layer modules come from the
+    spec's folder, each --path DIR, or the installed packages.
     """
     from .plans import plan
     from .plans.render import FORMATS
@@ -410,21 +430,29 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, output) -> None:
         return
     import os
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from .plans.verify import verify as run_checks
-
     import time
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
+
+    from .plans.verify import verify as run_checks
 
     click.echo(
         f"verifying {len(the_plan.paths)} paths of {spec.name} ({style}) with keras {keras.__version__}:",
         err=True,
     )
     start = time.perf_counter()
-    checks = run_checks(
-        spec, style, the_plan, transfer_from=source, progress=lambda line: click.echo(line, err=True)
-    )
+    try:
+        checks = run_checks(
+            spec,
+            style,
+            the_plan,
+            transfer_from=source,
+            progress=lambda line: click.echo(line, err=True),
+            search_path=search_path,
+        )
+    except ImportError as error:
+        _fail(f"cannot import a custom layer: {error}", 2)
     failed = [c for c in checks if not c.ok]
     click.echo(f"\n{'path':<20}  {'result':<6}  claim", err=True)
     for check in checks:

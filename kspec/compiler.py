@@ -47,14 +47,19 @@ def generate(spec, style: str = "functional") -> str:
         return writer.module()
 
 
-def build(spec, style: str = "functional", compile: bool = True):
-    """A live keras.Model for the spec, in a Keras style, compiled unless `compile=False`."""
+def build(spec, style: str = "functional", compile: bool = True, path=()):
+    """A live keras.Model for the spec, in a Keras style, compiled unless `compile=False`.
+
+    Custom layer modules are looked for in the spec's folder, then in each folder of `path`,
+    then on sys.path (kspec.searchpath)."""
     check_style(spec, style)
     from .backends.live import build_functional, build_sequential
     from .backends.objects import KerasObjects
+    from .searchpath import search_path
 
-    objects = KerasObjects(spec.custom)
-    objects.check_custom_classes()  # the subclass module imports them itself: check them first
+    folders = search_path(spec, path)
+    objects = KerasObjects(spec.custom, folders)
+    objects.check_custom_classes()  # imported and checked before a generated module imports them
     if style == "functional":
         model = build_functional(spec, objects=objects)
     elif style == "sequential":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 from ..catalog.aliases import full_name
 from ..catalog.argkinds import OBJECT_SUFFIXES
 from ..catalog.calls import RUNS_CODE
@@ -22,11 +20,12 @@ def namespace_of(arg: str) -> str | None:
 class KerasObjects:
     """Creates Keras layers and objects from spec values (imports Keras on first use)."""
 
-    def __init__(self, custom: dict | None = None):
+    def __init__(self, custom: dict | None = None, search: list | tuple = ()):
         import keras
 
         self.keras = keras
         self.custom = custom or {}
+        self.search = list(search)  # folders searched first for custom modules (kspec.searchpath)
         self._custom_classes: dict = {}
 
     def layer_class(self, type_name: str):
@@ -37,8 +36,10 @@ class KerasObjects:
     def custom_class(self, type_name: str):
         """Import a `custom` layer class; it must be a keras.layers.Layer subclass."""
         if type_name not in self._custom_classes:
+            from ..searchpath import import_custom
+
             module_name, _, attribute = self.custom[type_name].partition(":")
-            cls = getattr(importlib.import_module(module_name), attribute, None)
+            cls = getattr(import_custom(module_name, self.search), attribute, None)
             if not (isinstance(cls, type) and issubclass(cls, self.keras.layers.Layer)):
                 raise TypeError(
                     f"custom type {type_name}: {self.custom[type_name]} is not a "

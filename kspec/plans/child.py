@@ -1,9 +1,11 @@
 """The fresh Python process in which `kspec plan --verify` loads each path.
 
-Run as `python -m kspec.plans.child FOLDER`: it reads tasks.json and the
-pickled reference from FOLDER, loads every path with the plan's own code,
-checks each claim, and writes results.json. Nothing of the parent process is
-in memory here: a class that is not importable cannot make a plan pass.
+Started by verify.child_command (an isolated `python -I` that can import kspec) with FOLDER:
+it reads tasks.json and the pickled reference from FOLDER, loads every path with the plan's
+own code, checks each claim, and writes results.json. Nothing of the parent process is in
+memory here: a class that is not importable cannot make a plan pass. What it may import is
+the interpreter's own, kspec, the generated modules in FOLDER, and the custom modules that
+tasks.json names, from the folders it names.
 """
 
 from __future__ import annotations
@@ -44,12 +46,16 @@ def _saved(folder: str, path_id: str) -> dict:
 
 def main(folder: str) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.path.insert(0, folder)
     import keras
     import numpy as np
 
+    from kspec.searchpath import import_modules
+
     with open(os.path.join(folder, "tasks.json"), encoding="utf-8") as handle:
         tasks = json.load(handle)
+    sys.path.insert(0, folder)  # the generated modules; kspec wrote every file in it
+    custom = tasks.get("custom") or {}
+    import_modules(custom.get("modules", ()), custom.get("path", ()))
     with open(os.path.join(folder, "reference.pkl"), "rb") as handle:
         reference = pickle.load(handle)
     checker = _Checker(keras, np, reference)
@@ -76,23 +82,18 @@ class _Checker:
         self.np = np
         self.ref = reference
 
-    def _outputs(self, model):
-        from kspec.samples import output_arrays
+    def _predictions(self, model) -> tuple[bool, str]:
+        """Whether the model predicts what the trained model did, and if not, why."""
+        from kspec.plans.compare import compare, outputs
 
-        return output_arrays(model, self.ref["x"])
-
-    def _same(self, got) -> bool:
-        want = self.ref["predictions"]
-        return len(got) == len(want) and all(
-            self.np.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(got, want)
-        )
+        return compare(outputs(model(self.ref["x"], training=False)), self.ref["outputs"])
 
     def _model_claims(self, task, model):
         keeps, claims = task["keeps"], []
         if keeps["weights"]:
-            claims.append(("weights kept: predictions equal", self._same(self._outputs(model)), ""))
+            claims.append(("weights kept: predictions equal", *self._predictions(model)))
         else:
-            differs = not self._same(self._outputs(model))
+            differs = not self._predictions(model)[0]
             claims.append(
                 (
                     "weights not kept",
@@ -106,32 +107,36 @@ class _Checker:
             )
             model.set_weights(self.ref["weights"])
             claims.append(
-                (
-                    "architecture kept: equal predictions once the weights are set",
-                    self._same(self._outputs(model)),
-                    "",
-                )
+                ("architecture kept: equal predictions once the weights are set", *self._predictions(model))
             )
         compiled = bool(getattr(model, "compiled", False))
         if keeps["compile"]:
-            same = (
-                compiled
-                and type(model.optimizer).__name__ == self.ref["optimizer"]
-                and model.get_compile_config().get("loss") == self.ref["loss"]
-            )
+            optimizer = type(model.optimizer).__name__ if compiled else None
+            loss = model.get_compile_config().get("loss") if compiled else None
+            same = compiled and optimizer == self.ref["optimizer"] and loss == self.ref["loss"]
             claims.append(
                 (
                     "compile settings kept: optimizer and loss equal",
                     same,
-                    type(model.optimizer).__name__ if compiled else "not compiled",
+                    (
+                        optimizer
+                        if same
+                        else (
+                            f"optimizer {optimizer}, loss {loss!r}; expected optimizer "
+                            f"{self.ref['optimizer']}, loss {self.ref['loss']!r}"
+                            if compiled
+                            else "not compiled"
+                        )
+                    ),
                 )
             )
         elif compiled:
+            iterations = int(model.optimizer.iterations)
             claims.append(
                 (
                     "compile settings not kept: compiled afresh from the spec",
-                    int(model.optimizer.iterations) == 0,
-                    f"iterations {int(model.optimizer.iterations)}",
+                    iterations == 0,
+                    f"iterations {iterations}" + ("" if iterations == 0 else ", expected 0"),
                 )
             )
         else:
@@ -139,20 +144,25 @@ class _Checker:
         if keeps["optimizer_state"]:
             iterations = int(model.optimizer.iterations)
             slots = [self.np.asarray(v) for v in model.optimizer.variables]
-            same_slots = len(slots) == len(self.ref["optimizer_variables"]) and all(
-                a.shape == b.shape and self.np.allclose(a, b)
-                for a, b in zip(slots, self.ref["optimizer_variables"])
-            )
+            same_slots, why = self._slots(slots, model.optimizer.variables)
+            detail = f"iterations {iterations}"
+            if iterations != self.ref["iterations"]:
+                detail += f", expected {self.ref['iterations']}"
             claims.append(
                 (
                     "optimizer state kept: iterations and slot variables equal",
                     iterations == self.ref["iterations"] and same_slots,
-                    f"iterations {iterations}",
+                    detail + (f"; {why}" if why else ""),
                 )
             )
             model.fit(self.ref["x"], self.ref["y"], epochs=1, batch_size=self.ref["batch"], verbose=0)
+            after = int(model.optimizer.iterations)
             claims.append(
-                ("training continues after loading", int(model.optimizer.iterations) == iterations + 1, "")
+                (
+                    "training continues after loading",
+                    after == iterations + 1,
+                    "" if after == iterations + 1 else f"iterations {iterations} before fit(), {after} after",
+                )
             )
         return claims
 
@@ -161,24 +171,35 @@ class _Checker:
 
     h5_file = config = json = weights_file = weights_memory = keras_file
 
+    def _slots(self, slots, variables) -> tuple[bool, str]:
+        """Whether the optimizer's variables equal the trained model's, and if not, which."""
+        from kspec.plans.compare import difference
+
+        want = self.ref["optimizer_variables"]
+        if len(slots) != len(want):
+            return False, f"{len(slots)} optimizer variables, expected {len(want)}"
+        for variable, a, b in zip(variables, slots, want):
+            name = getattr(variable, "path", None) or getattr(variable, "name", "?")
+            if a.shape != b.shape:
+                return False, f"optimizer variable {name}: shape {a.shape}, expected {b.shape}"
+            if not self.np.allclose(a, b):
+                return False, f"optimizer variable {name}: {difference(a, b, 1e-5, 1e-8)}"
+        return True, ""
+
     def saved_model(self, task, ns):
-        served = ns["reloaded"].serve(self.ref["x"])
-        values = (
-            served.values()
-            if isinstance(served, dict)
-            else served if isinstance(served, (list, tuple)) else [served]
-        )
-        got = sorted((self.np.asarray(v) for v in values), key=lambda a: a.shape)
-        want = sorted(self.ref["predictions"], key=lambda a: a.shape)
-        same = len(got) == len(want) and all(
-            self.np.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(got, want)
-        )
+        from kspec.plans.compare import compare, outputs
+
+        served = outputs(ns["reloaded"].serve(self.ref["x"]))
+        no_fit = not hasattr(ns["reloaded"], "fit")
         return [
-            ("weights and traced architecture kept: serve() predictions equal", same, ""),
+            (
+                "weights and traced architecture kept: serve() predictions equal",
+                *compare(served, self.ref["outputs"]),
+            ),
             (
                 "compile settings and optimizer not kept: no fit() on the reloaded object",
-                not hasattr(ns["reloaded"], "fit"),
-                "",
+                no_fit,
+                "" if no_fit else f"the reloaded {type(ns['reloaded']).__name__} has fit()",
             ),
         ]
 
@@ -186,8 +207,7 @@ class _Checker:
         return [
             (
                 f"weights load into the {key.removesuffix('_model')} style: predictions equal",
-                self._same(self._outputs(ns[key])),
-                "",
+                *self._predictions(ns[key]),
             )
             for key in ns
             if key.endswith("_model")
@@ -200,11 +220,20 @@ class _Checker:
 
         mine, theirs = layers_by_name(model), layers_by_name(source)
         copied = task["transfer"]["copied"]
-        equal = all(
-            all(self.np.array_equal(a, b) for a, b in zip(mine[n].get_weights(), theirs[n].get_weights()))
+        unequal = [
+            n
             for n in copied
-        )
-        claims = [(f"{len(copied)} layers take the base's weights", equal, "")]
+            if not all(
+                self.np.array_equal(a, b) for a, b in zip(mine[n].get_weights(), theirs[n].get_weights())
+            )
+        ]
+        claims = [
+            (
+                f"{len(copied)} layers take the base's weights",
+                not unequal,
+                f"weights differ from the base's: {', '.join(unequal)}" if unequal else "",
+            )
+        ]
         before = {n: [w.copy() for w in mine[n].get_weights()] for n in mine}
         model.fit(self.ref["x"], self.ref["y"], epochs=1, batch_size=self.ref["batch"], verbose=0)
         moved = {
@@ -216,7 +245,7 @@ class _Checker:
             (
                 f"frozen layers do not move in training ({len(frozen)})",
                 not any(moved[n] for n in frozen),
-                ", ".join(n for n in frozen if moved[n]),
+                "moved: " + ", ".join(n for n in frozen if moved[n]) if any(moved[n] for n in frozen) else "",
             )
         )
         trained = [n for n in mine if n not in frozen and mine[n].trainable_weights]
@@ -224,14 +253,18 @@ class _Checker:
             (
                 f"the other layers train ({len(trained)})",
                 all(moved[n] for n in trained),
-                ", ".join(n for n in trained if not moved[n]),
+                (
+                    ""
+                    if all(moved[n] for n in trained)
+                    else "did not move: " + ", ".join(n for n in trained if not moved[n])
+                ),
             )
         )
         return claims
 
 
-if __name__ == "__main__":
-    if sys.argv[1] == "--without-classes":
-        without_classes(sys.argv[2])
+def command_line(arguments: list[str]) -> None:
+    if arguments[0] == "--without-classes":
+        without_classes(arguments[1])
     else:
-        main(sys.argv[1])
+        main(arguments[0])

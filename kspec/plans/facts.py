@@ -245,7 +245,7 @@ def json(c: Context):
     from .model import PathPlan
 
     caveats = [
-        "model_from_json has no safe_mode (keras-team/keras#18284): load only JSON you trust.",
+        _json_safety(),
         "The model comes back compiled with a fresh optimizer; weights are not included.",
     ]
     if c.needs_class:
@@ -261,6 +261,24 @@ def json(c: Context):
         "text = model.to_json()",
         load,
         caveats,
+    )
+
+
+def _json_safety() -> str:
+    from ..catalog import catalog
+    from .known import json_safe_mode
+
+    if json_safe_mode(catalog().keras_version):
+        return (
+            "model_from_json takes no safe_mode argument but loads in Keras's safe mode: Python code "
+            "in the JSON (a Lambda's function) is refused, unless "
+            "keras.config.enable_unsafe_deserialization() was called in the process. It still builds "
+            "whatever Keras and registered classes the JSON names, with the arguments it gives: load "
+            "only JSON you trust."
+        )
+    return (
+        "model_from_json does not refuse Python code in the JSON on this Keras version: a Lambda's "
+        "function is loaded and runs. Load only JSON you trust."
     )
 
 

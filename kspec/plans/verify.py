@@ -6,6 +6,11 @@ compiled and trained a few steps on random data, and every path's save code
 runs on it. Then one fresh Python process (kspec.plans.child) runs every
 path's load code and checks each claim. Refused paths are tried the obvious
 way and must fail.
+
+The fresh processes are isolated (`python -I`): neither the working directory, PYTHONPATH nor
+the user's site-packages is on their sys.path. They see the interpreter's own standard library
+and site-packages, kspec's location, the temporary folder of generated modules, and the spec's
+custom modules, imported by name from the folders kspec.searchpath gives (see child_command).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import tempfile
 import time
 from typing import NamedTuple
 
-from ..samples import output_arrays, sample_inputs
+from ..samples import sample_inputs
+from ..searchpath import found_in, import_all, search_path
+from .compare import outputs
 from .facts import transfer_layers
 
 FILES = {
@@ -42,15 +49,17 @@ class Check(NamedTuple):
 
 
 def verify(
-    spec, style: str, plan, transfer_from=None, progress=lambda line: None, timings=None
+    spec, style: str, plan, transfer_from=None, progress=lambda line: None, timings=None, search_path=()
 ) -> list[Check]:
     """Check every claim of `plan`; returns one Check per claim. `timings`, a dict if given,
-    receives the seconds each phase took."""
+    receives the seconds each phase took. `search_path`: more folders for custom layer modules,
+    after the spec's own folder (kspec.searchpath)."""
     timings = {} if timings is None else timings
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from ..backends.styles import allowed_styles
     from ..compiler import generate
 
+    custom = _custom_modules(spec, transfer_from, search_path)
     checks: list[Check] = []
     with tempfile.TemporaryDirectory(prefix="kspec-verify-") as folder:
         modules = {s: f"{spec.name}_{s}" for s in allowed_styles(spec)}
@@ -76,7 +85,7 @@ def verify(
                 timings[f"save {path.id}"] = time.perf_counter() - started
             progress("loading every path in a fresh Python process ...")
             started = time.perf_counter()
-            checks += _load_in_child(folder, plan, trained, progress)
+            checks += _load_in_child(folder, plan, trained, custom)
             timings["load every path in fresh processes"] = time.perf_counter() - started
         finally:
             sys.path.remove(folder)
@@ -110,7 +119,7 @@ class _Trained:
             "x": self.x,
             "y": self.y,
             "batch": BATCH,
-            "predictions": output_arrays(self.model, self.x),
+            "outputs": outputs(self.model(self.x, training=False)),
             "weights": self.model.get_weights(),
             "iterations": int(self.model.optimizer.iterations),
             "optimizer_variables": [np.asarray(v) for v in self.model.optimizer.variables],
@@ -149,8 +158,34 @@ class _Trained:
         return Check(path.id, claim, False, "Keras saved and loaded it")
 
 
-def _load_in_child(folder, plan, trained, progress) -> list[Check]:
-    tasks = {"paths": []}
+def _custom_modules(spec, transfer_from, extra) -> dict:
+    """Import the custom layer modules (here, before the generated modules import them by name),
+    and say where a child process finds them: the module names, and the folders to look in."""
+    folders = search_path(spec, extra)
+    modules = import_all(spec.custom, folders)
+    if transfer_from is not None:
+        base = search_path(transfer_from, extra)
+        modules.update(import_all(transfer_from.custom, base))
+        folders += [f for f in base if f not in folders]
+    folders += [f for f in found_in(modules) if f not in folders]
+    return {"modules": sorted(modules), "path": folders}
+
+
+def child_command(*args: str) -> list[str]:
+    """How verify starts a fresh Python process: isolated (-I: the working directory, PYTHONPATH
+    and the user's site-packages are not on sys.path, PYTHON* variables are ignored), with only
+    kspec's own location added, and only where it is not on sys.path already. Everything else
+    the child imports it is told explicitly (tasks.json in its folder)."""
+    boot = (
+        "import os, sys; root = os.path.realpath(sys.argv.pop(1)); "
+        "root in [os.path.realpath(p) for p in sys.path if p] or sys.path.insert(0, root); "
+        "from kspec.plans.child import command_line; command_line(sys.argv[1:])"
+    )
+    return [sys.executable, "-I", "-c", boot, _package_root(), *args]
+
+
+def _load_in_child(folder, plan, trained, custom) -> list[Check]:
+    tasks = {"paths": [], "custom": custom}
     for path in plan.paths:
         if not path.allowed:
             continue
@@ -165,12 +200,7 @@ def _load_in_child(folder, plan, trained, progress) -> list[Check]:
         json.dump(tasks, handle)
     with open(os.path.join(folder, "reference.pkl"), "wb") as handle:
         pickle.dump(trained.reference, handle)
-    done = subprocess.run(
-        [sys.executable, "-m", "kspec.plans.child", folder],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([_package_root(), folder])},
-    )
+    done = subprocess.run(child_command(folder), capture_output=True, text=True, cwd=folder, check=False)
     results_file = os.path.join(folder, "results.json")
     if done.returncode != 0 or not os.path.exists(results_file):
         return [
@@ -199,16 +229,15 @@ def _class_claims(folder, plan) -> dict:
     wanted = [p for p in plan.paths if p.allowed and p.id in ("keras_file", "json")]
     if not wanted:
         return {}
-    subprocess.run(
-        [sys.executable, "-m", "kspec.plans.child", "--without-classes", folder],
-        capture_output=True,
-        env={**os.environ, "PYTHONPATH": _package_root()},
+    done = subprocess.run(
+        child_command("--without-classes", folder), capture_output=True, text=True, cwd=folder, check=False
     )
     try:
         with open(os.path.join(folder, "bare.json"), encoding="utf-8") as handle:
             outcome = json.load(handle)
     except OSError:
-        return {p.id: [["the class check runs", False, "the process did not report"]] for p in wanted}
+        why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        return {p.id: [["the class check runs", False, f"the process did not report: {why}"]] for p in wanted}
     claims = {}
     for path in wanted:
         loaded = outcome.get(path.id) == "loaded"
