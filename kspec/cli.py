@@ -365,6 +365,7 @@ def build_command(spec_path, style, search_path) -> None:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
+        from .backends.objects import CustomLayerRefused
         from .compiler import build
     except ImportError as exc:  # pragma: no cover - depends on the install
         _fail(f"building needs Keras: pip install 'kspec[keras]' ({exc})", 2)
@@ -373,6 +374,8 @@ def build_command(spec_path, style, search_path) -> None:
         model = build(spec, style, path=search_path)
     except ImportError as error:
         _fail(f"cannot import a custom layer: {error}", 2)
+    except CustomLayerRefused as error:
+        _fail(str(error))
     except Exception as error:  # Keras's own refusal, reported without a traceback
         _fail(f"Keras could not build {spec.name}: {type(error).__name__}: {error}")
     model.summary(print_fn=lambda line, **_: click.echo(line))
@@ -435,6 +438,7 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
+    from .backends.objects import CustomLayerRefused
     from .plans.verify import verify as run_checks
 
     click.echo(
@@ -453,6 +457,8 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
         )
     except ImportError as error:
         _fail(f"cannot import a custom layer: {error}", 2)
+    except CustomLayerRefused as error:
+        _fail(str(error))
     failed = [c for c in checks if not c.ok]
     click.echo(f"\n{'path':<20}  {'result':<6}  claim", err=True)
     for check in checks:

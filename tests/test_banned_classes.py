@@ -98,3 +98,18 @@ def test_build_accepts_a_users_own_layer(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     spec = kspec.load(SPEC + "custom: {Evil: 'userlayers_ok:Scale'}\n")
     assert kspec.build(spec, "subclass").count_params() == 0
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+@pytest.mark.parametrize("command", [["build"], ["plan", "--verify"]])
+def test_the_command_line_refuses_a_reexported_lambda_without_a_traceback(tmp_path, command):
+    from conftest import run_kspec
+
+    (tmp_path / "userlayers_cli.py").write_text("from keras.layers import Lambda as Harmless\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC + "custom: {Evil: 'userlayers_cli:Harmless'}\n")
+    result = run_kspec(*command, spec)
+    assert result.returncode == 1
+    assert "is keras.layers.Lambda or a subclass of it" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -17,6 +17,10 @@ def namespace_of(arg: str) -> str | None:
     return None
 
 
+class CustomLayerRefused(TypeError):
+    """A `custom` class that is not a layer, or is one of the layers that run code or load files."""
+
+
 class KerasObjects:
     """Creates Keras layers and objects from spec values (imports Keras on first use)."""
 
@@ -41,14 +45,14 @@ class KerasObjects:
             module_name, _, attribute = self.custom[type_name].partition(":")
             cls = getattr(import_custom(module_name, self.search), attribute, None)
             if not (isinstance(cls, type) and issubclass(cls, self.keras.layers.Layer)):
-                raise TypeError(
+                raise CustomLayerRefused(
                     f"custom type {type_name}: {self.custom[type_name]} is not a "
                     f"keras.layers.Layer subclass"
                 )
             for banned in RUNS_CODE:
                 base = getattr(self.keras.layers, banned, None)
                 if base is not None and issubclass(cls, base):
-                    raise TypeError(
+                    raise CustomLayerRefused(
                         f"custom type {type_name}: {self.custom[type_name]} is keras.layers.{banned} "
                         "or a subclass of it, which runs Python functions or loads files: refused"
                     )
