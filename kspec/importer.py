@@ -142,7 +142,7 @@ class _Writer:
 
     def text(self) -> str:
         lines = [
-            "# yaml-language-server: $schema=../schemas/kspec-v1.schema.json",
+            f"# yaml-language-server: $schema={schema_url()}",
             "kspec: 1",
             f"name: {_scalar(_identifier(self.config['name']))}",
             "",
@@ -535,3 +535,13 @@ def _canonical_value(value):
             return short
         return {"type": value["type"], **kept}
     return value
+
+
+def schema_url() -> str:
+    """Where editors find the spec language's schema: its published `$id`, an https URL."""
+    from .structure import load_schema
+
+    url = load_schema()["$id"]
+    if not url.startswith("https://"):
+        raise ValueError(f"the schema's $id {url!r} is not an https URL")
+    return url

@@ -135,3 +135,27 @@ def _all_applications():
 @pytest.mark.parametrize("name", _all_applications() or ["none"])
 def test_every_keras_application_round_trips(name):
     test_keras_applications_round_trip(name)
+
+
+# The spec's modeline ------------------------------------------------------------
+
+
+# A Sequential model's get_config(): Input((2,)), then Dense(1, name="out").
+TINY_SEQUENTIAL = {
+    "name": "m",
+    "layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [None, 2], "dtype": "float32", "name": "x"}},
+        {"class_name": "Dense", "module": "keras.layers", "config": {"name": "out", "units": 1}},
+    ],
+}
+
+
+def test_an_imported_spec_points_editors_at_the_published_schema():
+    import json
+
+    from conftest import ROOT
+
+    schema_id = json.loads((ROOT / "schemas" / "kspec-v1.schema.json").read_text())["$id"]
+    assert schema_id.startswith("https://")
+    text = kspec.importer.from_keras_config(TINY_SEQUENTIAL, "Sequential")
+    assert text.splitlines()[0] == f"# yaml-language-server: $schema={schema_id}"
