@@ -403,13 +403,17 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, output) -> None:
 def import_command(source, output, arguments, force) -> None:
     """Turn a Keras model into a spec: a .keras, .h5 or .json file, or `package.module:callable`.
 
+    The model's compile settings (optimizer, loss, metrics, loss_weights) become the spec's
+    `compile` section; what the spec language cannot say is named in a comment and on stderr.
+
+    \b
     Example: kspec import keras.applications:ResNet50 --arg weights=None -o resnet50.yaml
     """
     import os
 
     import yaml
 
-    from .importer import ImportRefused, from_keras, load_source
+    from .importer import ImportRefused, imported_model, load_source
     from .validate import validate_text
 
     kwargs = {}
@@ -421,12 +425,14 @@ def import_command(source, output, arguments, force) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         click.echo(f"loading {source} ...", err=True)
-        model = load_source(source, kwargs)
-        text = from_keras(model)
+        model, compile_config = load_source(source, kwargs)
+        text, not_carried = imported_model(model, compile_config)
     except ImportRefused as refusal:
         _fail(f"cannot import {source}: {refusal}")
     except (OSError, ImportError, AttributeError, ValueError, TypeError) as error:
         _fail(f"cannot load {source}: {type(error).__name__}: {error}", 2)
+    for note in not_carried:
+        click.echo(f"kspec: warning: compile setting not carried: {note}", err=True)
     errors = [d for d in validate_text(text, output or "<import>").diagnostics if d.is_error]
     if errors:
         _fail(
