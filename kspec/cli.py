@@ -406,6 +406,10 @@ def import_command(source, output, arguments, force) -> None:
     The model's compile settings (optimizer, loss, metrics, loss_weights) become the spec's
     `compile` section; what the spec language cannot say is named in a comment and on stderr.
 
+    `package.module:callable` imports the module and runs the callable (with the --arg
+    arguments): it runs Python code, so name only packages you trust. Callables of the Python
+    standard library are refused. Files are loaded with Keras's safe_mode on.
+
     \b
     Example: kspec import keras.applications:ResNet50 --arg weights=None -o resnet50.yaml
     """
@@ -413,7 +417,7 @@ def import_command(source, output, arguments, force) -> None:
 
     import yaml
 
-    from .importer import ImportRefused, imported_model, load_source
+    from .importer import ImportRefused, LoadRefused, check_source, imported_model, load_source
     from .validate import validate_text
 
     kwargs = {}
@@ -424,9 +428,12 @@ def import_command(source, output, arguments, force) -> None:
         kwargs[key] = None if value in ("None", "none") else yaml.safe_load(value)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
+        check_source(source)  # before anything is imported, let alone run
         click.echo(f"loading {source} ...", err=True)
         model, compile_config = load_source(source, kwargs)
         text, not_carried = imported_model(model, compile_config)
+    except LoadRefused as refusal:
+        _fail(f"cannot import {source}: {refusal}", 2)
     except ImportRefused as refusal:
         _fail(f"cannot import {source}: {refusal}")
     except (OSError, ImportError, AttributeError, ValueError, TypeError) as error:

@@ -37,6 +37,11 @@ class ImportRefused(Exception):
     """The model cannot become a spec; the message says why and what to do."""
 
 
+class LoadRefused(ImportRefused):
+    """The source cannot be loaded as the command line gives it (a callable in the standard
+    library); the message says what to change."""
+
+
 # Keras operations recorded as graph nodes (`x + y` in Functional code), and their layers.
 OPERATIONS = {
     "Add": "Add",
@@ -540,11 +545,37 @@ def _is_functional(model) -> bool:
     return isinstance(model, Functional)
 
 
+def refuse_standard_library(what: str, path: str) -> None:
+    """Refuse a callable or module in the Python standard library, before it is imported."""
+    from .modules import standard_library_module
+
+    package = standard_library_module(path)
+    if package is not None:
+        raise LoadRefused(
+            f"{what} {path} is in the Python standard library ({package}); kspec imports and runs "
+            "only models, factories and layers from your own or trusted packages"
+        )
+
+
+def check_source(source: str) -> None:
+    """Refuse, before anything is imported, a source that is neither a file nor a
+    `package.module:callable`, and callables in the Python standard library."""
+    import os
+
+    if not os.path.exists(source):
+        if not source.partition(":")[2]:
+            raise ImportRefused(f"{source} is neither a file nor a `package.module:callable` reference")
+        refuse_standard_library("the callable", source)
+
+
 def load_source(source: str, arguments: dict):
     """A Keras model from a .keras, .h5 or .json file, or from `package.module:callable`, and
-    the compile config saved with it ({} when there is none)."""
+    the compile config saved with it ({} when there is none). A callable in the standard
+    library is refused before anything runs."""
     import importlib
     import os
+
+    check_source(source)
 
     import keras
 
@@ -555,8 +586,6 @@ def load_source(source: str, arguments: dict):
         model = keras.models.load_model(source, compile=False)
         return model, _saved(source).get("compile_config") or {}
     module_name, _, attribute = source.partition(":")
-    if not attribute:
-        raise ImportRefused(f"{source} is neither a file nor a `package.module:callable` reference")
     factory = getattr(importlib.import_module(module_name), attribute)
     model = factory(**arguments)
     compiled = getattr(model, "get_compile_config", None)

@@ -318,3 +318,30 @@ def test_import_command_warns_about_compile_settings_it_cannot_carry(tmp_path):
         "function" in result.stderr.splitlines()
     )
     assert "#   loss: the function 'my_loss'" in result.stdout
+
+
+# What `kspec import` may import and run ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source", ["os:system", "subprocess:getoutput", "builtins:exec", "shutil:rmtree", "os.path:join"]
+)
+def test_import_refuses_a_standard_library_callable_before_running_it(tmp_path, source):
+    marker = tmp_path / "ran"
+    result = run_kspec("import", source, "--arg", f"command=touch {marker}")
+    assert result.returncode == 2
+    package = source.split(".")[0].split(":")[0]
+    expected = (
+        f"kspec: cannot import {source}: the callable {source} is in the Python standard library "
+        f"({package}); kspec imports and runs only models, factories and layers from your own or "
+        "trusted packages"
+    )
+    assert result.stderr.splitlines() == [expected]
+    assert not marker.exists()
+
+
+def test_import_help_says_it_imports_and_runs_code():
+    result = run_kspec("import", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "`package.module:callable` imports the module and runs the callable" in text
