@@ -39,7 +39,7 @@ class ImportRefused(Exception):
 
 class LoadRefused(ImportRefused):
     """The source cannot be loaded as the command line gives it (a callable in the standard
-    library); the message says what to change."""
+    library, a class Keras cannot find); the message says what to change."""
 
 
 # Keras operations recorded as graph nodes (`x + y` in Functional code), and their layers.
@@ -557,39 +557,111 @@ def refuse_standard_library(what: str, path: str) -> None:
         )
 
 
-def check_source(source: str) -> None:
+def check_source(source: str, modules=()) -> None:
     """Refuse, before anything is imported, a source that is neither a file nor a
-    `package.module:callable`, and callables in the Python standard library."""
+    `package.module:callable`, and callables or modules in the Python standard library."""
     import os
 
     if not os.path.exists(source):
         if not source.partition(":")[2]:
             raise ImportRefused(f"{source} is neither a file nor a `package.module:callable` reference")
         refuse_standard_library("the callable", source)
+    for module in modules:
+        refuse_standard_library("the module", module)
 
 
-def load_source(source: str, arguments: dict):
+def load_source(source: str, arguments: dict, paths=(), modules=()):
     """A Keras model from a .keras, .h5 or .json file, or from `package.module:callable`, and
-    the compile config saved with it ({} when there is none). A callable in the standard
-    library is refused before anything runs."""
+    the compile config saved with it ({} when there is none).
+
+    `paths` are directories put first on sys.path, and `modules` are imported, before the model
+    is loaded: so that custom classes registered with keras.saving.register_keras_serializable
+    are found. A callable or module in the standard library is refused before anything runs.
+    Keras's safe_mode stays on.
+    """
     import importlib
     import os
+    import sys
 
-    check_source(source)
+    check_source(source, modules)
+    is_file = os.path.exists(source)
+    module_name, _, attribute = source.partition(":")
 
     import keras
 
-    if os.path.exists(source):
-        if source.endswith(".json"):
-            with open(source, encoding="utf-8") as handle:
-                return keras.models.model_from_json(handle.read()), {}
-        model = keras.models.load_model(source, compile=False)
+    for directory in reversed(paths):
+        sys.path.insert(0, os.path.abspath(directory))
+    for module in modules:
+        importlib.import_module(module)
+    if is_file:
+        try:
+            if source.endswith(".json"):
+                with open(source, encoding="utf-8") as handle:
+                    return keras.models.model_from_json(handle.read()), {}
+            model = keras.models.load_model(source, compile=False)
+        except (TypeError, ValueError) as error:
+            missing = _unlocated_class(error)
+            if missing is None:
+                raise
+            raise LoadRefused(_unlocated_message(missing, _saved_or_none(source))) from None
         return model, _saved(source).get("compile_config") or {}
-    module_name, _, attribute = source.partition(":")
     factory = getattr(importlib.import_module(module_name), attribute)
     model = factory(**arguments)
     compiled = getattr(model, "get_compile_config", None)
     return model, (compiled() or {}) if compiled else {}
+
+
+_UNLOCATED = re.compile(r"Could not locate (?:class|function) '([^']+)'")
+
+
+def _unlocated_class(error: BaseException) -> str | None:
+    """The class Keras could not find, from an error or the errors that caused it."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        found = _UNLOCATED.search(str(error))
+        if found:
+            return found.group(1)
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _unlocated_message(name: str, config) -> str:
+    """What to do about a class Keras could not locate (`Name`, or `package>Name` as registered)."""
+    class_name = name.rpartition(">")[2]
+    module = _module_of(class_name, config)
+    where = f" (module {module})" if module else f" (registered as '{name}')" if ">" in name else ""
+    return (
+        f"Keras could not locate the class '{class_name}'{where}: import the module that registers it "
+        f"with --import {module or 'MODULE'}, and put the directory it is in on the path with --path DIR"
+    )
+
+
+def _module_of(class_name: str, config) -> str | None:
+    """The module a saved config names for a class, if it names one."""
+    stack = [config]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if value.get("class_name") == class_name and isinstance(value.get("module"), str):
+                return value["module"]
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
+
+
+def _saved_or_none(path: str):
+    """The JSON saved in a model file, or None: only to name the module of a missing class."""
+    import json
+
+    try:
+        if path.endswith(".json"):
+            with open(path, encoding="utf-8") as handle:
+                return json.load(handle)
+        return _saved(path)
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def _saved(path: str) -> dict:

@@ -345,3 +345,69 @@ def test_import_help_says_it_imports_and_runs_code():
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
     assert "`package.module:callable` imports the module and runs the callable" in text
+    assert "--import MODULE" in text and "runs its code" in text
+    assert "--path DIR" in text
+
+
+def test_import_refuses_a_standard_library_module_for_import(tmp_path):
+    model = tmp_path / "m.keras"
+    model.write_text("not read")
+    result = run_kspec("import", model, "--import", "antigravity")
+    assert result.returncode == 2
+    expected = (
+        f"kspec: cannot import {model}: the module antigravity is in the Python standard library "
+        "(antigravity); kspec imports and runs only models, factories and layers from your own or "
+        "trusted packages"
+    )
+    assert result.stderr.splitlines() == [expected]
+
+
+CUSTOM_MODULE = """
+import keras
+
+
+@keras.saving.register_keras_serializable(package="kspec_test_distance")
+class EuclideanDistance(keras.layers.Layer):
+    def call(self, a, b):
+        return keras.ops.sqrt(keras.ops.sum(keras.ops.square(a - b), axis=-1, keepdims=True))
+"""
+
+
+@pytest.mark.slow
+def test_import_reads_custom_classes_with_path_and_import(tmp_path):
+    import importlib
+    import sys
+
+    import keras
+
+    (tmp_path / "kspec_test_distance.py").write_text(CUSTOM_MODULE)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        module = importlib.import_module("kspec_test_distance")
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("kspec_test_distance", None)
+    left, right = keras.Input((3,), name="left"), keras.Input((3,), name="right")
+    model = keras.Model([left, right], module.EuclideanDistance(name="distance")(left, right))
+    model.save(tmp_path / "distance.keras")
+
+    plain = run_kspec("import", tmp_path / "distance.keras")
+    assert plain.returncode == 2
+    assert plain.stderr.splitlines()[-1] == (
+        f"kspec: cannot import {tmp_path / 'distance.keras'}: Keras could not locate the class "
+        "'EuclideanDistance' (module kspec_test_distance): import the module that registers it with "
+        "--import kspec_test_distance, and put the directory it is in on the path with --path DIR"
+    )
+    found = run_kspec(
+        "import",
+        tmp_path / "distance.keras",
+        "--path",
+        tmp_path,
+        "--import",
+        "kspec_test_distance",
+        "-o",
+        tmp_path / "distance.yaml",
+    )
+    assert found.returncode == 0, found.stderr[-2000:]
+    spec = kspec.load(tmp_path / "distance.yaml")
+    assert spec.custom == {"EuclideanDistance": "kspec_test_distance:EuclideanDistance"}
