@@ -485,17 +485,43 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
     metavar="KEY=VALUE",
     help="A keyword argument for a `package.module:callable` source (YAML value), repeatable.",
 )
+@click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
+    metavar="DIR",
+    help="A directory put first on sys.path before loading (where --import modules are), repeatable.",
+)
+@click.option(
+    "--import",
+    "modules",
+    multiple=True,
+    metavar="MODULE",
+    help="A module imported before loading, so that the custom classes it registers with "
+    "keras.saving.register_keras_serializable are found; runs its code. Repeatable.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing file that kspec did not write.")
-def import_command(source, output, arguments, force) -> None:
+def import_command(source, output, arguments, paths, modules, force) -> None:
     """Turn a Keras model into a spec: a .keras, .h5 or .json file, or `package.module:callable`.
 
+    The model's compile settings (optimizer, loss, metrics, loss_weights) become the spec's
+    `compile` section; what the spec language cannot say is named in a comment and on stderr.
+
+    `package.module:callable` imports the module and runs the callable (with the --arg
+    arguments), and --import imports modules: both run Python code, so name only packages you
+    trust. Callables and modules of the Python standard library are refused. Files are loaded
+    with Keras's safe_mode on.
+
+    \b
     Example: kspec import keras.applications:ResNet50 --arg weights=None -o resnet50.yaml
+    Custom layers: kspec import model.keras --path src --import my_project.layers -o model.yaml
     """
     import os
 
     import yaml
 
-    from .importer import ImportRefused, from_keras, load_source
+    from .importer import ImportRefused, LoadRefused, check_source, imported_model, load_source
     from .validate import validate_text
 
     kwargs = {}
@@ -504,15 +530,23 @@ def import_command(source, output, arguments, force) -> None:
         if not sep or not key.isidentifier():
             _fail(f"--arg takes KEY=VALUE, got {item!r}", 2)
         kwargs[key] = None if value in ("None", "none") else yaml.safe_load(value)
+    for module in modules:
+        if not all(part.isidentifier() for part in module.split(".")):
+            _fail(f"--import takes a module name such as my_project.layers, got {module!r}", 2)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
+        check_source(source, modules)  # before anything is imported, let alone run
         click.echo(f"loading {source} ...", err=True)
-        model = load_source(source, kwargs)
-        text = from_keras(model)
+        model, compile_config = load_source(source, kwargs, paths, modules)
+        text, not_carried = imported_model(model, compile_config)
+    except LoadRefused as refusal:
+        _fail(f"cannot import {source}: {refusal}", 2)
     except ImportRefused as refusal:
         _fail(f"cannot import {source}: {refusal}")
     except (OSError, ImportError, AttributeError, ValueError, TypeError) as error:
         _fail(f"cannot load {source}: {type(error).__name__}: {error}", 2)
+    for note in not_carried:
+        click.echo(f"kspec: warning: compile setting not carried: {note}", err=True)
     errors = [d for d in validate_text(text, output or "<import>").diagnostics if d.is_error]
     if errors:
         _fail(

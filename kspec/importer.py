@@ -3,10 +3,16 @@
 The Functional config is the graph as data; the spec keeps Keras's layer order
 and names, leaves out every argument equal to its default, writes `inputs`
 only where a call does not simply take the previous output, and declares
-layers that are not public `keras.layers` classes under `custom`.
+layers that are not public `keras.layers` classes under `custom`. The model's
+compile config becomes the `compile` section, as far as the language can say
+it; each setting it cannot say is named in a comment, never dropped silently.
 """
 
 from __future__ import annotations
+
+import re
+import struct
+from typing import NamedTuple
 
 import yaml
 
@@ -31,6 +37,11 @@ class ImportRefused(Exception):
     """The model cannot become a spec; the message says why and what to do."""
 
 
+class LoadRefused(ImportRefused):
+    """The source cannot be loaded as the command line gives it (a callable in the standard
+    library, a class Keras cannot find); the message says what to change."""
+
+
 # Keras operations recorded as graph nodes (`x + y` in Functional code), and their layers.
 OPERATIONS = {
     "Add": "Add",
@@ -41,11 +52,29 @@ OPERATIONS = {
 }
 
 
-def from_keras_config(config: dict, class_name: str = "Functional") -> str:
-    """The spec text for a model's get_config() (Functional or Sequential)."""
+class Imported(NamedTuple):
+    """A spec's text, and what of the model it could not carry (also written into the text)."""
+
+    text: str
+    not_carried: list[str]
+
+
+def from_keras_config(
+    config: dict, class_name: str = "Functional", compile_config: dict | None = None
+) -> str:
+    """The spec text for a model's get_config() (Functional or Sequential), with the `compile`
+    section of a Keras compile config (`model.get_compile_config()`) when one is given."""
+    return imported_config(config, class_name, compile_config).text
+
+
+def imported_config(
+    config: dict, class_name: str = "Functional", compile_config: dict | None = None
+) -> Imported:
+    """As from_keras_config, with the list of settings the spec could not carry."""
     if class_name == "Sequential" or "input_layers" not in config:
         config = _sequential_as_functional(config)
-    return _Writer(_inline_submodels(config)).text()
+    writer = _Writer(_inline_submodels(config), compile_config)
+    return Imported(writer.text(), writer.not_carried)
 
 
 def _inline_submodels(config: dict) -> dict:
@@ -135,14 +164,16 @@ def _sequential_as_functional(config: dict) -> dict:
 
 
 class _Writer:
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, compile_config: dict | None = None):
         self.config = config
+        self.compile_config = compile_config or {}
         self.custom: dict[str, str] = {}
         self.outputs_of: dict[str, int] = {}  # layer name -> number of calls seen
+        self.not_carried: list[str] = []
 
     def text(self) -> str:
         lines = [
-            "# yaml-language-server: $schema=../schemas/kspec-v1.schema.json",
+            f"# yaml-language-server: $schema={schema_url()}",
             "kspec: 1",
             f"name: {_scalar(_identifier(self.config['name']))}",
             "",
@@ -174,7 +205,34 @@ class _Writer:
             lines += ["", "custom:"] + [
                 f"  {name}: {_scalar(path)}" for name, path in sorted(self.custom.items())
             ]
+        lines += self.compile_lines()
         return "\n".join(lines) + "\n"
+
+    def compile_lines(self) -> list[str]:
+        """The `compile` section, preceded by a comment on each Keras setting it could not carry."""
+        outputs = self.outputs()
+        names = (
+            list(outputs) if isinstance(outputs, dict) else [outputs] if isinstance(outputs, str) else outputs
+        )
+        settings, self.not_carried = compile_settings(self.compile_config, [n.split(".")[0] for n in names])
+        if not settings and not self.not_carried:
+            return []
+        lines = [""]
+        if self.not_carried:
+            lines.append(
+                "# Not carried from the Keras model's compile settings (the spec language cannot say them):"
+            )
+            lines += [f"#   {_comment(note)}" for note in self.not_carried]
+        if settings:
+            lines.append("compile:")
+        for key, value in settings.items():
+            flow = f"  {key}: {_flow(value)}"
+            if len(flow) <= FLOW_WIDTH or not isinstance(value, dict) or "type" in value:
+                lines.append(flow)
+            else:  # a per-output mapping, one output a line
+                lines.append(f"  {key}:")
+                lines += [f"    {name}: {_flow(item)}" for name, item in value.items()]
+        return lines
 
     def call(self, entry, node, call_index, previous, position):
         name = entry["name"] if call_index == 0 else f"{entry['name']}_call{call_index + 1}"
@@ -455,8 +513,14 @@ def _flow(value) -> str:
     return _scalar(value)
 
 
-def from_keras(model) -> str:
-    """The spec text of a Functional or Sequential keras.Model."""
+def from_keras(model, compile_config: dict | None = None) -> str:
+    """The spec text of a Functional or Sequential keras.Model, with its compile settings
+    (`compile_config`, or the model's own when it was compiled)."""
+    return imported_model(model, compile_config).text
+
+
+def imported_model(model, compile_config: dict | None = None) -> Imported:
+    """As from_keras, with the list of settings the spec could not carry."""
     import keras
 
     if not isinstance(model, keras.Model):
@@ -468,7 +532,11 @@ def from_keras(model) -> str:
             "keras.Input tensors and import the traced model (keras.Model(inputs, model(inputs))), or "
             "write the spec by hand"
         )
-    return from_keras_config(model.get_config(), "Sequential" if kind == "Sequential" else "Functional")
+    if compile_config is None:
+        compile_config = model.get_compile_config() or {}
+    return imported_config(
+        model.get_config(), "Sequential" if kind == "Sequential" else "Functional", compile_config
+    )
 
 
 def _is_functional(model) -> bool:
@@ -477,23 +545,144 @@ def _is_functional(model) -> bool:
     return isinstance(model, Functional)
 
 
-def load_source(source: str, arguments: dict):
-    """A Keras model from a .keras, .h5 or .json file, or from `package.module:callable`."""
+def refuse_standard_library(what: str, path: str) -> None:
+    """Refuse a callable or module in the Python standard library, before it is imported."""
+    from .checks.paths import in_standard_library, top_module
+
+    if in_standard_library(path):
+        raise LoadRefused(
+            f"{what} {path} is in the Python standard library ({top_module(path)}); kspec imports and runs "
+            "only models, factories and layers from your own or trusted packages"
+        )
+
+
+def check_source(source: str, modules=()) -> None:
+    """Refuse, before anything is imported, a source that is neither a file nor a
+    `package.module:callable`, and callables or modules in the Python standard library."""
+    import os
+
+    if not os.path.exists(source):
+        if not source.partition(":")[2]:
+            raise ImportRefused(f"{source} is neither a file nor a `package.module:callable` reference")
+        refuse_standard_library("the callable", source)
+    for module in modules:
+        refuse_standard_library("the module", module)
+
+
+def load_source(source: str, arguments: dict, paths=(), modules=()):
+    """A Keras model from a .keras, .h5 or .json file, or from `package.module:callable`, and
+    the compile config saved with it ({} when there is none).
+
+    `paths` are directories put first on sys.path, and `modules` are imported, before the model
+    is loaded: so that custom classes registered with keras.saving.register_keras_serializable
+    are found. A callable or module in the standard library is refused before anything runs.
+    Keras's safe_mode stays on.
+    """
     import importlib
     import os
+    import sys
+
+    check_source(source, modules)
+    is_file = os.path.exists(source)
+    module_name, _, attribute = source.partition(":")
 
     import keras
 
-    if os.path.exists(source):
-        if source.endswith(".json"):
-            with open(source, encoding="utf-8") as handle:
-                return keras.models.model_from_json(handle.read())
-        return keras.models.load_model(source, compile=False)
-    module_name, _, attribute = source.partition(":")
-    if not attribute:
-        raise ImportRefused(f"{source} is neither a file nor a `package.module:callable` reference")
+    for directory in reversed(paths):
+        sys.path.insert(0, os.path.abspath(directory))
+    for module in modules:
+        importlib.import_module(module)
+    if is_file:
+        try:
+            if source.endswith(".json"):
+                with open(source, encoding="utf-8") as handle:
+                    return keras.models.model_from_json(handle.read()), {}
+            model = keras.models.load_model(source, compile=False)
+        except (TypeError, ValueError) as error:
+            missing = _unlocated_class(error)
+            if missing is None:
+                raise
+            raise LoadRefused(_unlocated_message(missing, _saved_or_none(source))) from None
+        return model, _saved(source).get("compile_config") or {}
     factory = getattr(importlib.import_module(module_name), attribute)
-    return factory(**arguments)
+    model = factory(**arguments)
+    compiled = getattr(model, "get_compile_config", None)
+    return model, (compiled() or {}) if compiled else {}
+
+
+_UNLOCATED = re.compile(r"Could not locate (?:class|function) '([^']+)'")
+
+
+def _unlocated_class(error: BaseException) -> str | None:
+    """The class Keras could not find, from an error or the errors that caused it."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        found = _UNLOCATED.search(str(error))
+        if found:
+            return found.group(1)
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _unlocated_message(name: str, config) -> str:
+    """What to do about a class Keras could not locate (`Name`, or `package>Name` as registered)."""
+    class_name = name.rpartition(">")[2]
+    module = _module_of(class_name, config)
+    where = f" (module {module})" if module else f" (registered as '{name}')" if ">" in name else ""
+    return (
+        f"Keras could not locate the class '{class_name}'{where}: import the module that registers it "
+        f"with --import {module or 'MODULE'}, and put the directory it is in on the path with --path DIR"
+    )
+
+
+def _module_of(class_name: str, config) -> str | None:
+    """The module a saved config names for a class, if it names one."""
+    stack = [config]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if value.get("class_name") == class_name and isinstance(value.get("module"), str):
+                return value["module"]
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
+
+
+def _saved_or_none(path: str):
+    """The JSON saved in a model file, or None: only to name the module of a missing class."""
+    import json
+
+    try:
+        if path.endswith(".json"):
+            with open(path, encoding="utf-8") as handle:
+                return json.load(handle)
+        return _saved(path)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _saved(path: str) -> dict:
+    """The JSON Keras keeps beside the weights, in the shape of a .keras file's config.json: the
+    model under `config`, the compile settings under `compile_config`. A legacy .h5 file keeps
+    them in its attributes `model_config` and `training_config`."""
+    import json
+    import zipfile
+
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read("config.json"))
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        found = {key: handle.attrs.get(key) for key in ("model_config", "training_config")}
+    parsed = {
+        key: json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+        for key, text in found.items()
+        if text is not None
+    }
+    return {"config": parsed.get("model_config"), "compile_config": parsed.get("training_config")}
 
 
 def canonical_args(type_name: str, args: dict) -> dict:
@@ -535,3 +724,193 @@ def _canonical_value(value):
             return short
         return {"type": value["type"], **kept}
     return value
+
+
+# Compile settings -------------------------------------------------------------
+
+# The order of the keys in the `compile` section (docs/spec-language.md, Compile settings).
+COMPILE_KEYS = (
+    "optimizer",
+    "loss",
+    "metrics",
+    "weighted_metrics",
+    "loss_weights",
+    "run_eagerly",
+    "steps_per_execution",
+    "jit_compile",
+)
+# Values Keras records when compile() is called without them (`jit_compile="auto"` is recorded
+# resolved: false on a machine without an accelerator).
+COMPILE_DEFAULTS = {"run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+
+
+# Where a namespace's classes are in Keras, when not at keras.<namespace>.
+KERAS_MODULES = {"schedules": "optimizers.schedules"}
+
+
+class _NotCarried(Exception):
+    """A compile setting the spec language cannot express; the message says why."""
+
+
+def compile_settings(config: dict | None, output_names: list[str]) -> tuple[dict, list[str]]:
+    """A spec's `compile` mapping for a Keras compile config, and a note for each setting left out.
+
+    `config` is `model.get_compile_config()`, the `compile_config` of a .keras file, or the
+    `training_config` of a legacy .h5 file (whose optimizer is under `optimizer_config`).
+    Arguments equal to Keras's defaults are left out, and so are the names Keras gives objects
+    by itself (`adam`, `adam_1`); a setting that cannot be written is left out whole, never in
+    part, and named in the notes.
+    """
+    config = dict(config or {})
+    if "optimizer_config" in config and "optimizer" not in config:
+        config["optimizer"] = config.pop("optimizer_config")
+    settings, notes = {}, []
+    for key in COMPILE_KEYS:
+        value = config.get(key)
+        if value is None or (key in COMPILE_DEFAULTS and value == COMPILE_DEFAULTS[key]):
+            continue
+        try:
+            settings[key] = _compile_value(key, value, output_names)
+        except _NotCarried as why:
+            notes.append(f"{key}: {why}")
+    for key in sorted(set(config) - set(COMPILE_KEYS) - {"optimizer_config"}):
+        if config[key] is not None:
+            notes.append(f"{key}: not a setting kspec knows")
+    return settings, notes
+
+
+def _compile_value(key: str, value, output_names: list[str]):
+    if key == "optimizer":
+        return _keras_object("optimizers", value)
+    if key == "loss":
+        return _per_output(value, "losses", output_names, many=False)
+    if key in ("metrics", "weighted_metrics"):
+        return _per_output(value, "metrics", output_names, many=True)
+    if key == "loss_weights":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if len(output_names) != 1:
+                raise _NotCarried(f"one number ({value}) for {len(output_names)} outputs")
+            return [value]  # the same weight, in the form the spec language has
+        if isinstance(value, dict):
+            _check_output_names(value, output_names)
+        return _plain(value)
+    return value
+
+
+def _per_output(value, namespace: str, output_names: list[str], many: bool):
+    """A loss or metrics setting: one object, a list, or a mapping of output name to them."""
+    if isinstance(value, dict) and "class_name" not in value:
+        _check_output_names(value, output_names)
+        return {
+            name: (
+                [_keras_object(namespace, v) for v in item]
+                if isinstance(item, list)
+                else _keras_object(namespace, item)
+            )
+            for name, item in value.items()
+        }
+    if isinstance(value, list):
+        if any(isinstance(v, list) for v in value):
+            raise _NotCarried(
+                "a list of lists (per output in order): the spec language takes a mapping instead"
+            )
+        return [_keras_object(namespace, v) for v in value]
+    return [_keras_object(namespace, value)] if many else _keras_object(namespace, value)
+
+
+def _check_output_names(mapping: dict, output_names: list[str]) -> None:
+    unknown = [name for name in mapping if name not in output_names]
+    if unknown:
+        raise _NotCarried(
+            f"{', '.join(map(str, unknown))} names no output of the spec ({', '.join(output_names)})"
+        )
+
+
+def _keras_object(namespace: str, value):
+    """A serialized optimizer, schedule, loss or metric as spec data: a name or {type: ..., args}."""
+    if isinstance(value, str):
+        if catalog().accepts_string(namespace, value):
+            return value
+        raise _NotCarried(f"{value!r} is not a name in keras.{KERAS_MODULES.get(namespace, namespace)}")
+    if not (isinstance(value, dict) and "class_name" in value):
+        raise _NotCarried(f"{_short(value)} is not a keras.{KERAS_MODULES.get(namespace, namespace)} object")
+    class_name, config = value["class_name"], value.get("config")
+    if class_name == "function":  # a Keras function such as keras.losses.mean_squared_error
+        if isinstance(config, str) and config in catalog().strings[namespace]:
+            return config
+        raise _NotCarried(
+            f"the function {config!r} is not a keras.{KERAS_MODULES.get(namespace, namespace)} function"
+        )
+    module, registered = value.get("module"), value.get("registered_name")
+    signature = catalog().object_class(namespace, class_name)
+    if (module and module != "keras" and not module.startswith("keras.")) or registered or signature is None:
+        where = f"{module}.{class_name}" if module else class_name
+        raise _NotCarried(f"{where} is not a keras.{KERAS_MODULES.get(namespace, namespace)} class")
+    out = {"type": class_name}
+    for key, item in (config or {}).items():
+        param = signature.params.get(key)
+        if param is None:
+            raise _NotCarried(f"{class_name} has no argument {key!r} in Keras {catalog().keras_version}")
+        if key == "name" and _automatic_name(item, class_name, param.default):
+            continue
+        if key == "dtype" and _dtype_name(item) == DEFAULT_DTYPE and param.default is None:
+            continue
+        if key == "learning_rate" and isinstance(item, dict):
+            item = _keras_object("schedules", item)
+        elif key == "learning_rate" and isinstance(item, float):
+            item = _shortest_float32(item)  # Keras keeps it in a float32 variable
+        else:
+            item = _plain(item)
+        if not param.required and _same(item, param.default):
+            continue
+        out[key] = item
+    short = class_name.lower()
+    if namespace == "optimizers" and len(out) == 1 and short in catalog().strings[namespace]:
+        return short  # `adam` rather than {type: Adam}
+    return out
+
+
+def _automatic_name(name, class_name: str, default) -> bool:
+    """Whether an object's name is one Keras gives by itself: the default, or the class in
+    snake case and numbered in creation order (`adam`, `adam_1`)."""
+    if name == default:
+        return True
+    return (
+        isinstance(name, str)
+        and re.fullmatch(re.escape(snake_case(class_name)) + r"(_\d+)?", name) is not None
+    )
+
+
+def _shortest_float32(value: float) -> float:
+    """The shortest decimal that is the same float32 (0.009999999776482582 -> 0.01), or the value."""
+    try:
+        single = struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        return value
+    if single != value:
+        return value
+    for digits in range(1, 10):
+        candidate = float(f"{value:.{digits}g}")
+        if struct.unpack("f", struct.pack("f", candidate))[0] == value:
+            return candidate
+    return value
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _comment(text: str) -> str:
+    """Text safe on one YAML comment line."""
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def schema_url() -> str:
+    """Where editors find the spec language's schema: its published `$id`, an https URL."""
+    from .structure import load_schema
+
+    url = load_schema()["$id"]
+    if not url.startswith("https://"):
+        raise ValueError(f"the schema's $id {url!r} is not an https URL")
+    return url

@@ -135,3 +135,279 @@ def _all_applications():
 @pytest.mark.parametrize("name", _all_applications() or ["none"])
 def test_every_keras_application_round_trips(name):
     test_keras_applications_round_trip(name)
+
+
+# The spec's modeline ------------------------------------------------------------
+
+
+# A Sequential model's get_config(): Input((2,)), then Dense(1, name="out").
+TINY_SEQUENTIAL = {
+    "name": "m",
+    "layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [None, 2], "dtype": "float32", "name": "x"}},
+        {"class_name": "Dense", "module": "keras.layers", "config": {"name": "out", "units": 1}},
+    ],
+}
+
+
+def test_an_imported_spec_points_editors_at_the_published_schema():
+    import json
+
+    from conftest import ROOT
+
+    schema_id = json.loads((ROOT / "schemas" / "kspec-v1.schema.json").read_text())["$id"]
+    assert schema_id.startswith("https://")
+    text = kspec.importer.from_keras_config(TINY_SEQUENTIAL, "Sequential")
+    assert text.splitlines()[0] == f"# yaml-language-server: $schema={schema_id}"
+
+
+# Compile settings ---------------------------------------------------------------
+
+
+def _compiled_single_output():
+    """One output; a learning-rate schedule, a loss object, a metric name and a metric object."""
+    import keras
+
+    model = keras.Sequential(
+        [keras.Input((4,), name="x"), keras.layers.Dense(3, activation="softmax", name="probs")]
+    )
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=100, decay_rate=0.9)
+    model.compile(
+        optimizer=keras.optimizers.SGD(schedule, momentum=0.5, nesterov=True),
+        loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=0),
+        metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=2, name="top2")],
+        loss_weights=[0.5],
+    )
+    return model
+
+
+def _compiled_two_outputs():
+    """Two named outputs, each with its own loss, metrics and weight; an optimizer with three
+    arguments away from their defaults, one of them the learning rate."""
+    import keras
+
+    inputs = keras.Input((4,), name="x")
+    hidden = keras.layers.Dense(8, activation="relu", name="hidden")(inputs)
+    label = keras.layers.Dense(3, activation="softmax", name="label")(hidden)
+    score = keras.layers.Dense(1, name="score")(hidden)
+    model = keras.Model(inputs, {"label": label, "score": score})
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=0.003, beta_1=0.8, clipnorm=1.0),
+        loss={"label": "sparse_categorical_crossentropy", "score": keras.losses.MeanSquaredError()},
+        metrics={"label": ["accuracy"], "score": [keras.metrics.MeanAbsoluteError()]},
+        loss_weights={"label": 1.0, "score": 0.5},
+    )
+    return model
+
+
+def _comparable(compile_config: dict) -> dict:
+    """A compile config less the one thing that legitimately differs between two processes or two
+    compiles: the optimizer's name, which Keras numbers in creation order (`adam`, `adam_1`)."""
+    import copy
+    import re
+
+    config = copy.deepcopy(compile_config)
+    name = config["optimizer"]["config"].pop("name")
+    assert re.fullmatch(r"[a-z_]+(_\d+)?", name), name  # numbered by Keras, not chosen
+    return config
+
+
+@pytest.mark.parametrize("suffix", ["keras", "h5"])
+@pytest.mark.parametrize("make", [_compiled_single_output, _compiled_two_outputs], ids=["single", "two"])
+def test_import_keeps_the_compile_settings_and_build_compiles_the_same(tmp_path, make, suffix):
+    from kspec.importer import imported_model, load_source
+
+    original = make()
+    expected = original.get_compile_config()  # before saving: saving to .h5 takes the optimizer out of it
+    path = tmp_path / f"model.{suffix}"
+    original.save(path)
+    model, compile_config = load_source(str(path), {})  # what `kspec import` does
+    text, not_carried = imported_model(model, compile_config)
+    assert not_carried == []
+    assert "\ncompile:\n" in text
+    rebuilt = kspec.build(kspec.load(text))  # what `kspec build` does
+    assert _comparable(rebuilt.get_compile_config()) == _comparable(expected)
+
+
+def test_compile_settings_the_spec_cannot_say_are_named_not_dropped():
+    from kspec.importer import compile_settings, from_keras_config
+
+    custom_loss = {
+        "module": "builtins",
+        "class_name": "function",
+        "config": "my_loss",
+        "registered_name": "function",
+    }
+    custom_metric = {
+        "module": "my_metrics",
+        "class_name": "Fancy",
+        "config": {},
+        "registered_name": "my>Fancy",
+    }
+    config = {
+        "optimizer": {"module": "keras.optimizers", "class_name": "Adam", "config": {"name": "adam_3"}},
+        "loss": custom_loss,
+        "metrics": ["accuracy", custom_metric],
+        "loss_weights": 2.0,
+        "jit_compile": False,
+    }
+    settings, notes = compile_settings(config, ["out"])
+    assert settings == {"optimizer": "adam", "loss_weights": [2.0]}
+    assert notes == [
+        "loss: the function 'my_loss' is not a keras.losses function",
+        "metrics: my_metrics.Fancy is not a keras.metrics class",
+    ]
+    schedule = {
+        "module": "my_schedules",
+        "class_name": "Warmup",
+        "config": {},
+        "registered_name": "my>Warmup",
+    }
+    adam = {"module": "keras.optimizers", "class_name": "Adam", "config": {"learning_rate": schedule}}
+    assert compile_settings({"optimizer": adam}, ["out"]) == (
+        {},
+        ["optimizer: my_schedules.Warmup is not a keras.optimizers.schedules class"],
+    )
+    text = from_keras_config(TINY_SEQUENTIAL, "Sequential", config)
+    comment = text[text.index("# Not carried") : text.index("compile:")]
+    assert "#   loss: the function 'my_loss'" in comment and "#   metrics: my_metrics.Fancy" in comment
+    assert kspec.load(text).compile == {"optimizer": "adam", "loss_weights": [2.0]}
+
+
+def test_compile_settings_leave_out_what_keras_fills_in_by_itself():
+    from kspec.importer import compile_settings
+
+    adam = {"name": "adam_3", "learning_rate": 0.009999999776482582, "beta_1": 0.8, "epsilon": 1e-07}
+    auc = {"module": "keras.metrics", "class_name": "AUC", "registered_name": None}
+    config = {
+        "optimizer": {"module": "keras.optimizers", "class_name": "Adam", "config": adam},
+        "metrics": [
+            {**auc, "config": {"name": "auc_2", "dtype": "float32", "num_thresholds": 200}},
+            {**auc, "config": {"name": "my_auc", "dtype": "float32", "num_thresholds": 50}},
+        ],
+        "run_eagerly": False,
+        "steps_per_execution": 4,
+    }
+    settings, notes = compile_settings(config, ["out"])
+    assert notes == []
+    assert settings == {
+        # the learning rate as written (Keras keeps it as float32); epsilon is the default; Keras named it
+        "optimizer": {"type": "Adam", "learning_rate": 0.01, "beta_1": 0.8},
+        # a name Keras numbered left out, a chosen one kept; float32 is every metric's dtype
+        "metrics": [{"type": "AUC"}, {"type": "AUC", "name": "my_auc", "num_thresholds": 50}],
+        "steps_per_execution": 4,
+    }
+
+
+def test_import_command_warns_about_compile_settings_it_cannot_carry(tmp_path):
+    import keras
+    from click.testing import CliRunner
+
+    from kspec.cli import main
+
+    def my_loss(y_true, y_pred):
+        return keras.ops.mean(y_pred)
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="out")])
+    model.compile(optimizer="adam", loss=my_loss)
+    model.save(tmp_path / "m.keras")
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "m.keras")])
+    assert result.exit_code == 0, result.output
+    assert (
+        "kspec: warning: compile setting not carried: loss: the function 'my_loss' is not a keras.losses "
+        "function" in result.stderr.splitlines()
+    )
+    assert "#   loss: the function 'my_loss'" in result.stdout
+
+
+# What `kspec import` may import and run ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source", ["os:system", "subprocess:getoutput", "builtins:exec", "shutil:rmtree", "os.path:join"]
+)
+def test_import_refuses_a_standard_library_callable_before_running_it(tmp_path, source):
+    marker = tmp_path / "ran"
+    result = run_kspec("import", source, "--arg", f"command=touch {marker}")
+    assert result.returncode == 2
+    package = source.split(".")[0].split(":")[0]
+    expected = (
+        f"kspec: cannot import {source}: the callable {source} is in the Python standard library "
+        f"({package}); kspec imports and runs only models, factories and layers from your own or "
+        "trusted packages"
+    )
+    assert result.stderr.splitlines() == [expected]
+    assert not marker.exists()
+
+
+def test_import_help_says_it_imports_and_runs_code():
+    result = run_kspec("import", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "`package.module:callable` imports the module and runs the callable" in text
+    assert "--import MODULE" in text and "runs its code" in text
+    assert "--path DIR" in text
+
+
+def test_import_refuses_a_standard_library_module_for_import(tmp_path):
+    model = tmp_path / "m.keras"
+    model.write_text("not read")
+    result = run_kspec("import", model, "--import", "antigravity")
+    assert result.returncode == 2
+    expected = (
+        f"kspec: cannot import {model}: the module antigravity is in the Python standard library "
+        "(antigravity); kspec imports and runs only models, factories and layers from your own or "
+        "trusted packages"
+    )
+    assert result.stderr.splitlines() == [expected]
+
+
+CUSTOM_MODULE = """
+import keras
+
+
+@keras.saving.register_keras_serializable(package="kspec_test_distance")
+class EuclideanDistance(keras.layers.Layer):
+    def call(self, a, b):
+        return keras.ops.sqrt(keras.ops.sum(keras.ops.square(a - b), axis=-1, keepdims=True))
+"""
+
+
+@pytest.mark.slow
+def test_import_reads_custom_classes_with_path_and_import(tmp_path):
+    import importlib
+    import sys
+
+    import keras
+
+    (tmp_path / "kspec_test_distance.py").write_text(CUSTOM_MODULE)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        module = importlib.import_module("kspec_test_distance")
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("kspec_test_distance", None)
+    left, right = keras.Input((3,), name="left"), keras.Input((3,), name="right")
+    model = keras.Model([left, right], module.EuclideanDistance(name="distance")(left, right))
+    model.save(tmp_path / "distance.keras")
+
+    plain = run_kspec("import", tmp_path / "distance.keras")
+    assert plain.returncode == 2
+    assert plain.stderr.splitlines()[-1] == (
+        f"kspec: cannot import {tmp_path / 'distance.keras'}: Keras could not locate the class "
+        "'EuclideanDistance' (module kspec_test_distance): import the module that registers it with "
+        "--import kspec_test_distance, and put the directory it is in on the path with --path DIR"
+    )
+    found = run_kspec(
+        "import",
+        tmp_path / "distance.keras",
+        "--path",
+        tmp_path,
+        "--import",
+        "kspec_test_distance",
+        "-o",
+        tmp_path / "distance.yaml",
+    )
+    assert found.returncode == 0, found.stderr[-2000:]
+    spec = kspec.load(tmp_path / "distance.yaml")
+    assert spec.custom == {"EuclideanDistance": "kspec_test_distance:EuclideanDistance"}
