@@ -491,7 +491,7 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
     multiple=True,
     type=click.Path(exists=True, file_okay=False),
     metavar="DIR",
-    help="A directory put first on sys.path before loading (where --import modules are), repeatable.",
+    help="A directory searched first for --import modules and a callable's module, repeatable.",
 )
 @click.option(
     "--import",

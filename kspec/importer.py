@@ -573,14 +573,14 @@ def load_source(source: str, arguments: dict, paths=(), modules=()):
     """A Keras model from a .keras, .h5 or .json file, or from `package.module:callable`, and
     the compile config saved with it ({} when there is none).
 
-    `paths` are directories put first on sys.path, and `modules` are imported, before the model
-    is loaded: so that custom classes registered with keras.saving.register_keras_serializable
-    are found. A callable or module in the standard library is refused before anything runs.
+    `modules` are imported before the model is loaded, looked for first in the folders `paths`
+    (kspec.searchpath, as build and plan look for custom layers), so that custom classes
+    registered with keras.saving.register_keras_serializable are found. A callable or module in the standard library is refused before anything runs.
     Keras's safe_mode stays on.
     """
-    import importlib
     import os
-    import sys
+
+    from .searchpath import import_custom, import_modules, search_folders
 
     check_source(source, modules)
     is_file = os.path.exists(source)
@@ -588,10 +588,8 @@ def load_source(source: str, arguments: dict, paths=(), modules=()):
 
     import keras
 
-    for directory in reversed(paths):
-        sys.path.insert(0, os.path.abspath(directory))
-    for module in modules:
-        importlib.import_module(module)
+    folders = search_folders(paths)
+    import_modules(modules, folders)
     if is_file:
         try:
             if source.endswith(".json"):
@@ -604,7 +602,7 @@ def load_source(source: str, arguments: dict, paths=(), modules=()):
                 raise
             raise LoadRefused(_unlocated_message(missing, _saved_or_none(source))) from None
         return model, _saved(source).get("compile_config") or {}
-    factory = getattr(importlib.import_module(module_name), attribute)
+    factory = getattr(import_custom(module_name, folders), attribute)
     model = factory(**arguments)
     compiled = getattr(model, "get_compile_config", None)
     return model, (compiled() or {}) if compiled else {}

@@ -28,14 +28,19 @@ def spec_folder(spec) -> str | None:
 
 def search_path(spec, extra=()) -> list[str]:
     """The folders searched for the spec's custom modules: its own folder, then `extra`."""
-    folders: list[str] = []
-    for folder in (spec_folder(spec), *extra):
+    return search_folders([spec_folder(spec), *extra])
+
+
+def search_folders(folders) -> list[str]:
+    """Folders as absolute paths, in order, once each (None entries left out)."""
+    found: list[str] = []
+    for folder in folders:
         if folder is None:
             continue
         folder = os.path.abspath(os.fspath(folder))
-        if folder not in folders:
-            folders.append(folder)
-    return folders
+        if folder not in found:
+            found.append(folder)
+    return found
 
 
 def import_custom(module_name: str, folders=()):

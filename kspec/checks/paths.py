@@ -12,13 +12,14 @@ import keyword
 import re
 import sys
 
+from ..catalog.calls import RUNS_CODE
+
 IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 
-# Packages whose classes a spec names by `type:` (Keras layers) or may not name at all:
-# they hold Lambda, TFSMLayer, JaxLayer, FlaxLayer, TorchModuleWrapper, hub loaders.
-FRAMEWORK_PACKAGES = frozenset(
-    {"keras", "tf_keras", "tensorflow", "tensorflow_hub", "jax", "jaxlib", "flax", "torch"}
-)
+# Packages that hold the layers which run Python functions or load files, and the
+# packages whose layers all load models from files or URLs.
+FRAMEWORK_PACKAGES = frozenset({"keras", "tf_keras", "tensorflow"})
+LOADER_PACKAGES = frozenset({"tensorflow_hub"})
 
 
 def top_module(path: str) -> str:
@@ -46,11 +47,11 @@ def custom_path_problem(path: str) -> tuple[str, str] | None:
             "package",
             "write `my_package.layers:MyLayer`",
         )
-    if top_module(path) in FRAMEWORK_PACKAGES:
+    top, attribute = top_module(path), path.rpartition(":")[2]
+    if (top in FRAMEWORK_PACKAGES and attribute in RUNS_CODE) or top in LOADER_PACKAGES:
         return (
-            f"{path} points into {top_module(path)} itself: a Keras layer is named by `type:` directly, "
-            "and the layers that run Python functions or load files (Lambda, TFSMLayer, JaxLayer, "
-            "FlaxLayer, TorchModuleWrapper) are refused by any name",
-            "write `type: Dense` for a Keras layer; `custom:` is for layer classes in your own package",
+            f"{path} is a layer that runs Python functions or loads files, refused by any name "
+            f"({', '.join(RUNS_CODE)}, and {', '.join(sorted(LOADER_PACKAGES))})",
+            "write a layer class of your own and declare it under `custom`",
         )
     return None
