@@ -365,7 +365,7 @@ def build_command(spec_path, style, search_path) -> None:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        from .backends.objects import CustomLayerRefused
+        from .backends.custom_layers import CustomLayerRefused
         from .compiler import build
     except ImportError as exc:  # pragma: no cover - depends on the install
         _fail(f"building needs Keras: pip install 'kspec[keras]' ({exc})", 2)
@@ -438,7 +438,7 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from .backends.objects import CustomLayerRefused
+    from .backends.custom_layers import CustomLayerRefused
     from .plans.verify import verify as run_checks
 
     click.echo(

@@ -50,24 +50,18 @@ def generate(spec, style: str = "functional") -> str:
 def build(spec, style: str = "functional", compile: bool = True, path=()):
     """A live keras.Model for the spec, in a Keras style, compiled unless `compile=False`.
 
-    Custom layer modules are looked for in the spec's folder, then in each folder of `path`,
-    then on sys.path (kspec.searchpath)."""
+    The model is built by running the module `generate` writes, so that a live model and
+    a generated one cannot differ. Custom layer modules are looked for in the spec's folder,
+    then in each folder of `path`, then on sys.path (kspec.searchpath)."""
     check_style(spec, style)
-    from .backends.live import build_functional, build_sequential
-    from .backends.objects import KerasObjects
+    from .backends.custom_layers import check_custom_classes
     from .searchpath import search_path
 
-    folders = search_path(spec, path)
-    objects = KerasObjects(spec.custom, folders)
-    objects.check_custom_classes()  # imported and checked before a generated module imports them
-    if style == "functional":
-        model = build_functional(spec, objects=objects)
-    elif style == "sequential":
-        model = build_sequential(spec, objects=objects)
-    else:
-        model = load_module(generate(spec, "subclass"), f"kspec_generated_{spec.name}").build_model()
+    check_custom_classes(spec.custom, search_path(spec, path))  # before the module imports them
+    module = load_module(generate(spec, style), f"kspec_generated_{spec.name}_{style}")
+    model = module.build_model()
     if compile and spec.compile:
-        model.compile(**objects.compile_arguments(spec.compile))
+        module.compile_model(model)
     return model
 
 

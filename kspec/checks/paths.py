@@ -2,7 +2,7 @@
 
 One place for the rule, used by validation (`custom:` paths) and by `kspec import`.
 The class a path finally names is checked again when it is imported
-(`kspec.backends.objects.KerasObjects.custom_class`), since a user's module can
+(`kspec.backends.custom_layers.custom_class`), since a user's module can
 re-export anything under any name.
 """
 

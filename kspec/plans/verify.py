@@ -27,7 +27,7 @@ import time
 from typing import NamedTuple
 
 from ..samples import sample_inputs
-from ..backends.objects import KerasObjects
+from ..backends.custom_layers import check_custom_classes
 from ..searchpath import found_in, import_all, search_path
 from .compare import outputs
 from .facts import transfer_layers
@@ -163,11 +163,11 @@ def _custom_modules(spec, transfer_from, extra) -> dict:
     """Import the custom layer modules (here, before the generated modules import them by name),
     and say where a child process finds them: the module names, and the folders to look in."""
     folders = search_path(spec, extra)
-    KerasObjects(spec.custom, folders).check_custom_classes()  # the ban, before any module runs them
+    check_custom_classes(spec.custom, folders)  # the ban, before any module runs them
     modules = import_all(spec.custom, folders)
     if transfer_from is not None:
         base = search_path(transfer_from, extra)
-        KerasObjects(transfer_from.custom, base).check_custom_classes()
+        check_custom_classes(transfer_from.custom, base)
         modules.update(import_all(transfer_from.custom, base))
         folders += [f for f in base if f not in folders]
     folders += [f for f in found_in(modules) if f not in folders]

@@ -128,6 +128,8 @@ class ModuleWriter:
             args.append(("sparse", constant(True)))
         if spec_input.ragged:
             args.append(("ragged", constant(True)))
+        if spec_input.optional:
+            args.append(("optional", constant(True)))
         args.append(("name", constant(spec_input.name)))
         return Call("keras.Input", args)
 

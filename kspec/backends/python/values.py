@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from ...catalog.aliases import full_name
-from ..objects import LAYER_ARGS, namespace_of
+from ...catalog.argkinds import OBJECT_SUFFIXES
 from .expr import Call, Dict, Expr, Seq, constant, identifier
+
+LAYER_ARGS = ("layer", "backward_layer", "cell")  # arguments that hold a nested layer
+
+
+def namespace_of(arg: str) -> str | None:
+    """The Keras namespace of a layer argument that may hold a nested object."""
+    for suffix, namespace in OBJECT_SUFFIXES.items():
+        if arg.endswith(suffix):
+            return namespace
+    return None
 
 
 class Values:
