@@ -1,9 +1,65 @@
-"""Writing files so that a run stopped half-way leaves the old file intact."""
+"""Reading and writing files safely.
+
+Reads open regular files only, without blocking on a FIFO, and read a bounded
+number of bytes. Writes go through a temporary file and a rename, so that a run
+stopped half-way leaves the old file intact.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+class NotARegularFile(OSError):
+    """A path that is a directory, FIFO, socket or device where a regular file is needed."""
+
+    def __init__(self, path: str, mode: int):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        super().__init__(f"it is {kind}, not a regular file")
+        self.strerror = self.args[0]
+        self.path = path
+
+
+def open_regular(path: str):
+    """A binary file object for a regular file; OSError (NotARegularFile) for anything else.
+
+    The path is checked before it is opened, so that no device is ever opened, and the open
+    descriptor is checked again, so that a file swapped in between is caught. The open does
+    not block: O_NONBLOCK makes opening a FIFO return at once (and is cleared for reading).
+    Symbolic links are followed.
+    """
+    before = os.stat(path)
+    if not stat.S_ISREG(before.st_mode):
+        raise NotARegularFile(path, before.st_mode)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            raise NotARegularFile(path, opened.st_mode)
+        if getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_head(path: str, limit: int) -> bytes:
+    """At most the first `limit` bytes of a regular file."""
+    with open_regular(path) as handle:
+        return handle.read(limit)
 
 
 def write_atomic(path: str, data) -> None:

@@ -1,0 +1,151 @@
+"""The files kspec reads and writes, and Ctrl-C: docs/security.md, "Files kspec reads and writes".
+
+Each test runs anything that could hang or eat the machine in a subprocess, with a
+timeout (and a memory limit where a read could be unbounded), so that a regression
+fails the test instead.
+"""
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from conftest import ROOT, SPECS
+
+MLP = ROOT / "specs" / "mlp.yaml"
+FAST = 60  # seconds: far more than any of these needs, far less than a hang
+
+
+def kspec(*args, timeout=FAST, **options):
+    """`python -m kspec ARGS` in a fresh interpreter that must finish within `timeout`."""
+    return subprocess.run(
+        [sys.executable, "-m", "kspec", *map(str, args)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        **options,
+    )
+
+
+def script(code, *, timeout=FAST):
+    """Run Python code (dedented) in a fresh interpreter with the repository importable."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _limit_memory():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+# Reading --------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_device_is_refused_at_once_without_reading_it():
+    # Before: getsize('/dev/zero') is 0, so the size check passed and read() never ended.
+    result = kspec("validate", "--max-file-size", 2**40, "/dev/zero", preexec_fn=_limit_memory)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout.startswith(
+        "/dev/zero:1:1: error KS000 cannot read file: it is a character device, not a regular file"
+    )
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_device_is_never_even_opened(monkeypatch):
+    from kspec.source import read_document
+
+    opened = []
+    real = os.open
+    monkeypatch.setattr(os, "open", lambda path, *a, **k: opened.append(path) or real(path, *a, **k))
+    [problem] = read_document("/dev/zero").diagnostics
+    assert problem.code == "KS000"
+    assert opened == []  # opening some devices (a tape, a terminal) does something
+
+
+@pytest.mark.parametrize("command", ["validate", "summary", "graph", "compile"])
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path, command):
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+    result = kspec(command, fifo)
+    assert result.returncode == 2
+    assert f"{fifo}:1:1: error KS000 cannot read file: it is a FIFO (named pipe)" in (
+        result.stdout + result.stderr
+    )
+
+
+def test_a_fifo_as_transfer_source_is_refused(tmp_path):
+    fifo = tmp_path / "base.yaml"
+    os.mkfifo(fifo)
+    result = kspec("plan", MLP, "--transfer-from", fifo)
+    assert result.returncode == 2
+    assert "it is a FIFO" in result.stderr
+
+
+def test_a_fifo_swapped_in_after_the_check_is_still_refused_without_blocking(tmp_path):
+    # os.stat says "regular file" (as if the path changed between the check and the open):
+    # the open must not block, and the open descriptor is what gets checked.
+    fifo, regular = tmp_path / "spec.yaml", tmp_path / "other.yaml"
+    os.mkfifo(fifo)
+    regular.write_text("kspec: 1\n")
+    result = script(f"""
+        import os
+        real = os.stat
+        os.stat = lambda p, *a, **k: real({str(regular)!r}) if str(p) == {str(fifo)!r} else real(p, *a, **k)
+        from kspec.source import read_document
+        print([d.message for d in read_document({str(fifo)!r}).diagnostics])
+        """)
+    assert result.returncode == 0, result.stderr
+    assert "cannot read file: it is a FIFO (named pipe), not a regular file" in result.stdout
+
+
+def test_reads_stop_at_the_limit_whatever_size_the_file_reports(tmp_path, monkeypatch):
+    from kspec import source
+
+    empty = tmp_path / "empty.yaml"
+    empty.write_bytes(b"")
+
+    class Endless:  # a regular file that reports 0 bytes and never ends, like some in /proc
+        def __init__(self, path):
+            self.fd = os.open(empty, os.O_RDONLY)
+
+        def fileno(self):
+            return self.fd
+
+        def read(self, size=-1):
+            assert size is not None and size >= 0, "an unbounded read of an endless file"
+            return b"a" * size
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            os.close(self.fd)
+
+    monkeypatch.setattr(source, "open_regular", Endless)
+    [problem] = source.read_document(str(empty), max_size=1000).diagnostics
+    assert (problem.code, problem.message) == ("KS001", "file is over the limit of 1,000 bytes")
+
+
+def test_a_symbolic_link_to_a_spec_is_read(tmp_path):
+    link = tmp_path / "linked.yaml"
+    link.symlink_to(MLP)
+    assert kspec("validate", link).returncode == 0
+    assert kspec("summary", link).returncode == 0
