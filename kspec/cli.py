@@ -65,7 +65,10 @@ def validate(paths, fmt, strict, max_file_size, jobs) -> None:
     from .validate import default_jobs, spec_files, validate_files
 
     gc.disable()  # a short-lived process whose data has no cycles
-    files = spec_files(paths)
+    try:
+        files = spec_files(paths)
+    except OSError as exc:  # a directory that cannot be listed: never skipped in silence
+        _fail(f"cannot read directory {exc.filename}: {exc.strerror or exc}", 2)
     if not files:
         raise click.UsageError("no *.yaml or *.yml files found under " + ", ".join(paths))
     results = validate_files(files, max_file_size, jobs or default_jobs(len(files)))

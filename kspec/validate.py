@@ -192,13 +192,21 @@ def _kind(value) -> str:
 
 
 def spec_files(paths) -> list[str]:
-    """Files named, and `*.yaml`/`*.yml` files under directories named, in order."""
+    """Files named, and `*.yaml`/`*.yml` files under directories named, in order.
+
+    A directory that cannot be listed raises OSError (its `filename` names it): skipping it
+    would report the specs inside as valid without reading them.
+    """
     found = []
     for path in paths:
         if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
+            for root, dirs, files in os.walk(path, onerror=_unreadable_directory):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(os.path.join(root, f) for f in sorted(files) if f.endswith((".yaml", ".yml")))
         else:
             found.append(path)
     return found
+
+
+def _unreadable_directory(error: OSError) -> None:
+    raise error

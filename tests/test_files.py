@@ -149,3 +149,55 @@ def test_a_symbolic_link_to_a_spec_is_read(tmp_path):
     link.symlink_to(MLP)
     assert kspec("validate", link).returncode == 0
     assert kspec("summary", link).returncode == 0
+
+
+def test_spec_files_raises_for_a_directory_it_cannot_list(tmp_path, monkeypatch):
+    from kspec.validate import spec_files
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "bad.yaml").write_text("broken: [\n")
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith("sub"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(PermissionError) as caught:
+        spec_files([str(tmp_path)])
+    assert caught.value.filename == str(tmp_path / "sub")
+
+
+def _without_root_powers():
+    """A command prefix under which a file mode of 0 really keeps this user out."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    prefix = [setpriv, "--inh-caps=-all", "--bounding-set=-all"] if setpriv else None
+    if not prefix or subprocess.run([*prefix, "true"], check=False, capture_output=True).returncode != 0:
+        pytest.skip("running as root, and cannot drop root's right to read any directory")
+    return prefix
+
+
+def test_an_unreadable_directory_is_exit_2_not_a_silent_skip(tmp_path):
+    prefix = _without_root_powers()
+    (tmp_path / "good.yaml").write_text(MLP.read_text())
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "bad.yaml").write_text("broken: [\n")
+    locked.chmod(0)
+    try:
+        result = subprocess.run(
+            [*prefix, sys.executable, "-m", "kspec", "validate", str(tmp_path)],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=FAST,
+        )
+    finally:
+        locked.chmod(0o700)
+    assert result.returncode == 2, result.stdout
+    assert result.stderr == f"kspec: cannot read directory {locked}: Permission denied\n"
+    assert "valid" not in result.stdout
