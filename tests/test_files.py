@@ -201,3 +201,67 @@ def test_an_unreadable_directory_is_exit_2_not_a_silent_skip(tmp_path):
     assert result.returncode == 2, result.stdout
     assert result.stderr == f"kspec: cannot read directory {locked}: Permission denied\n"
     assert "valid" not in result.stdout
+
+
+# Writing --------------------------------------------------------------------
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_new_file_gets_the_mode_the_umask_allows(tmp_path, umask_022):
+    from kspec.files import write_atomic
+
+    write_atomic(str(tmp_path / "new.py"), "x = 1\n")
+    assert _mode(tmp_path / "new.py") == 0o644  # mkstemp made it 0600
+    os.umask(0o077)
+    write_atomic(str(tmp_path / "private.py"), b"x = 1\n")
+    assert _mode(tmp_path / "private.py") == 0o600
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o755, 0o664])
+def test_a_replaced_file_keeps_its_mode(tmp_path, umask_022, mode):
+    from kspec.files import write_atomic
+
+    path = tmp_path / "model.py"
+    path.write_text("old\n")
+    path.chmod(mode)
+    write_atomic(str(path), "new\n")
+    assert path.read_text() == "new\n"
+    assert _mode(path) == mode
+
+
+def test_writing_to_a_symbolic_link_writes_its_target_and_keeps_the_link(tmp_path, umask_022):
+    from kspec.files import write_atomic
+
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "model.py"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    link = tmp_path / "model.py"
+    link.symlink_to(target)
+    write_atomic(str(link), "new\n")
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text() == "new\n"
+    assert _mode(target) == 0o640
+    assert sorted(os.listdir(tmp_path)) == ["model.py", "real"]  # no temporary file left
+    assert os.listdir(tmp_path / "real") == ["model.py"]
+
+
+def test_a_fifo_or_device_is_never_replaced(tmp_path):
+    from kspec.files import NotARegularFile, write_atomic
+
+    fifo = tmp_path / "out.py"
+    os.mkfifo(fifo)
+    with pytest.raises(NotARegularFile):
+        write_atomic(str(fifo), "x = 1\n")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert os.listdir(tmp_path) == ["out.py"]
