@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -9,8 +10,34 @@ import click
 from . import __version__
 from .source import DEFAULT_MAX_FILE_SIZE
 
+INTERRUPTED = 130  # the shell's status for a process stopped by SIGINT (128 + 2)
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Commands(click.Group):
+    """The group; Ctrl-C anywhere exits 130 with one line, not click's "Aborted!" and 1."""
+
+    def make_context(self, *args, **kwargs):
+        with _interruptible():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _interruptible():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _interruptible():
+    try:
+        yield
+    except KeyboardInterrupt:
+        try:
+            sys.stderr.write("kspec: interrupted\n")
+            sys.stderr.flush()
+        finally:
+            raise SystemExit(INTERRUPTED) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kspec")
 def main() -> None:
     """kspec: declarative YAML model specs for Keras 3.
@@ -58,6 +85,7 @@ def validate(paths, fmt, strict, max_file_size, jobs) -> None:
       0  every spec is valid (warnings allowed, unless --strict)
       1  some spec has errors
       2  usage error, or a path that cannot be read
+      130  interrupted (Ctrl-C)
     """
     import gc
 

@@ -53,35 +53,65 @@ def validate_files(paths: list[str], max_size: int = DEFAULT_MAX_FILE_SIZE, jobs
     if jobs <= 1 or len(paths) < 2:
         return [validate_file(p, max_size) for p in paths]
     import pickle
+    import signal
 
     _load_everything_once()  # forked workers share what the parent loaded
     shares = _balanced_shares(paths, min(jobs, len(paths)))
     workers = []
-    for share in shares[1:]:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker: validate, send, and leave without running the parent's cleanup
-            os.close(read)
+    try:
+        for share in shares[1:]:
+            # Ctrl-C waits until the worker is recorded, so that it is never left running.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             try:
-                with os.fdopen(write, "wb") as out:
-                    pickle.dump([_validate_for_report(paths[i], max_size) for i in share], out)
+                read, write = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the worker: validate, send, and leave without the parent's cleanup
+                    try:
+                        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                        os.close(read)
+                        with os.fdopen(write, "wb") as out:
+                            pickle.dump([_validate_for_report(paths[i], max_size) for i in share], out)
+                    finally:  # also on Ctrl-C: no traceback from a worker
+                        os._exit(0)
+                os.close(write)
+                workers.append([pid, read, share])
             finally:
-                os._exit(0)
-        os.close(write)
-        workers.append((pid, read, share))
-    found = {i: _validate_for_report(paths[i], max_size) for i in shares[0]}
-    for pid, read, share in workers:
-        with os.fdopen(read, "rb") as incoming:
-            data = incoming.read()
-        os.waitpid(pid, 0)
-        try:
-            found.update(zip(share, pickle.loads(data)))
-        except Exception:  # the worker died: do its share here
-            found.update((i, _validate_for_report(paths[i], max_size)) for i in share)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        found = {i: _validate_for_report(paths[i], max_size) for i in shares[0]}
+        for worker in workers:
+            pid, read, share = worker
+            worker[1] = None  # the file object below owns it
+            with os.fdopen(read, "rb") as incoming:
+                data = incoming.read()
+            os.waitpid(pid, 0)
+            worker[0] = None  # reaped
+            try:
+                found.update(zip(share, pickle.loads(data)))
+            except Exception:  # the worker died: do its share here
+                found.update((i, _validate_for_report(paths[i], max_size)) for i in share)
+    except BaseException:  # Ctrl-C, or anything else: leave no worker running
+        _stop_workers(workers)
+        raise
     return [
         Result(Document(path, text), None, diagnostics)
         for path, text, diagnostics in (found[i] for i in range(len(paths)))
     ]
+
+
+def _stop_workers(workers: list) -> None:
+    import signal
+
+    # A worker still running, or not yet reaped, is killed and reaped; pipes are closed.
+    for pid, read, _ in workers:
+        if read is not None:
+            os.close(read)
+        if pid is None:
+            continue
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
 
 
 def _balanced_shares(paths: list[str], count: int) -> list[list[int]]:

@@ -320,3 +320,87 @@ def test_compile_writes_through_a_symbolic_link_it_generated(tmp_path):
     assert result.returncode == 0, result.stderr
     assert link.is_symlink()
     assert "sequential style" in target.read_text()
+
+
+# Ctrl-C ---------------------------------------------------------------------
+
+BLOCKING = """
+import os, sys, time
+import kspec.validate
+
+def blocked(path, max_size):  # stands for a slow disk or a huge spec
+    with open({ready!r}, "a") as out:
+        out.write(f"{{os.getpid()}}\\n")
+    time.sleep(120)
+
+kspec.validate.read_document = blocked
+sys.argv = ["kspec", *{args!r}]
+import runpy
+runpy.run_module("kspec", run_name="__main__")
+"""
+
+
+def _start_blocked(tmp_path, args, count):
+    """Start kspec with every spec read blocked; wait until `count` processes are blocked."""
+    ready = tmp_path / "ready"
+    code = BLOCKING.format(ready=str(ready), args=[str(a) for a in args])
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's job is
+    )
+    deadline = time.monotonic() + FAST
+    while time.monotonic() < deadline:
+        pids = ready.read_text().split() if ready.exists() else []
+        if len(pids) >= count:
+            return process, [int(p) for p in pids]
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    pytest.fail("kspec never reached the blocked read")
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("command", [["summary", MLP], ["compile", MLP], ["validate", MLP]])
+def test_ctrl_c_exits_130_with_one_line(tmp_path, command):
+    process, _ = _start_blocked(tmp_path, command, 1)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=FAST)
+    assert process.returncode == 130  # click says "Aborted!" and exits 1, the status of a bad spec
+    assert err == "kspec: interrupted\n"
+    assert out == ""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
+@pytest.mark.parametrize("whom", ["group", "parent"])
+def test_ctrl_c_during_parallel_validation_leaves_no_worker_and_no_traceback(tmp_path, whom):
+    specs = [tmp_path / f"spec{i}.yaml" for i in range(4)]
+    for path in specs:
+        path.write_text(MLP.read_text())
+    process, pids = _start_blocked(tmp_path, ["validate", "-j", "2", *specs], 2)
+    workers = [pid for pid in pids if pid != process.pid]
+    assert len(workers) == 1
+    try:
+        if whom == "group":  # Ctrl-C in a terminal: every process of the job gets SIGINT
+            os.killpg(process.pid, signal.SIGINT)
+        else:  # kill -INT of kspec alone: its workers must not run on
+            os.kill(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=FAST)
+        assert process.returncode == 130
+        assert (out, err) == ("", "kspec: interrupted\n")
+        assert not _alive(workers[0])
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
