@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from .diagnostics import ERROR, Diagnostic
+from .files import open_regular
 
 try:  # libyaml's C parser when available; the pure-Python one otherwise.
     _Parser = yaml.CSafeLoader
@@ -80,19 +81,23 @@ class Document:
 
 
 def read_document(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE) -> Document:
-    """Read and load a spec file; problems are in `Document.diagnostics`."""
+    """Read and load a spec file; problems are in `Document.diagnostics`.
+
+    Only a regular file is read (a directory, FIFO, socket or device is `KS000`), and never
+    more than `max_size` + 1 bytes, whatever size the file system reports.
+    """
     doc = Document(path=path, text="")
     try:
-        size = os.path.getsize(path)
-        if size > max_size:
-            return _fail(
-                doc,
-                "KS001",
-                f"file is {size:,} bytes, over the limit of {max_size:,}",
-                "raise the limit with --max-file-size or KSPEC_MAX_FILE_SIZE",
-            )
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        with open_regular(path) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_size:
+                return _fail(
+                    doc,
+                    "KS001",
+                    f"file is {size:,} bytes, over the limit of {max_size:,}",
+                    "raise the limit with --max-file-size or KSPEC_MAX_FILE_SIZE",
+                )
+            raw = handle.read(max_size + 1)
         if len(raw) > max_size:  # the file grew after it was measured
             return _fail(doc, "KS001", f"file is over the limit of {max_size:,} bytes")
     except OSError as exc:

@@ -62,35 +62,65 @@ def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1) -
     if jobs <= 1 or len(paths) < 2:
         return [validate_file(p, limits) for p in paths]
     import pickle
+    import signal
 
     _load_everything_once()  # forked workers share what the parent loaded
     shares = _balanced_shares(paths, min(jobs, len(paths)))
     workers = []
-    for share in shares[1:]:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker: validate, send, and leave without running the parent's cleanup
-            os.close(read)
+    try:
+        for share in shares[1:]:
+            # Ctrl-C waits until the worker is recorded, so that it is never left running.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             try:
-                with os.fdopen(write, "wb") as out:
-                    pickle.dump([_validate_for_report(paths[i], limits) for i in share], out)
+                read, write = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the worker: validate, send, and leave without the parent's cleanup
+                    try:
+                        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                        os.close(read)
+                        with os.fdopen(write, "wb") as out:
+                            pickle.dump([_validate_for_report(paths[i], limits) for i in share], out)
+                    finally:  # also on Ctrl-C: no traceback from a worker
+                        os._exit(0)
+                os.close(write)
+                workers.append([pid, read, share])
             finally:
-                os._exit(0)
-        os.close(write)
-        workers.append((pid, read, share))
-    found = {i: _validate_for_report(paths[i], limits) for i in shares[0]}
-    for pid, read, share in workers:
-        with os.fdopen(read, "rb") as incoming:
-            data = incoming.read()
-        os.waitpid(pid, 0)
-        try:
-            found.update(zip(share, pickle.loads(data)))
-        except Exception:  # the worker died: do its share here
-            found.update((i, _validate_for_report(paths[i], limits)) for i in share)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        found = {i: _validate_for_report(paths[i], limits) for i in shares[0]}
+        for worker in workers:
+            pid, read, share = worker
+            worker[1] = None  # the file object below owns it
+            with os.fdopen(read, "rb") as incoming:
+                data = incoming.read()
+            os.waitpid(pid, 0)
+            worker[0] = None  # reaped
+            try:
+                found.update(zip(share, pickle.loads(data)))
+            except Exception:  # the worker died: do its share here
+                found.update((i, _validate_for_report(paths[i], limits)) for i in share)
+    except BaseException:  # Ctrl-C, or anything else: leave no worker running
+        _stop_workers(workers)
+        raise
     return [
         Result(Document(path, text), None, diagnostics)
         for path, text, diagnostics in (found[i] for i in range(len(paths)))
     ]
+
+
+def _stop_workers(workers: list) -> None:
+    import signal
+
+    # A worker still running, or not yet reaped, is killed and reaped; pipes are closed.
+    for pid, read, _ in workers:
+        if read is not None:
+            os.close(read)
+        if pid is None:
+            continue
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
 
 
 def _balanced_shares(paths: list[str], count: int) -> list[list[int]]:
@@ -201,13 +231,21 @@ def _kind(value) -> str:
 
 
 def spec_files(paths) -> list[str]:
-    """Files named, and `*.yaml`/`*.yml` files under directories named, in order."""
+    """Files named, and `*.yaml`/`*.yml` files under directories named, in order.
+
+    A directory that cannot be listed raises OSError (its `filename` names it): skipping it
+    would report the specs inside as valid without reading them.
+    """
     found = []
     for path in paths:
         if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
+            for root, dirs, files in os.walk(path, onerror=_unreadable_directory):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(os.path.join(root, f) for f in sorted(files) if f.endswith((".yaml", ".yml")))
         else:
             found.append(path)
     return found
+
+
+def _unreadable_directory(error: OSError) -> None:
+    raise error
