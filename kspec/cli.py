@@ -15,27 +15,37 @@ INTERRUPTED = 130  # the shell's status for a process stopped by SIGINT (128 + 2
 
 
 class _Commands(click.Group):
-    """The group; Ctrl-C anywhere exits 130 with one line, not click's "Aborted!" and 1."""
+    """The group; Ctrl-C anywhere exits 130 with one line, not click's "Aborted!" and 1, and
+    running out of memory or stack is one line and exit status 1, never a traceback."""
 
     def make_context(self, *args, **kwargs):
-        with _interruptible():
+        with _guarded():
             return super().make_context(*args, **kwargs)
 
     def invoke(self, ctx):
-        with _interruptible():
+        with _guarded():
             return super().invoke(ctx)
 
 
 @contextlib.contextmanager
-def _interruptible():
+def _guarded():
     try:
         yield
     except KeyboardInterrupt:
-        try:
-            sys.stderr.write("kspec: interrupted\n")
-            sys.stderr.flush()
-        finally:
-            raise SystemExit(INTERRUPTED) from None
+        _exit_with("interrupted", INTERRUPTED)
+    except (MemoryError, RecursionError) as error:  # past every limit kspec checks: still one line
+        what = "memory" if isinstance(error, MemoryError) else "stack (the spec nests too deeply)"
+        _exit_with(
+            f"ran out of {what}; lower --max-expansion or --max-file-size to refuse such specs early", 1
+        )
+
+
+def _exit_with(message: str, status: int):
+    try:
+        sys.stderr.write(f"kspec: {message}\n")
+        sys.stderr.flush()
+    finally:
+        raise SystemExit(status) from None
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

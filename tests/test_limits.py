@@ -141,3 +141,19 @@ def test_fuzz_corpus_replays_cleanly_under_limits(path):
         result = run_bounded(command, path, seconds=30)
         assert result.returncode in (0, 1, 2), result.stderr
         assert "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("error", [MemoryError, RecursionError])
+def test_running_out_of_memory_or_stack_is_one_line_not_a_traceback(monkeypatch, error):
+    from click.testing import CliRunner
+
+    from kspec import cli
+
+    def exhausted(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr("kspec.validate.validate_files", exhausted)
+    result = CliRunner().invoke(cli.main, ["validate", str(ROOT / "specs" / "mlp.yaml")])
+    assert result.exit_code == 1
+    assert result.output.startswith("kspec: ran out of ") and result.output.count("\n") == 1
+    assert not isinstance(result.exception, error)
