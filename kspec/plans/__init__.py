@@ -1,6 +1,7 @@
 """Save/load plans: for a spec and a Keras style, every way Keras 3 can save and load the
-model, what each keeps, the code, and the traps (see shared/design/keras3-save-load.md)."""
+model, what each keeps, the code, and the traps; `verify` proves them by running them."""
 
-from .model import PathPlan, Plan, plan
+from .builder import plan
+from .types import PathPlan, Plan
 
 __all__ = ["PathPlan", "Plan", "plan"]

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from ..backends.python.expr import class_name
 from ..backends.styles import allowed_styles
+from ..catalog import catalog
+from ..flatten import flatten
+from ..shapes import infer
+from .known import json_safe_mode, kept
+from .types import PathPlan
 
 KEEPS = ("architecture", "weights", "compile", "optimizer_state")
 
@@ -20,8 +25,6 @@ def keeps(*kept: str) -> dict:
 
 def measured(c: "Context", path_id: str) -> dict:
     """What the measured facts say a path keeps in this style (empty when not allowed)."""
-    from ..catalog import catalog
-    from .known import kept
 
     return keeps(*(kept(catalog().keras_version, path_id, c.style) or ()))
 
@@ -69,7 +72,6 @@ class Context:
 
 
 def keras_file(c: Context):
-    from .model import PathPlan
 
     caveats = ["The only path that keeps the optimizer state: fit() continues where it stopped."]
     if c.needs_class:
@@ -98,7 +100,6 @@ def keras_file(c: Context):
 
 
 def h5_file(c: Context):
-    from .model import PathPlan
 
     if not any(measured(c, "h5_file").values()):
         return PathPlan(
@@ -161,13 +162,11 @@ def h5_file(c: Context):
 
 def _masking_embeddings(spec) -> list[str]:
     """Embedding layers that compute a mask (mask_zero: true)."""
-    from ..flatten import flatten
 
     return [n.name for n in flatten(spec).nodes if n.type == "Embedding" and n.args.get("mask_zero") is True]
 
 
 def saved_model(c: Context):
-    from .model import PathPlan
 
     caveats = [
         "TensorFlow backend only, and inference only: no compile settings, no optimizer.",
@@ -198,7 +197,6 @@ def saved_model(c: Context):
 
 
 def config(c: Context):
-    from .model import PathPlan
 
     save = "config = model.get_config()\ncompile_config = model.get_compile_config()"
     caveats = ["The architecture only: weights are not part of the config."]
@@ -242,7 +240,6 @@ def config(c: Context):
 
 
 def json(c: Context):
-    from .model import PathPlan
 
     caveats = [
         _json_safety(),
@@ -265,8 +262,6 @@ def json(c: Context):
 
 
 def _json_safety() -> str:
-    from ..catalog import catalog
-    from .known import json_safe_mode
 
     if json_safe_mode(catalog().keras_version):
         return (
@@ -283,7 +278,6 @@ def _json_safety() -> str:
 
 
 def weights_file(c: Context):
-    from .model import PathPlan
 
     caveats = [
         'The file name must end in ".weights.h5".',
@@ -311,7 +305,6 @@ def weights_file(c: Context):
 
 
 def weights_memory(c: Context):
-    from .model import PathPlan
 
     load = "\n".join([c.imports("build_model"), "", "model = build_model()", "model.set_weights(weights)"])
     caveats = ["In memory: for inference copies, or to hand weights to another process yourself."]
@@ -331,7 +324,6 @@ def weights_memory(c: Context):
 
 
 def cross_style_weights(c: Context):
-    from .model import PathPlan
 
     others = [s for s in allowed_styles(c.spec) if s != c.style]
     if not others:
@@ -375,7 +367,6 @@ def cross_style_weights(c: Context):
 
 def transfer_layers(spec, source_spec) -> dict:
     """Which layers of `spec` take weights from `source_spec`: copied, new, mismatched, frozen."""
-    from ..shapes import infer
 
     mine = {layer.node.name: layer for layer in infer(spec).layers if not layer.node.share}
     theirs = {layer.node.name: layer for layer in infer(source_spec).layers if not layer.node.share}
@@ -403,7 +394,6 @@ def transfer_layers(spec, source_spec) -> dict:
 
 def transfer(c: Context, source_spec):
     """Reuse a trained model's layers: copy those with the same name and shapes, compile after."""
-    from .model import PathPlan
 
     lists = transfer_layers(c.spec, source_spec)
     copied, new, mismatched, frozen = (lists[k] for k in ("copied", "new", "mismatched", "frozen"))

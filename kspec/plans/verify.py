@@ -28,6 +28,8 @@ from typing import NamedTuple
 
 from ..samples import sample_inputs
 from ..backends.custom_layers import check_custom_classes
+from ..backends.styles import allowed_styles
+from ..compiler import generate
 from ..searchpath import found_in, import_all, search_path
 from .compare import outputs
 from .facts import transfer_layers
@@ -57,8 +59,6 @@ def verify(
     after the spec's own folder (kspec.searchpath)."""
     timings = {} if timings is None else timings
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from ..backends.styles import allowed_styles
-    from ..compiler import generate
 
     custom = _custom_modules(spec, transfer_from, search_path)
     checks: list[Check] = []

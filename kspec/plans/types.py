@@ -1,11 +1,8 @@
-"""The plan as data: one PathPlan per save/load path, decided from measured Keras 3 facts."""
+"""A plan as data: a Plan holds one PathPlan per way to save and load the model."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
-
-from ..catalog import catalog
-from . import facts
 
 
 class PathPlan(NamedTuple):
@@ -51,16 +48,3 @@ class Plan(NamedTuple):
 
     def path(self, path_id: str) -> PathPlan:
         return next(p for p in self.paths if p.id == path_id)
-
-
-def plan(spec, style: str, transfer_from=None, module: str | None = None) -> Plan:
-    """The plan for a spec compiled to a style (and, with `transfer_from`, a transfer-learning path)."""
-    from ..compiler import check_style
-
-    check_style(spec, style)
-    module = module or f"{spec.name}_{style}"
-    context = facts.Context(spec, style, module)
-    paths = [builder(context) for builder in facts.PATHS]
-    if transfer_from is not None:
-        paths.append(facts.transfer(context, transfer_from))
-    return Plan(spec.name, style, module, catalog().keras_version, paths)
