@@ -251,18 +251,28 @@ def test_weights_move_between_every_pair_of_styles_by_name(name, tmp_path):
     from helpers_keras import predictions, sample_inputs
 
     spec = kspec.load(f"specs/{name}.yaml")
-    models = {style: kspec.build(spec, style, compile=False) for style in allowed_styles(spec)}
+    styles = allowed_styles(spec)
     inputs = sample_inputs(spec)
-    for source_style, source in models.items():
-        expected = predictions(source, inputs)
-        for target_style, target in models.items():
+
+    def differs(model, expected) -> bool:
+        return any(not np.allclose(got, want) for got, want in zip(predictions(model, inputs), expected))
+
+    for source_style in styles:
+        for target_style in styles:
             if target_style == source_style:
                 continue
+            # Fresh models for every pair: each starts with its own random weights, so that a
+            # transfer that moved nothing would leave the target predicting differently.
+            source = kspec.build(spec, source_style, compile=False)
+            target = kspec.build(spec, target_style, compile=False)
+            expected = predictions(source, inputs)
+            assert differs(target, expected), (source_style, target_style)
             kspec.transfer_weights(source, target)
             for got, want in zip(predictions(target, inputs), expected):
                 np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
             kspec.save_named_weights(source, tmp_path / "w.npz")
             fresh = kspec.build(spec, target_style, compile=False)
+            assert differs(fresh, expected)
             kspec.load_named_weights(fresh, tmp_path / "w.npz")
             for got, want in zip(predictions(fresh, inputs), expected):
                 np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
