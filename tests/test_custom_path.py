@@ -76,7 +76,9 @@ def _markers(folder):
 def _kspec(*args, cwd):
     """The command line as its console script runs it: `-P` keeps the working directory off
     sys.path, as for an installed `kspec` (`python -m` would put it there)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    # No empty entry: an empty PYTHONPATH entry is the working directory.
+    paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     return subprocess.run(
         [sys.executable, "-P", "-m", "kspec", *map(str, args)],
         capture_output=True,
