@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .ir import Call, Ref, Scope, Spec, iter_leaves, reachable
+from .ir import Call, Ref, Scope, Spec, instance_names, iter_leaves, output_names, reachable
 
 
 class Port(NamedTuple):
@@ -183,9 +183,8 @@ class _Expander:
             self.graph.nodes.append(node)
             return Port(node.name)
         args = substitute(call.args, params) if params else call.args
-        names = [call.name] if not call.repeat else [f"{call.name}_{i}" for i in range(1, call.repeat + 1)]
         value = None
-        for name in names:
+        for name in instance_names(call):
             if call.type in self.spec.blocks:
                 value = self.block(call.type, args, inputs, prefix + name, nesting, call.where)
                 inputs = value.port(None)
@@ -206,8 +205,5 @@ class _Expander:
         items = self.scope(
             block.scope, env, call_name + "_", params, nesting + ((call_name, block_name, where),)
         )
-        output_names = [
-            name or (ref.name if ref.output is None else None)
-            for (name, _), ref in zip(items, block.scope.outputs.refs)
-        ]
-        return _BlockValue([(n, port) for n, (_, port) in zip(output_names, items)])
+        names = output_names(block.scope.outputs)
+        return _BlockValue([(n, port) for n, (_, port) in zip(names, items)])

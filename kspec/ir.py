@@ -93,6 +93,40 @@ def iter_leaves(inputs):
         yield inputs
 
 
+def instance_names(call: Call) -> list[str]:
+    """The names a call's layers take in its scope: `name`, or `name_1` ... `name_N` with repeat.
+
+    Inside a block call, Keras names are these with the block call's own instance name and
+    an underscore before them (`res2_2_conv_a`). Only for a spec whose expansion was checked.
+    """
+    return [instance_name(call, i) for i in range(1, (call.repeat or 1) + 1)]
+
+
+def instance_name(call: Call, index: int) -> str:
+    """The name of repetition `index` (from 1) of a call, without making the others."""
+    return f"{call.name}_{index}" if call.repeat else call.name
+
+
+def output_names(outputs: Outputs) -> list:
+    """The name each output of a scope is referred to by: its key in a named mapping, else
+    the layer it is (`x.K` outputs have none: None)."""
+    return [name or (ref.name if ref.output is None else None) for name, ref in outputs.items]
+
+
+def calls_reaching_outputs(scope: Scope) -> set:
+    """Names of the calls (and inputs) that some output of a scope depends on; a shared call
+    depends on the call whose layer it shares. Of two calls with one name (an error), the first."""
+    by_name: dict = {}
+    for call in scope.calls:
+        by_name.setdefault(call.name, call)
+
+    def parents(name):
+        call = by_name.get(name)
+        return [] if call is None else [r.name for r in call.refs()] + ([call.share] if call.share else [])
+
+    return reachable([r.name for r in scope.outputs.refs] if scope.outputs else [], parents)
+
+
 def reachable(starts, parents) -> set:
     """Every name reachable from `starts` through `parents(name)`, without recursion."""
     seen, todo = set(), list(starts)

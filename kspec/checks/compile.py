@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..diagnostics import suggestion
-from ..ir import Ref, Spec
+from ..ir import Ref, Spec, instance_name
 
 
 def output_names(spec: Spec) -> list[str]:
@@ -22,7 +22,7 @@ def keras_output_name(spec: Spec, ref: Ref, prefix: str = "", scope=None) -> str
     call = scope.call(ref.name)
     if call is None:
         return prefix + ref.name
-    name = call.name if not call.repeat else f"{call.name}_{call.repeat}"
+    name = instance_name(call, call.repeat or 1)  # the last repetition makes the output
     block = spec.blocks.get(call.type) if call.type else None
     if block is None or block.scope.outputs is None or not block.scope.outputs.items:
         return prefix + name

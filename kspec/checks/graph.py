@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..catalog import catalog
 from ..catalog.calls import MERGE_LAYERS, NOT_IN_SPECS, layer_output_count
 from ..diagnostics import suggestion
-from ..ir import Call, Outputs, Ref, Scope, Spec, reachable
+from ..ir import Call, Outputs, Ref, Scope, Spec, calls_reaching_outputs, output_names
 
 
 def type_kind(spec: Spec, type_name: str | None) -> str | None:
@@ -35,18 +35,12 @@ def output_count(spec: Spec, call: Call, calls: dict) -> int | None:
     return None
 
 
-def output_names(spec: Spec, call: Call) -> list[str]:
+def block_call_output_names(spec: Spec, call: Call) -> list[str]:
     """The names by which a block call's outputs can be referred to (`call.out`)."""
     if type_kind(spec, call.type) != "block":
         return []
     outputs = spec.blocks[call.type].scope.outputs
-    if outputs is None:
-        return []
-    return [
-        name or (ref.name if ref.output is None else None)
-        for name, ref in outputs.items
-        if (name or ref.output is None)
-    ]
+    return [name for name in output_names(outputs) if name] if outputs is not None else []
 
 
 def check_scope(spec: Spec, scope: Scope, out, label: str) -> None:
@@ -169,7 +163,7 @@ def _check_ref(spec: Spec, scope: Scope, ref: Ref, calls: dict, out, code: str, 
         )
         return
     if isinstance(ref.output, str):
-        names = output_names(spec, target)
+        names = block_call_output_names(spec, target)
         if ref.output not in names:
             shown = ", ".join(names) if names else "none"
             out.error(
@@ -267,11 +261,7 @@ def _check_unused(scope: Scope, calls: dict, out, label: str) -> None:
         if call.share:
             consumed.add(call.share)
 
-    def parents(name):
-        call = calls.get(name)
-        return [] if call is None else [r.name for r in call.refs()] + ([call.share] if call.share else [])
-
-    reached = reachable([r.name for r in scope.outputs.refs], parents)
+    reached = calls_reaching_outputs(scope)
     outputs = {r.name for r in scope.outputs.refs}
     for call in scope.calls:
         if call.name not in consumed and call.name not in outputs and calls.get(call.name) is call:

@@ -6,7 +6,7 @@ from ...flatten import topological
 from .expr import Atom, Call, Dict, Seq, constant, snake_name
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, call_arguments, parameter_names
-from .scope import ScopeEmitter, block_output_keys
+from .scope import ScopeEmitter, block_output_keys, needed_calls
 
 
 class FunctionalWriter(ModuleWriter):
@@ -99,17 +99,17 @@ class FunctionalScope(ScopeEmitter):
         self.shared_layers: dict[str, str] = {}
         self.share_targets = {c.share for c in scope.calls if c.share}
 
-    def callee(self, call, suffix: str):
+    def callee(self, call, instance: str):
         spec = self.spec
         if call.share:
             return Atom(self.shared_layers[call.share]), None
         if call.type in spec.blocks:
             args = call_arguments(spec.blocks[call.type], call.args, self.values)
-            args.append(("name", self.name_of(call.name + suffix)))
+            args.append(("name", self.name_of(instance)))
             return Call(self.writer.block_functions[call.type], args), block_output_keys(
                 spec.blocks[call.type]
             )
-        layer = self.values.layer(call.type, call.args, self.name_of(call.name + suffix))
+        layer = self.values.layer(call.type, call.args, self.name_of(instance))
         if call.name in self.share_targets:
             var = self.namer(call.name + "_layer")
             self.lines += statement(f"{var} = ", layer, self.indent)
@@ -126,8 +126,6 @@ class FunctionalScope(ScopeEmitter):
 
 def used_blocks(spec) -> list[str]:
     """Blocks that the model uses, each after the blocks it uses itself."""
-    from .scope import needed_calls
-
     order: list[str] = []
 
     def visit(scope):

@@ -10,7 +10,7 @@ class's own, named `<call>_<layer>` as everywhere else.
 from __future__ import annotations
 
 from ...flatten import FlatGraph
-from ...ir import Call, Outputs, Ref, Scope
+from ...ir import Call, Outputs, Ref, Scope, instance_names, output_names
 from ..order import keras_layer_order
 
 
@@ -43,11 +43,11 @@ def inline_scope(spec, scope: Scope, prefix: str, ranks: LayerRanks) -> Scope:
     calls: list[Call] = []
     redirect: dict[str, list] = {}  # inlined call name -> [(output name, Ref)]
     for call in scope.calls:
-        if call.type not in spec.blocks or all(ranks.contiguous(prefix + n) for n in _instances(call)):
+        if call.type not in spec.blocks or all(ranks.contiguous(prefix + n) for n in instance_names(call)):
             calls.append(_remap(call, redirect))
             continue
         inputs = _remap_inputs(call.inputs, redirect)
-        for name in _instances(call):
+        for name in instance_names(call):
             block = spec.blocks[call.type]
             params = {**block.params, **call.args}
             inner = inline_scope(spec, block.scope, prefix + name + "_", ranks)
@@ -62,10 +62,6 @@ def inline_scope(spec, scope: Scope, prefix: str, ranks: LayerRanks) -> Scope:
             scope.outputs.where,
         )
     return Scope(scope.inputs, tuple(calls), outputs, scope.where)
-
-
-def _instances(call: Call) -> list[str]:
-    return [f"{call.name}_{i}" for i in range(1, call.repeat + 1)] if call.repeat else [call.name]
 
 
 def _expand(inner: Scope, name: str, call: Call, inputs, params: dict, calls: list) -> list:
@@ -90,8 +86,7 @@ def _expand(inner: Scope, name: str, call: Call, inputs, params: dict, calls: li
                 args=substitute(inner_call.args, params),
             )
         )
-    out_names = [n or (r.name if r.output is None else None) for n, r in inner.outputs.items]
-    return [(n, rename(r)) for n, (_, r) in zip(out_names, inner.outputs.items)]
+    return [(n, rename(r)) for n, (_, r) in zip(output_names(inner.outputs), inner.outputs.items)]
 
 
 def _map_inputs(inputs, fn):

@@ -8,7 +8,7 @@ the walk over the graph, the variables and the references are shared here.
 from __future__ import annotations
 
 from ...flatten import topological
-from ...ir import Call as SpecCall, Ref, Scope, reachable
+from ...ir import Call as SpecCall, Ref, Scope, calls_reaching_outputs, instance_names, output_names
 from .expr import Atom, Call, Dict, Expr, Seq, constant
 from .layout import statement
 
@@ -30,25 +30,16 @@ class Tensor:
 
 
 def needed_calls(scope: Scope) -> set[str]:
-    """Names of the calls that some output of the scope depends on."""
-    by_name = {c.name: c for c in scope.calls}
-
-    def parents(name):
-        call = by_name.get(name)
-        return [] if call is None else [r.name for r in call.refs()] + ([call.share] if call.share else [])
-
-    starts = [r.name for r in scope.outputs.refs] if scope.outputs else []
-    return {name for name in reachable(starts, parents) if name in by_name}
+    """Names of the calls (not inputs) that some output of the scope depends on."""
+    return calls_reaching_outputs(scope) - set(scope.inputs)
 
 
 def block_output_keys(block) -> list[str] | None:
     """Dict keys of a block's outputs when it has several, else None."""
-    items = block.scope.outputs.items
-    if len(items) < 2:
+    names = output_names(block.scope.outputs)
+    if len(names) < 2:
         return None
-    return [
-        name or (ref.name if ref.output is None else f"output_{i}") for i, (name, ref) in enumerate(items)
-    ]
+    return [name or f"output_{i}" for i, name in enumerate(names)]
 
 
 class ScopeEmitter:
@@ -76,11 +67,9 @@ class ScopeEmitter:
 
     def emit_call(self, call: SpecCall) -> None:
         inputs = self.inputs(call.inputs)
-        count = call.repeat or 1
-        for index in range(1, count + 1):
-            suffix = f"_{index}" if call.repeat else ""
-            var = self.namer(call.name + suffix)
-            callee, keys = self.callee(call, suffix)
+        for instance in instance_names(call):
+            var = self.namer(instance)
+            callee, keys = self.callee(call, instance)
             self.lines += statement(f"{var} = ", self.invoke(callee, inputs), self.indent)
             self.env[call.name] = Tensor(var, keys)
             inputs = Atom(var)
@@ -102,8 +91,8 @@ class ScopeEmitter:
             return Call(callee.func, callee.args, call_args)
         return Call(callee.flat(), call_args)
 
-    def callee(self, call: SpecCall, suffix: str):
-        """What to call for one (repetition of a) spec call, and its output keys."""
+    def callee(self, call: SpecCall, instance: str):
+        """What to call for one instance (repetition) of a spec call, and its output keys."""
         raise NotImplementedError
 
     def outputs_expr(self) -> Expr:

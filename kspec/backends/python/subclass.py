@@ -9,6 +9,7 @@ will see; `get_config()` returns every constructor argument.
 from __future__ import annotations
 
 from ...flatten import flatten
+from ...ir import instance_name, instance_names
 from .expr import Atom, Call, Dict, Seq, class_name, constant
 from .inline import LayerRanks, inline_scope
 from .layout import INDENT, statement
@@ -39,7 +40,7 @@ class SubclassWriter(ModuleWriter):
         for call in needed_scope_calls(scope):
             if call.type not in self.spec.blocks or call.type in self.scopes:
                 continue
-            instance = prefix + (f"{call.name}_1" if call.repeat else call.name) + "_"
+            instance = prefix + instance_name(call, 1) + "_"
             block = self.spec.blocks[call.type]
             self.scopes[call.type] = inline_scope(self.spec, block.scope, instance, self.ranks)
             self.prefixes[call.type] = instance
@@ -150,22 +151,22 @@ class SubclassWriter(ModuleWriter):
 
     def init_layers(self, scope, lines, values, attributes, name_of, prefix: str) -> dict:
         """`self.<attr> = <layer>` for every needed call, in Keras's layer order."""
-        first = {c.name: prefix + (f"{c.name}_1" if c.repeat else c.name) for c in scope.calls}
+        first = {c.name: prefix + instance_name(c, 1) for c in scope.calls}
         calls = sorted(
             (c for c in needed_scope_calls(scope) if not c.share),
             key=lambda c: self.ranks.rank(first[c.name]),
         )
         attrs: dict[str, str] = {}
         for call in calls:
-            for suffix in ([f"_{i}" for i in range(1, call.repeat + 1)] if call.repeat else [""]):
-                attr = attribute_name(call.name + suffix, attributes)
-                attrs[call.name + suffix] = attr
+            for instance in instance_names(call):
+                attr = attribute_name(instance, attributes)
+                attrs[instance] = attr
                 if call.type in self.spec.blocks:
                     args = call_arguments(self.spec.blocks[call.type], call.args, values)
-                    args.append(("name", name_of(call.name + suffix)))
+                    args.append(("name", name_of(instance)))
                     expr = Call(self.block_classes[call.type], args)
                 else:
-                    expr = values.layer(call.type, call.args, name_of(call.name + suffix))
+                    expr = values.layer(call.type, call.args, name_of(instance))
                 lines.extend(statement(f"self.{attr} = ", expr, I2))
         for call in needed_scope_calls(scope):
             if call.share:
@@ -226,9 +227,9 @@ class SubclassScope(ScopeEmitter):
         super().__init__(writer, scope, namer, indent)
         self.attrs = attrs
 
-    def callee(self, call, suffix):
+    def callee(self, call, instance):
         keys = block_output_keys(self.spec.blocks[call.type]) if call.type in self.spec.blocks else None
-        return Atom(f"self.{self.attrs[call.name + suffix]}"), keys
+        return Atom(f"self.{self.attrs[instance]}"), keys
 
 
 def needed_scope_calls(scope) -> list:
