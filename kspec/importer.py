@@ -683,47 +683,6 @@ def _saved(path: str) -> dict:
     return {"config": parsed.get("model_config"), "compile_config": parsed.get("training_config")}
 
 
-def canonical_args(type_name: str, args: dict) -> dict:
-    """A layer's spec arguments as import writes them: defaults left out, sizes compacted,
-    nested objects in their shortest form. Two specs of the same model agree on these."""
-    signature = catalog().layer(type_name)
-    out = {}
-    for key, value in args.items():
-        value = _compact(key, _canonical_value(value))
-        param = signature.params.get(key) if signature else None
-        if param is not None and not param.required and _same(value, param.default):
-            continue
-        if key == "strides" and value == _compact("pool_size", args.get("pool_size", 2)):
-            continue  # pooling strides default to the pool size
-        out[key] = value
-    return out
-
-
-def _canonical_value(value):
-    if isinstance(value, dict) and isinstance(value.get("type"), str):
-        if catalog().layer(value["type"]) is not None:
-            return {
-                "type": value["type"],
-                **canonical_args(value["type"], {k: v for k, v in value.items() if k != "type"}),
-            }
-        signature = _object_signature(value["type"])
-        kept = {
-            k: _canonical_value(v)
-            for k, v in value.items()
-            if k != "type"
-            and not (signature and k in signature.params and _same(v, signature.params[k].default))
-        }
-        short = snake_case(value["type"])
-        if (
-            not kept
-            and short not in NOT_SHORTENED
-            and any(short in catalog().strings[ns] for ns in ("initializers", "regularizers", "constraints"))
-        ):
-            return short
-        return {"type": value["type"], **kept}
-    return value
-
-
 # Compile settings -------------------------------------------------------------
 
 # The order of the keys in the `compile` section (docs/spec-language.md, Compile settings).
