@@ -1,0 +1,78 @@
+"""A keras.Model, or its get_config() and compile config, as the text of a spec: the graph
+flattened (graph.py), read as the spec's parts (spec_data.py), the compile settings carried as far
+as the language says them (compile_section.py), and written out section by section (writing.py)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from . import writing
+from .compile_section import compile_settings
+from .graph import functional_graph
+from .refusals import ImportRefused
+from .spec_data import SpecData, output_names
+
+
+class Imported(NamedTuple):
+    """A spec's text, and what of the model it could not carry (also written into the text)."""
+
+    text: str
+    not_carried: list[str]
+
+
+def from_keras(model, compile_config: dict | None = None) -> str:
+    """The spec text of a Functional or Sequential keras.Model, with its compile settings
+    (`compile_config`, or the model's own when it was compiled)."""
+    return imported_model(model, compile_config).text
+
+
+def imported_model(model, compile_config: dict | None = None) -> Imported:
+    """As from_keras, with the list of settings the spec could not carry."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise ImportRefused(f"{type(model).__name__} is not a keras.Model")
+    kind = type(model).__name__
+    if kind not in ("Functional", "Sequential") and not _is_functional(model):
+        raise ImportRefused(
+            f"{kind} is a subclassed model: its graph lives in Python code, not in data. Call it on "
+            "keras.Input tensors and import the traced model (keras.Model(inputs, model(inputs))), or "
+            "write the spec by hand"
+        )
+    if compile_config is None:
+        compile_config = model.get_compile_config() or {}
+    return imported_config(
+        model.get_config(), "Sequential" if kind == "Sequential" else "Functional", compile_config
+    )
+
+
+def _is_functional(model) -> bool:
+    from keras.src.models.functional import Functional
+
+    return isinstance(model, Functional)
+
+
+def from_keras_config(
+    config: dict, class_name: str = "Functional", compile_config: dict | None = None
+) -> str:
+    """The spec text for a model's get_config() (Functional or Sequential), with the `compile`
+    section of a Keras compile config (`model.get_compile_config()`) when one is given."""
+    return imported_config(config, class_name, compile_config).text
+
+
+def imported_config(
+    config: dict, class_name: str = "Functional", compile_config: dict | None = None
+) -> Imported:
+    """As from_keras_config, with the list of settings the spec could not carry."""
+    spec = SpecData(functional_graph(config, class_name))
+    lines = writing.heading(spec.name())
+    lines += writing.inputs_section(spec.inputs())
+    # Layers are read as they are written: a refused one stops the import before the compile
+    # settings are read, and spec.custom is complete only once they all are.
+    lines += writing.layers_section(spec.layers())
+    outputs = spec.outputs()
+    lines += writing.outputs_section(outputs)
+    lines += writing.custom_section(spec.custom)
+    settings, not_carried = compile_settings(compile_config, output_names(outputs))
+    lines += writing.compile_section(settings, not_carried)
+    return Imported("\n".join(lines) + "\n", not_carried)

@@ -1,0 +1,261 @@
+"""A flat Functional graph (graph.py) read as the parts of a spec: the model's name, its inputs,
+one entry per layer call in Keras's order, the outputs, and the classes to declare under `custom`.
+
+An entry keeps Keras's layer name, leaves out every argument equal to its default, compacts sizes
+the same along every axis, and has `inputs` only where the call does not simply take the previous
+output. Keras operations recorded as graph nodes (`x + y`, `x * 2.0`) become layers."""
+
+from __future__ import annotations
+
+from ..catalog import catalog
+from .refusals import ImportRefused
+from .values import DEFAULT_DTYPE, SKIPPED_ARGS, dtype_name, equals_default, spec_value
+
+# Values that Keras fills in for a default of None, and that mean the same.
+NEUTRAL = {("data_format", "channels_last"), ("activation", "linear")}
+# Size arguments written as one number when every axis has the same size.
+SIZES = {"kernel_size", "strides", "pool_size", "dilation_rate", "size"}
+# Padding and cropping, written per axis as (before, after) pairs.
+PAIRS = {"padding", "cropping"}
+
+# Keras operations recorded as graph nodes (`x + y` in Functional code), and their layers.
+OPERATIONS = {
+    "Add": "Add",
+    "Multiply": "Multiply",
+    "Subtract": "Subtract",
+    "Maximum": "Maximum",
+    "Minimum": "Minimum",
+}
+
+
+class SpecData:
+    """The spec's parts of a flat Functional config. `custom` fills in as layers() meets classes
+    that are not public `keras.layers` classes."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.custom: dict[str, str] = {}  # class name -> module:class
+
+    def name(self) -> str:
+        """The model's name as an identifier."""
+        return _identifier(self.config["name"])
+
+    def inputs(self) -> list[tuple[str, dict]]:
+        """Each input's name and its `shape`, with its `dtype` where that is not float32."""
+        found = []
+        for entry in self._input_layers():
+            cfg = entry["config"]
+            shape = list(cfg.get("batch_shape") or [None, *cfg.get("shape", [])])[1:]
+            body = {"shape": shape}
+            dtype = dtype_name(cfg.get("dtype"))
+            if dtype != DEFAULT_DTYPE:
+                body["dtype"] = dtype
+            found.append((entry["name"], body))
+        return found
+
+    def layers(self):
+        """The spec entry of each layer call, one at a time, in Keras's order."""
+        inputs = self._input_layers()
+        previous = inputs[0]["name"] if len(inputs) == 1 else None
+        for index, entry in enumerate(self.config["layers"]):
+            if entry["class_name"] == "InputLayer":
+                continue
+            if _is_mask_operation(entry):
+                continue  # Keras computes masks itself (Embedding with mask_zero)
+            for call_index, node in enumerate(entry.get("inbound_nodes") or []):
+                item = self._call(entry, node, call_index, previous, index)
+                yield item
+                previous = item["name"]
+
+    def outputs(self):
+        """The `outputs` of the spec: one reference, a list of them, or a mapping of names to them."""
+        found = self.config["output_layers"]
+        if isinstance(found, dict):
+            return {name: self._reference({"config": {"keras_history": t}}) for name, t in found.items()}
+        triples = [found] if found and isinstance(found[0], str) else found
+        refs = [self._reference({"config": {"keras_history": t}}) for t in triples]
+        return refs[0] if len(refs) == 1 else refs
+
+    def _input_layers(self) -> list[dict]:
+        return [e for e in self.config["layers"] if e["class_name"] == "InputLayer"]
+
+    def _call(self, entry, node, call_index, previous, position) -> dict:
+        name = entry["name"] if call_index == 0 else f"{entry['name']}_call{call_index + 1}"
+        item: dict = {"name": name}
+        if call_index == 0:
+            item["type"] = self._type_of(entry, position)
+            constant = _constant_operand(entry) if _is_operation(entry) else None
+            if constant is not None:  # x + 3.0 is Rescaling(offset=3.0); x * c is Rescaling(scale=c)
+                item.update(_rescaling(entry["class_name"], constant))
+            else:
+                item.update(_arguments(entry["class_name"], entry["config"]))
+        else:
+            item["share"] = entry["name"]
+        inputs = self._inputs(node)
+        if not (isinstance(inputs, str) and inputs == previous):
+            item["inputs"] = inputs
+        return item
+
+    def _type_of(self, entry, position) -> str:
+        class_name = entry["class_name"]
+        if _is_operation(entry) and class_name in OPERATIONS:
+            return "Rescaling" if _constant_operand(entry) is not None else OPERATIONS[class_name]
+        if class_name == "Lambda":
+            raise ImportRefused(
+                f"layer {position} ('{entry['name']}') is a Lambda layer: a spec holds no Python "
+                "code; rewrite it as a layer class and import again"
+            )
+        if class_name in ("Functional", "Sequential", "Model"):
+            raise ImportRefused(
+                f"layer {position} ('{entry['name']}') is a nested model; call it on the outer "
+                "inputs to flatten it, then import again"
+            )
+        public = entry.get("module") == "keras.layers" and catalog().layer(class_name) is not None
+        if not public:
+            module = entry.get("module") or "unknown_module"
+            self.custom[class_name] = f"{module}:{class_name}"
+        return class_name
+
+    def _inputs(self, node):
+        args = node.get("args", [])
+        if len(args) > 1 and all(_has_tensor(a) for a in args):  # an operation such as x + y
+            return [self._reference(a) for a in args]
+        if len(args) > 1:  # an operation on a tensor and a constant: the tensor
+            return self._reference(next(a for a in args if _has_tensor(a)))
+        kwargs = {k: v for k, v in node.get("kwargs", {}).items() if _has_tensor(v) and k != "mask"}
+        if kwargs:
+            out = {}
+            if args:
+                out["inputs"] = self._reference(args[0])
+            out.update({k: self._reference(v) for k, v in kwargs.items()})
+            return out
+        return self._reference(args[0])
+
+    def _reference(self, value):
+        if isinstance(value, (list, tuple)):
+            return [self._reference(v) for v in value]
+        layer, node_index, tensor_index = value["config"]["keras_history"]
+        name = layer if node_index == 0 else f"{layer}_call{node_index + 1}"
+        if self._multi_output(layer):
+            return f"{name}.{tensor_index}"
+        return name
+
+    def _multi_output(self, layer: str) -> bool:
+        for entry in self.config["layers"]:
+            if entry["name"] == layer:
+                cfg = entry["config"]
+                if cfg.get("return_state"):
+                    return True
+                inner = cfg.get("layer", {}) if isinstance(cfg.get("layer"), dict) else {}
+                return bool(inner.get("config", {}).get("return_state"))
+        return False
+
+
+def output_names(outputs) -> list[str]:
+    """The names the compile settings give outputs by (a mapping's keys, else the layers'
+    names), for SpecData.outputs()."""
+    names = list(outputs) if isinstance(outputs, dict) else [outputs] if isinstance(outputs, str) else outputs
+    return [n.split(".")[0] for n in names]
+
+
+def _arguments(class_name: str, config: dict) -> dict:
+    signature = catalog().layer(class_name)
+    args = {}
+    for key, value in config.items():
+        if key in SKIPPED_ARGS:
+            continue
+        if signature is not None and key not in signature.params:
+            continue
+        plain = _compact(key, spec_value(value))
+        if (
+            key == "backward_layer"
+            and isinstance(plain, dict)
+            and plain
+            == {
+                **spec_value(config.get("layer")),
+                "go_backwards": not spec_value(config["layer"]).get("go_backwards"),
+            }
+        ):
+            continue  # the backward copy Bidirectional makes by itself
+        param = signature.params.get(key) if signature is not None else None
+        if param is not None and not param.required and equals_default(plain, param.default):
+            continue
+        if (
+            isinstance(plain, str)
+            and (key, plain) in NEUTRAL
+            and param is not None
+            and not param.required
+            and param.default is None
+        ):
+            continue
+        if (
+            key == "strides"
+            and param is not None
+            and param.default is None
+            and plain == _compact("pool_size", spec_value(config.get("pool_size")))
+        ):
+            continue  # pooling strides default to the pool size
+        args[key] = plain
+    if config.get("trainable") is False:
+        args["trainable"] = False
+    dtype = dtype_name(config.get("dtype"))
+    if dtype not in (DEFAULT_DTYPE, None):
+        args["dtype"] = dtype
+    return args
+
+
+def _is_operation(entry: dict) -> bool:
+    return (entry.get("module") or "").startswith("keras.src.ops")
+
+
+def _constant_operand(entry: dict):
+    """The number in `x + 3.0` or `x * c` recorded as an operation, else None."""
+    nodes = entry.get("inbound_nodes") or []
+    if len(nodes) != 1:
+        return None
+    args = nodes[0].get("args", [])
+    numbers = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+    return numbers[0] if len(args) == 2 and len(numbers) == 1 else None
+
+
+def _rescaling(operation: str, constant) -> dict:
+    if operation == "Multiply":
+        return {"scale": float(constant)}
+    if operation == "Subtract":
+        return {"scale": 1.0, "offset": -float(constant)}
+    if operation == "Add":
+        return {"scale": 1.0, "offset": float(constant)}
+    raise ImportRefused(f"cannot express {operation} with the constant {constant} as a layer")
+
+
+def _is_mask_operation(entry: dict) -> bool:
+    return entry["class_name"] == "NotEqual" and (entry.get("module") or "").startswith("keras.src.ops")
+
+
+def _compact(key: str, value):
+    """Sizes the same along every axis as one number: [3, 3] -> 3, [[1, 1], [1, 1]] -> 1."""
+    if key in PAIRS and isinstance(value, list) and value:
+        if all(isinstance(pair, list) and len(pair) == 2 and pair[0] == pair[1] for pair in value):
+            value = [pair[0] for pair in value]
+    if (
+        key in SIZES | PAIRS
+        and isinstance(value, list)
+        and value
+        and len(set(map(repr, value))) == 1
+        and isinstance(value[0], int)
+    ):
+        return value[0]
+    return value
+
+
+def _has_tensor(value) -> bool:
+    if isinstance(value, dict):
+        return value.get("class_name") == "__keras_tensor__"
+    if isinstance(value, (list, tuple)):
+        return any(_has_tensor(v) for v in value)
+    return False
+
+
+def _identifier(name: str) -> str:
+    out = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    return out if out[:1].isalpha() or out[:1] == "_" else "m_" + out
