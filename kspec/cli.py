@@ -64,30 +64,37 @@ def _remember_limit(ctx, param, value):
     return value
 
 
+LIMITS = (  # option, default, environment variable, help
+    (
+        "--max-expansion",
+        DEFAULT_MAX_EXPANSION,
+        "KSPEC_MAX_EXPANSION",
+        "Refuse specs whose blocks and repeats expand to more layer calls than this.",
+    ),
+    (
+        "--max-file-size",
+        DEFAULT_MAX_FILE_SIZE,
+        "KSPEC_MAX_FILE_SIZE",
+        "Refuse spec files larger than this many bytes.",
+    ),
+)
+
+
 def limit_options(command):
     """--max-file-size and --max-expansion, for every command that reads a spec."""
-    command = click.option(
-        "--max-expansion",
-        type=click.IntRange(min=1),
-        default=DEFAULT_MAX_EXPANSION,
-        envvar="KSPEC_MAX_EXPANSION",
-        show_default=True,
-        show_envvar=True,
-        expose_value=False,
-        callback=_remember_limit,
-        help="Refuse specs whose blocks and repeats expand to more layer calls than this.",
-    )(command)
-    return click.option(
-        "--max-file-size",
-        type=click.IntRange(min=1),
-        default=DEFAULT_MAX_FILE_SIZE,
-        envvar="KSPEC_MAX_FILE_SIZE",
-        show_default=True,
-        show_envvar=True,
-        expose_value=False,
-        callback=_remember_limit,
-        help="Refuse spec files larger than this many bytes.",
-    )(command)
+    for option, default, variable, text in LIMITS:
+        command = click.option(
+            option,
+            type=click.IntRange(min=1),
+            default=default,
+            envvar=variable,
+            show_default=True,
+            show_envvar=True,
+            expose_value=False,
+            callback=_remember_limit,
+            help=text,
+        )(command)
+    return command
 
 
 def _limits():

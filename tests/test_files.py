@@ -23,8 +23,17 @@ FAST = 60  # seconds: far more than any of these needs, far less than a hang
 
 def kspec(*args, timeout=FAST, **options):
     """`python -m kspec ARGS` in a fresh interpreter that must finish within `timeout`."""
+    return python("-m", "kspec", *map(str, args), timeout=timeout, **options)
+
+
+def script(code, *, timeout=FAST):
+    """Run Python code (dedented) in a fresh interpreter with the repository importable."""
+    return python("-c", textwrap.dedent(code), timeout=timeout)
+
+
+def python(*args, timeout, **options):
     return subprocess.run(
-        [sys.executable, "-m", "kspec", *map(str, args)],
+        [sys.executable, *args],
         check=False,
         capture_output=True,
         text=True,
@@ -32,19 +41,6 @@ def kspec(*args, timeout=FAST, **options):
         timeout=timeout,
         stdin=subprocess.DEVNULL,
         **options,
-    )
-
-
-def script(code, *, timeout=FAST):
-    """Run Python code (dedented) in a fresh interpreter with the repository importable."""
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
     )
 
 

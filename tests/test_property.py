@@ -12,6 +12,17 @@ from kspec.backends.styles import allowed_styles
 from kspec.shapes import infer
 from kspec.validate import validate_text
 
+UNIT_BLOCK = [
+    "blocks:",
+    "  Unit:",
+    "    params: {units: null}",
+    "    inputs: [v]",
+    "    layers:",
+    "      - {name: dense, type: Dense, units: $units, inputs: v}",
+    "      - {name: act, type: ReLU}",
+    "    outputs: act",
+]
+
 
 @st.composite
 def specs(draw):
@@ -79,16 +90,7 @@ def specs(draw):
         previous = name
     lines.append(f"outputs: {previous}")
     if uses_block:
-        lines += [
-            "blocks:",
-            "  Unit:",
-            "    params: {units: null}",
-            "    inputs: [v]",
-            "    layers:",
-            "      - {name: dense, type: Dense, units: $units, inputs: v}",
-            "      - {name: act, type: ReLU}",
-            "    outputs: act",
-        ]
+        lines += UNIT_BLOCK
     lines.append("compile: {optimizer: adam, loss: mean_squared_error}")
     return "\n".join(lines) + "\n"
 
@@ -154,16 +156,7 @@ def graph_specs(draw):
         lines.append("outputs: {" + ", ".join(f"out_{o}: {o}" for o in outputs) + "}")
     else:
         lines.append("outputs: [" + ", ".join(outputs) + "]")
-    lines += [
-        "blocks:",
-        "  Unit:",
-        "    params: {units: null}",
-        "    inputs: [v]",
-        "    layers:",
-        "      - {name: dense, type: Dense, units: $units, inputs: v}",
-        "      - {name: act, type: ReLU}",
-        "    outputs: act",
-    ]
+    lines += UNIT_BLOCK
     return "\n".join(lines) + "\n"
 
 
