@@ -347,12 +347,25 @@ def _style_problem(spec, style: str) -> str:
 
 
 def _generated(spec, style: str) -> str:
+    """The module of a style, or the located reason the graph does not allow it and exit 1."""
     from .compiler import generate
+
+    return _allowed(generate, spec, style)
+
+
+def _check_style(spec, style: str) -> None:
+    """Report, before Keras loads, a style the graph does not allow, as compile does."""
+    from .compiler import check_style
+
+    _allowed(check_style, spec, style)
+
+
+def _allowed(action, spec, style: str):
     from .diagnostics import SpecError
     from .report import TextReporter
 
     try:
-        return generate(spec, style)
+        return action(spec, style)
     except SpecError as error:
         from .validate import Result
 
@@ -409,7 +422,7 @@ def build_command(spec_path, style, search_path) -> None:
     adds the working directory.
     """
     spec = _valid_spec(spec_path)
-    _generated(spec, style)  # reports a style the graph does not allow, before Keras loads
+    _check_style(spec, style)
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -471,13 +484,14 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
     spec's folder, each --path DIR, or the installed packages.
     """
     from .plans import plan
-    from .plans.render import FORMATS
+    from .plans.render import FORMATS, STRUCTURED
 
     spec = _valid_spec(spec_path)
     source = _valid_spec(transfer_path) if transfer_path else None
-    _generated(spec, style)  # a style the graph does not allow is reported like compile does
+    _check_style(spec, style)
     the_plan = plan(spec, style, transfer_from=source)
-    _output(FORMATS[fmt](the_plan), output)
+    if not verify or fmt not in STRUCTURED:
+        _output(FORMATS[fmt](the_plan), output)
     if not verify:
         return
     import os
@@ -518,6 +532,8 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
         f"{time.perf_counter() - start:.1f} s",
         err=True,
     )
+    if fmt in STRUCTURED:  # the plan with each claim's result and why
+        _output(FORMATS[fmt](the_plan, checks), output)
     if failed:
         sys.exit(1)
 

@@ -180,11 +180,22 @@ def test_verify_cleans_up_when_interrupted(tmp_path, monkeypatch):
 @pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
 def test_plan_verify_command(tmp_path):
     result = run_kspec(
-        "plan", "specs/mlp.yaml", "--style", "subclass", "--verify", "-o", tmp_path / "plan.md"
+        "plan",
+        "specs/mlp.yaml",
+        "--style",
+        "subclass",
+        "--verify",
+        "--format",
+        "json",
+        "-o",
+        tmp_path / "plan.json",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "claims hold, 0 false, keras 3." in result.stderr
-    assert (tmp_path / "plan.md").read_text().startswith("# Save and load plan: mlp (subclass style)")
+    verified = json.loads((tmp_path / "plan.json").read_text())["verified"]
+    held = int(result.stderr.split(" claims hold")[0].split()[-1])
+    assert len(verified) == held and all(c["ok"] for c in verified)
+    assert {c["path"] for c in verified} >= {"keras_file", "config"}
 
 
 @pytest.mark.keras
@@ -420,3 +431,21 @@ def test_model_from_json_refuses_code_as_the_plan_says():
     assert measured == dict.fromkeys(payloads, json_safe_mode(keras.__version__))
     caveat = plan(kspec.load("specs/mlp.yaml"), "functional").path("json").caveats[0]
     assert ("loads in Keras's safe mode" in caveat) == json_safe_mode(keras.__version__)
+
+
+def test_verify_results_say_why_in_json_and_yaml():
+    from kspec.plans.render import as_json, as_yaml
+    from kspec.plans.verify import Check
+
+    the_plan = plan(kspec.load(ROOT / "specs" / "mlp.yaml"), "functional")
+    checks = [Check("json", "weights kept: predictions equal", False, "1 of 30 entries differ, max 0.5")]
+    assert json.loads(as_json(the_plan, checks))["verified"] == [
+        {
+            "path": "json",
+            "claim": "weights kept: predictions equal",
+            "ok": False,
+            "detail": "1 of 30 entries differ, max 0.5",
+        }
+    ]
+    assert yaml.safe_load(as_yaml(the_plan, checks))["verified"][0]["detail"].startswith("1 of 30")
+    assert "verified" not in json.loads(as_json(the_plan))

@@ -52,14 +52,25 @@ def markdown(plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def as_json(plan) -> str:
-    return json.dumps(plan.as_dict(), indent=2) + "\n"
+def as_json(plan, checks=None) -> str:
+    return json.dumps(_data(plan, checks), indent=2) + "\n"
 
 
-def as_yaml(plan) -> str:
+def as_yaml(plan, checks=None) -> str:
     import yaml
 
-    return yaml.safe_dump(plan.as_dict(), sort_keys=False, allow_unicode=True, width=100)
+    return yaml.safe_dump(_data(plan, checks), sort_keys=False, allow_unicode=True, width=100)
+
+
+def _data(plan, checks) -> dict:
+    """The plan as data; after --verify, with every claim checked, whether it held, and why."""
+    data = plan.as_dict()
+    if checks is not None:
+        data["verified"] = [check._asdict() for check in checks]
+    return data
+
+
+STRUCTURED = ("json", "yaml")  # formats that carry verify's results with the plan
 
 
 def python_module(plan) -> str:
