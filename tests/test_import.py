@@ -419,3 +419,24 @@ def test_import_reads_custom_classes_with_path_and_import(tmp_path):
     assert found.returncode == 0, found.stderr[-2000:]
     spec = kspec.load(tmp_path / "distance.yaml")
     assert spec.custom == {"EuclideanDistance": "kspec_test_distance:EuclideanDistance"}
+
+
+@pytest.mark.parametrize("name", ["model.json", "model.keras"])
+def test_import_of_a_fifo_is_refused_without_hanging(tmp_path, name):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    done = subprocess.run(
+        [sys.executable, "-m", "kspec", "import", str(fifo)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "not a regular file" in done.stderr and "Traceback" not in done.stderr

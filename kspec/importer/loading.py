@@ -11,6 +11,7 @@ import re
 import zipfile
 
 from ..checks.paths import in_standard_library, top_module
+from ..files import open_regular
 from ..searchpath import import_custom, import_modules, search_folders
 from .refusals import ImportRefused, LoadRefused
 
@@ -53,10 +54,11 @@ def load_source(source: str, arguments: dict, paths=(), modules=()):
     folders = search_folders(paths)
     import_modules(modules, folders)
     if is_file:
+        with open_regular(source) as handle:  # a FIFO or a device would hang Keras or never end
+            text = handle.read().decode("utf-8") if source.endswith(".json") else None
         try:
-            if source.endswith(".json"):
-                with open(source, encoding="utf-8") as handle:
-                    return keras.models.model_from_json(handle.read()), {}
+            if text is not None:
+                return keras.models.model_from_json(text), {}
             model = keras.models.load_model(source, compile=False)
         except (TypeError, ValueError) as error:
             missing = _unlocated_class(error)
