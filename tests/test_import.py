@@ -46,7 +46,8 @@ def test_keras_applications_round_trip(name):
     theirs, mine = _leaves(original), _leaves(rebuilt)
     assert set(theirs) <= set(mine)
     operations = {type(mine[n]).__name__ for n in set(mine) - set(theirs)}
-    assert operations <= {"Add", "Multiply", "Subtract", "Maximum", "Minimum"}  # `x + y` became layers
+    # `x + y` became merge layers, and `x + 3.0` or `x * c` (MobileNetV3) Rescaling layers
+    assert operations <= {"Add", "Multiply", "Subtract", "Maximum", "Minimum", "Rescaling"}
     for layer_name, layer in theirs.items():
         expected = {k: v for k, v in layer.get_config().items() if k != "name"}
         assert {k: v for k, v in mine[layer_name].get_config().items() if k != "name"} == expected, layer_name
