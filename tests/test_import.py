@@ -441,3 +441,24 @@ def test_import_of_a_fifo_is_refused_without_hanging(tmp_path, name):
     )
     assert done.returncode == 2
     assert "not a regular file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_metric_wrapping_a_python_function_is_named_not_a_crash(tmp_path):
+    import keras
+
+    from kspec.importer import load_source
+
+    @keras.saving.register_keras_serializable(package="kspec_test")
+    def squared_error(y, p):
+        return keras.ops.mean((y - p) ** 2)
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(
+        optimizer="adam", loss="mse", metrics=[keras.metrics.MeanMetricWrapper(squared_error, name="se")]
+    )
+    model.save(tmp_path / "m.keras")
+    loaded, compile_config = load_source(str(tmp_path / "m.keras"), {})
+    imported = kspec.importer.imported_model(loaded, compile_config)
+    assert any("MeanMetricWrapper.fn" in note and "Python function" in note for note in imported.not_carried)
+    assert "squared_error" in imported.text and "metrics" not in kspec.load(imported.text).compile

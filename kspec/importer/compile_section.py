@@ -8,7 +8,7 @@ import struct
 
 from ..catalog import catalog
 from ..ir import snake_case
-from .values import DEFAULT_DTYPE, dtype_name, equals_default, spec_value
+from .values import DEFAULT_DTYPE, PythonFunction, dtype_name, equals_default, spec_value
 
 # The order of the keys in the `compile` section (docs/spec-language.md, Compile settings).
 COMPILE_KEYS = (
@@ -142,7 +142,10 @@ def _keras_object(namespace: str, value):
         elif key == "learning_rate" and isinstance(item, float):
             item = _shortest_float32(item)  # Keras keeps it in a float32 variable
         else:
-            item = spec_value(item)
+            try:
+                item = spec_value(item)
+            except PythonFunction as why:
+                raise _NotCarried(f"{class_name}.{key}: {why}") from None
         if not param.required and equals_default(item, param.default):
             continue
         out[key] = item

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..catalog import catalog
 from ..catalog.aliases import INITIALIZER_ALIASES
 from ..ir import snake_case
+from .refusals import ImportRefused
 
 DEFAULT_DTYPE = "float32"
 # Keras cannot build these from their short names (the string 'constant' loses its value).
@@ -13,8 +14,16 @@ NOT_SHORTENED = {"constant"}
 SKIPPED_ARGS = {"name", "trainable", "dtype"}
 
 
+class PythonFunction(ImportRefused):
+    """A serialized Python function (a custom activation, a metric's `fn`): no spec can hold one."""
+
+
 def spec_value(value):
     """A config value as spec data: nested Keras objects as {type: ..., args}."""
+    if isinstance(value, dict) and "class_name" in value and not isinstance(value.get("config", {}), dict):
+        raise PythonFunction(
+            f"the Python {value['class_name']} {value['config']!r} cannot be written in a spec"
+        )
     if isinstance(value, dict) and "class_name" in value and "config" in value:
         if value.get("module") == "keras.layers" or value.get("class_name") in catalog().layers:
             nested = {"type": value["class_name"]}
