@@ -462,3 +462,12 @@ def test_a_metric_wrapping_a_python_function_is_named_not_a_crash(tmp_path):
     imported = kspec.importer.imported_model(loaded, compile_config)
     assert any("MeanMetricWrapper.fn" in note and "Python function" in note for note in imported.not_carried)
     assert "squared_error" in imported.text and "metrics" not in kspec.load(imported.text).compile
+
+
+@pytest.mark.parametrize("source", ["no_such_model.keras", "not a reference"])
+def test_import_of_a_missing_file_is_exit_status_2(source):
+    from conftest import run_kspec
+
+    result = run_kspec("import", source)
+    assert result.returncode == 2
+    assert "is neither a file nor a `package.module:callable` reference" in result.stderr

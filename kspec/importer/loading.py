@@ -28,9 +28,11 @@ def refuse_standard_library(what: str, path: str) -> None:
 def check_source(source: str, modules=()) -> None:
     """Refuse, before anything is imported, a source that is neither a file nor a
     `package.module:callable`, and callables or modules in the Python standard library."""
-    if not os.path.exists(source):
-        if not source.partition(":")[2]:
-            raise ImportRefused(f"{source} is neither a file nor a `package.module:callable` reference")
+    if os.path.exists(source):
+        open_regular(source).close()  # a FIFO, a device or a directory: refused before Keras loads
+    elif not source.partition(":")[2]:
+        raise LoadRefused(f"{source} is neither a file nor a `package.module:callable` reference")
+    else:
         refuse_standard_library("the callable", source)
     for module in modules:
         refuse_standard_library("the module", module)
