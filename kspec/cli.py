@@ -9,9 +9,8 @@ import click
 
 from .version import __version__
 from .checks.expansion import DEFAULT_MAX_EXPANSION
+from .exits import INTERRUPTED, exit_with
 from .source import DEFAULT_MAX_FILE_SIZE
-
-INTERRUPTED = 130  # the shell's status for a process stopped by SIGINT (128 + 2)
 
 
 class _Commands(click.Group):
@@ -32,20 +31,12 @@ def _guarded():
     try:
         yield
     except KeyboardInterrupt:
-        _exit_with("interrupted", INTERRUPTED)
+        exit_with("interrupted", INTERRUPTED)
     except (MemoryError, RecursionError) as error:  # past every limit kspec checks: still one line
         what = "memory" if isinstance(error, MemoryError) else "stack (the spec nests too deeply)"
-        _exit_with(
+        exit_with(
             f"ran out of {what}; lower --max-expansion or --max-file-size to refuse such specs early", 1
         )
-
-
-def _exit_with(message: str, status: int):
-    try:
-        sys.stderr.write(f"kspec: {message}\n")
-        sys.stderr.flush()
-    finally:
-        raise SystemExit(status) from None
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

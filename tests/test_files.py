@@ -400,3 +400,21 @@ def test_ctrl_c_during_parallel_validation_leaves_no_worker_and_no_traceback(tmp
         for pid in workers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_ctrl_c_while_the_command_line_is_still_loading_is_one_line():
+    done = script("""
+        import builtins, sys
+        real_import = builtins.__import__
+
+        def interrupted(name, *args, **kwargs):
+            if name == "cli" or name.endswith(".cli"):
+                raise KeyboardInterrupt
+            return real_import(name, *args, **kwargs)
+
+        builtins.__import__ = interrupted
+        from kspec.__main__ import run
+        run()
+        """)
+    assert done.returncode == 130
+    assert done.stderr == "kspec: interrupted\n"

@@ -13,7 +13,7 @@ import zipfile
 from ..checks.paths import in_standard_library, top_module
 from ..files import open_regular
 from ..searchpath import import_custom, import_modules, search_folders
-from .refusals import ImportRefused, LoadRefused
+from .refusals import LoadRefused
 
 
 def refuse_standard_library(what: str, path: str) -> None:
