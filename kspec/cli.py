@@ -188,11 +188,22 @@ def _output(text_or_bytes, output: str | None) -> None:
         return
     from .files import write_atomic
 
+    _writable(output)
     try:
         write_atomic(output, text_or_bytes)
     except OSError as exc:
         _fail(f"cannot write {output}: {exc.strerror or exc}", 2)
     click.echo(f"wrote {output}", err=True)
+
+
+def _writable(output: str) -> None:
+    """Exit 2 with why, if `-o` names something that is not a regular file (a FIFO, a device)."""
+    from .files import check_writable
+
+    try:
+        check_writable(output)
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}; leave out -o to print to standard output", 2)
 
 
 @main.command()
@@ -371,6 +382,7 @@ def _write_module(path: str, source: str, force: bool) -> None:
 
     if os.path.isdir(path):
         _fail(f"{path} is a directory: give a file name, or use --style all", 2)
+    _writable(path)
     if os.path.exists(path) and not force:
         from .backends.python.module import HEADER_LIMIT, is_generated
         from .files import read_head
@@ -608,6 +620,8 @@ def import_command(source, output, arguments, paths, modules, force) -> None:
         _fail(
             f"the imported spec has {len(errors)} errors, first: line {errors[0].line}: {errors[0].message}"
         )
+    if output:
+        _writable(output)
     if output and os.path.exists(output) and not force:
         from .files import read_head
 

@@ -63,6 +63,17 @@ def read_head(path: str, limit: int) -> bytes:
         return handle.read(limit)
 
 
+def check_writable(path: str) -> None:
+    """NotARegularFile if `path`, followed through links, exists and is not a regular file
+    (`-o /dev/stdout` into a pipe is a FIFO): such a path is never replaced or read."""
+    try:
+        existing = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not stat.S_ISREG(existing.st_mode):
+        raise NotARegularFile(path, existing.st_mode)
+
+
 def write_atomic(path: str, data) -> None:
     """Write text or bytes to `path` through a temporary file and a rename.
 
@@ -71,6 +82,7 @@ def write_atomic(path: str, data) -> None:
     replaced keeps its mode. An existing path that is not a regular file (a FIFO, a device)
     is refused with NotARegularFile, never replaced.
     """
+    check_writable(path)
     target = os.path.realpath(path)
     directory = os.path.dirname(target)
     os.makedirs(directory, exist_ok=True)

@@ -41,15 +41,28 @@ class TextReporter:
         color = "red" if d.is_error else "yellow"
         head = self._style(f"{d.severity} {d.code}", fg=color, bold=True)
         self.echo(f"{d.path}:{d.line}:{d.column}: {head} {d.message}")
-        line = document.source_line(d.line).replace("\t", " ")
+        line, column = _excerpt(document.source_line(d.line).replace("\t", " "), d.column)
         if line.strip():
             number = str(d.line)
             pad = " " * len(number)
-            caret = " " * max(d.column - 1, 0) + "^"
+            caret = " " * max(column - 1, 0) + "^"
             self.echo(f"  {number} | {line}")
             self.echo(f"  {pad} | {self._style(caret, fg=color, bold=True)}")
         if d.hint:
             self.echo(f"  = hint: {d.hint}")
+
+
+EXCERPT = 120  # characters of a source line shown around the column
+
+
+def _excerpt(line: str, column: int) -> tuple[str, int]:
+    """At most EXCERPT characters of a long line around `column`, and the column within them."""
+    if len(line) <= EXCERPT:
+        return line, column
+    start = max(0, min(column - 1 - EXCERPT // 2, len(line) - EXCERPT))
+    text = line[start : start + EXCERPT]
+    prefix, suffix = ("..." if start else ""), ("..." if start + EXCERPT < len(line) else "")
+    return prefix + text + suffix, column - start + len(prefix)
 
 
 class JsonReporter:

@@ -418,3 +418,10 @@ def test_ctrl_c_while_the_command_line_is_still_loading_is_one_line():
         """)
     assert done.returncode == 130
     assert done.stderr == "kspec: interrupted\n"
+
+
+@pytest.mark.parametrize("command", ["graph", "compile", "plan"])
+def test_o_dev_stdout_into_a_pipe_says_it_cannot_write_a_fifo(command):
+    result = kspec(command, MLP, "-o", "/dev/stdout")  # stdout is a pipe here
+    assert result.returncode == 2
+    assert "cannot write /dev/stdout: it is a FIFO (named pipe), not a regular file" in result.stderr

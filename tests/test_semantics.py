@@ -219,3 +219,21 @@ def test_a_rank_error_names_the_layer_that_has_it():
     )
     [error] = validate_text(text).errors
     assert error.code == "KS602" and "CenterCrop" in error.message and "Resizing" not in error.message
+
+
+def test_messages_stay_short_for_huge_inputs():
+    from kspec.report import EXCERPT, TextReporter
+
+    blocks = "".join(
+        f"  B{i}:\n    inputs: [x]\n    layers: [{{name: c, type: B{i % 3000 + 1}, inputs: x}}]\n    outputs: c\n"
+        for i in range(1, 3001)
+    )
+    cycle = HEAD + "inputs: {x: {shape: [4]}}\nlayers: [{name: a, type: B1}]\noutputs: a\nblocks:\n" + blocks
+    [error] = [d for d in validate_text(cycle).errors if d.code == "KS403"]
+    assert len(error.message) < 200 and "(2995 more)" in error.message
+    deep = validate_text("kspec: 1\nname: m\nv: " + "[" * 5000 + "]" * 5000 + "\n")
+    lines = []
+    TextReporter(lines.append).report([deep])
+    [excerpt, caret] = [line for line in lines if line.lstrip().startswith(("3 |", "|"))][:2]
+    assert len(excerpt) < EXCERPT + 20
+    assert excerpt.split("| ", 1)[1][len(caret.split("| ", 1)[1]) - 1] == "["  # the caret is on the text

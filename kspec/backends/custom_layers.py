@@ -20,7 +20,15 @@ def custom_class(type_name: str, path: str, folders=()):
     import keras
 
     module_name, _, attribute = path.partition(":")
-    cls = getattr(import_custom(module_name, folders), attribute, None)
+    try:
+        module = import_custom(module_name, folders)
+    except ImportError as error:
+        where = ", ".join(folders) if folders else "the installed packages"
+        raise ImportError(
+            f"custom type {type_name} ({path}): {error}; looked in {where}: put the module beside the "
+            "spec or name its folder with --path DIR"
+        ) from error
+    cls = getattr(module, attribute, None)
     if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
         raise CustomLayerRefused(f"custom type {type_name}: {path} is not a keras.layers.Layer subclass")
     for banned in RUNS_CODE:

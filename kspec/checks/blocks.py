@@ -18,10 +18,11 @@ def check_recursion(spec: Spec, out) -> set[str]:
         if call.type in path:
             cycle = path[path.index(call.type) :] + [call.type]
             recursive.update(cycle)
+            shown = cycle if len(cycle) <= 8 else [*cycle[:4], f"... ({len(cycle) - 6} more)", *cycle[-2:]]
             out.error(
                 call.where + ("type",),
                 "KS403",
-                "block recursion: " + " -> ".join(cycle),
+                "block recursion: " + " -> ".join(shown),
                 "a block cannot use itself, directly or through other blocks",
             )
     return recursive

@@ -50,8 +50,8 @@ def _count(spec: Spec, scope: Scope, work: dict, depth: dict, limit: int, out) -
                 out.error(
                     call.where + ("type",),
                     "KS408",
-                    f"block calls nest more than {MAX_BLOCK_NESTING} deep through '{call.name}' "
-                    f"({call.type})",
+                    f"block calls nest more than {MAX_BLOCK_NESTING} deep from here: '{call.name}' "
+                    f"({call.type}) and the block calls inside it",
                     "flatten some of the blocks: no model needs this many levels",
                 )
                 raise _Stop
