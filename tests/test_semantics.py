@@ -237,3 +237,12 @@ def test_messages_stay_short_for_huge_inputs():
     [excerpt, caret] = [line for line in lines if line.lstrip().startswith(("3 |", "|"))][:2]
     assert len(excerpt) < EXCERPT + 20
     assert excerpt.split("| ", 1)[1][len(caret.split("| ", 1)[1]) - 1] == "["  # the caret is on the text
+
+
+def test_a_block_parameter_named_like_a_call_key_is_one_error():
+    text = HEAD + (
+        "inputs: {x: {shape: [4]}}\nlayers: [{name: a, type: Blk}]\noutputs: a\nblocks:\n  Blk:\n"
+        "    params: {name: null}\n    inputs: [i]\n    layers: [{name: d, type: Dense, units: 2, inputs: i}]\n"
+        "    outputs: d\n"
+    )
+    assert [d.code for d in validate_text(text).errors] == ["KS406"]

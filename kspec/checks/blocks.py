@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..diagnostics import did_you_mean
-from ..ir import Call, Spec
+from ..ir import CALL_KEYS, Call, Spec
 
 
 def uses(spec: Spec, block_name: str) -> list[Call]:
@@ -86,7 +86,11 @@ def check_block_call(spec: Spec, call: Call, checker, usages: dict) -> None:
             continue
         for kind, label in usages.get(call.type, {}).get(key, ()):
             checker.check(kind, value, call.where + (key,), label)
-    missing = [p for p, default in block.params.items() if default is None and p not in call.args]
+    missing = [  # a parameter named like a call key is KS406 already: no call can pass it
+        p
+        for p, default in block.params.items()
+        if default is None and p not in call.args and p not in CALL_KEYS
+    ]
     if missing:
         out.error(
             call.where + ("type",),
@@ -108,8 +112,6 @@ def check_defaults(spec: Spec, block_name: str, checker, usages: dict) -> None:
 
 def check_param_names(spec: Spec, block_name: str, out) -> None:
     """A parameter may not be named like a key of the call that passes it."""
-    from ..ir import CALL_KEYS
-
     block = spec.blocks[block_name]
     for name in block.params:
         if name in CALL_KEYS:
