@@ -89,14 +89,11 @@ def limit_options(command):
 
 
 def _limits():
-    """The limits the command line set (defaults where it set none)."""
+    """The limits the command line set (Limits' defaults where it set none)."""
     from .validate import Limits
 
     meta = click.get_current_context().meta
-    return Limits(
-        meta.get("kspec.max_file_size", DEFAULT_MAX_FILE_SIZE),
-        meta.get("kspec.max_expansion", DEFAULT_MAX_EXPANSION),
-    )
+    return Limits(**{name: meta[f"kspec.{name}"] for name in Limits._fields if f"kspec.{name}" in meta})
 
 
 @main.command()

@@ -24,11 +24,15 @@ class Limits(NamedTuple):
 class Result:
     """What validating one spec found."""
 
-    def __init__(self, document: Document, spec: Spec | None, diagnostics: list[Diagnostic], shapes=None):
+    def __init__(self, document: Document, spec: Spec | None, diagnostics: list[Diagnostic]):
         self.document = document
         self.spec = spec
         self.diagnostics = diagnostics
-        self.shapes = shapes  # the ShapeReport, when the spec got that far
+
+    @property
+    def shapes(self):
+        """The ShapeReport, when the spec got that far (kept on the spec by shapes.infer)."""
+        return self.spec.shapes if self.spec is not None else None
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -174,7 +178,7 @@ def validate_document(document: Document, limits: Limits = Limits()) -> Result:
     """Every diagnostic for a loaded document, sorted by position."""
     out = Collector(document)
     out.diagnostics.extend(document.diagnostics)
-    spec = shapes = None
+    spec = None
     if document.data is not None and not isinstance(document.data, dict):
         out.error(
             (),
@@ -197,7 +201,7 @@ def validate_document(document: Document, limits: Limits = Limits()) -> Result:
             out.diagnostics.extend(shapes.diagnostics)
             _check_memory(shapes, out)
     diagnostics = sorted(out.diagnostics, key=lambda d: (d.line, d.column, d.code))
-    return Result(document, spec, diagnostics, shapes)
+    return Result(document, spec, diagnostics)
 
 
 def _check_memory(shapes, out) -> None:
