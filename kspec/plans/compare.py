@@ -72,13 +72,13 @@ def difference(a, b, rtol: float = RTOL, atol: float = ATOL) -> str:
     import numpy as np
 
     bad = ~_close(a, b, rtol, atol)
-    parts = [f"{int(bad.sum())} of {bad.size} entries differ"]
+    counted = f"{int(bad.sum())} of {bad.size} entries differ"
     try:
-        parts[
-            0
-        ] += f", max abs difference {float(np.max(np.abs(a.astype('float64') - b.astype('float64')))):.4g}"
-    except (TypeError, ValueError):
+        largest = float(np.max(np.abs(a.astype("float64") - b.astype("float64"))))
+        counted += f", max abs difference {largest:.4g}"
+    except (TypeError, ValueError):  # not numbers
         pass
+    parts = [counted]
     first = [tuple(int(i) for i in index) for index in np.argwhere(bad)[:SHOWN]]
     shown = ", ".join(
         f"[{', '.join(map(str, index))}] {_value(a[index])} vs {_value(b[index])}" for index in first
