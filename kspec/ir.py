@@ -113,6 +113,16 @@ def output_names(outputs: Outputs) -> list:
     return [name or (ref.name if ref.output is None else None) for name, ref in outputs.items]
 
 
+def output_index(outputs: Outputs, selector) -> int | None:
+    """Which output of a scope `name` (the first), `name.K` or `name.out` picks; None if none."""
+    if selector is None:
+        selector = 0
+    if isinstance(selector, int):
+        return selector if selector < len(outputs.items) else None
+    names = output_names(outputs)
+    return names.index(selector) if selector in names else None
+
+
 def calls_reaching_outputs(scope: Scope) -> set:
     """Names of the calls (and inputs) that some output of a scope depends on; a shared call
     depends on the call whose layer it shares. Of two calls with one name (an error), the first."""

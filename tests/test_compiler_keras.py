@@ -1,5 +1,7 @@
 """One spec, every style it allows, provably the same model (compared in Keras)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -71,7 +73,6 @@ custom:
 
 
 def test_custom_layers_are_imported_from_their_path_in_every_style(monkeypatch):
-    from pathlib import Path
 
     monkeypatch.syspath_prepend(str(Path(__file__).parent / "fixtures"))
     spec = kspec.load(CUSTOM)
@@ -88,3 +89,20 @@ def test_custom_layers_are_imported_from_their_path_in_every_style(monkeypatch):
         np.testing.assert_allclose(
             predictions(model, inputs)[0], predictions(reference, inputs)[0], rtol=1e-6
         )
+
+
+def test_a_block_class_passes_its_parameters_to_the_blocks_it_writes_inline():
+    """Mixer's parallel Branch calls become Mixer's own layers in the subclass style; their
+    `units: $units` must become Mixer's `width` parameter, not the first call's value."""
+    spec = kspec.load(Path(__file__).parent / "fixtures" / "nested_inline.yaml")
+    functional = kspec.build(spec, "functional", compile=False)
+    subclass = kspec.build(spec, "subclass", compile=False)
+    source = kspec.generate(spec, "subclass")
+    assert "self.left_a = layers.Dense(units=width," in source
+    kernels = {n: tuple(l.kernel.shape) for n, l in leaf_layers(subclass).items() if n.endswith("left_a")}
+    assert kernels == {"m1_left_a": (8, 4), "m2_1_left_a": (8, 6), "m2_2_left_a": (8, 6)}
+    assert [tuple(w.shape) for w in subclass.weights] == [tuple(w.shape) for w in functional.weights]
+    subclass.set_weights(functional.get_weights())
+    inputs = sample_inputs(spec)
+    for got, want in zip(predictions(subclass, inputs), predictions(functional, inputs)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)

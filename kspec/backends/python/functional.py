@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ...flatten import topological
-from .expr import Atom, Call, Dict, Seq, constant, snake_name
+from ...flatten import Group, flatten
+from .expr import Atom, Call, Seq, constant, snake_name
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, call_arguments, parameter_names
-from .scope import ScopeEmitter, block_output_keys, needed_calls
+from .scope import ScopeEmitter, block_output_keys
 
 
 class FunctionalWriter(ModuleWriter):
@@ -14,7 +14,8 @@ class FunctionalWriter(ModuleWriter):
 
     def definitions(self) -> list[str]:
         self.block_functions = {name: snake_name(name) for name in self.spec.blocks}
-        return [*(self.block_function(name) for name in used_blocks(self.spec)), self.build_function()]
+        self.templates = first_instances(flatten(self.spec).root)
+        return [*(self.block_function(name) for name in self.templates), self.build_function()]
 
     def build_function(self) -> str:
         spec = self.spec
@@ -29,7 +30,13 @@ class FunctionalWriter(ModuleWriter):
             inputs[spec_input.name] = var
             lines += statement(f"{var} = ", self.input_expr(spec_input), INDENT)
         emitter = FunctionalScope(
-            self, spec.scope, namer, INDENT, name_of=lambda local: constant(local), values=self.values
+            self,
+            flatten(spec).root,
+            spec.scope.outputs,
+            namer,
+            INDENT,
+            name_of=lambda local: constant(local),
+            values=self.values,
         )
         emitter.bind_inputs(inputs)
         emitter.emit()
@@ -73,7 +80,8 @@ class FunctionalWriter(ModuleWriter):
         values = self.values.with_params({n: Atom(p) for n, p in params.items()})
         emitter = FunctionalScope(
             self,
-            block.scope,
+            self.templates[block_name],
+            block.scope.outputs,
             namer,
             INDENT,
             values=values,
@@ -82,24 +90,19 @@ class FunctionalWriter(ModuleWriter):
         emitter.bind_inputs(inputs)
         emitter.emit()
         lines += emitter.lines
-        keys = block_output_keys(block)
-        result = emitter.outputs_expr()
-        if keys is not None:
-            exprs = [emitter.env[ref.name].select(ref.output) for ref in block.scope.outputs.refs]
-            result = Dict(list(zip(keys, exprs)))
-        lines += statement("return ", result, INDENT)
+        lines += statement("return ", emitter.outputs_expr(block_output_keys(block)), INDENT)
         return "\n".join(lines)
 
 
 class FunctionalScope(ScopeEmitter):
-    def __init__(self, writer, scope, namer, indent, name_of, values):
-        super().__init__(writer, scope, namer, indent)
+    def __init__(self, writer, group, outputs, namer, indent, name_of, values):
+        super().__init__(writer, group, outputs, namer, indent)
         self.name_of = name_of
         self.values = values
         self.shared_layers: dict[str, str] = {}
-        self.share_targets = {c.share for c in scope.calls if c.share}
+        self.share_targets = {step.call.share for step in group.steps if step.call.share}
 
-    def callee(self, call, instance: str):
+    def callee(self, call, instance: str, prefix: str):
         spec = self.spec
         if call.share:
             return Atom(self.shared_layers[call.share]), None
@@ -124,16 +127,17 @@ class FunctionalScope(ScopeEmitter):
         return super().invoke(callee, inputs)
 
 
-def used_blocks(spec) -> list[str]:
-    """Blocks that the model uses, each after the blocks it uses itself."""
-    order: list[str] = []
+def first_instances(root: Group) -> dict:
+    """Block name -> the lowered instance its definition is written from (its first call),
+    each block after the blocks it uses itself."""
+    found: dict = {}
 
-    def visit(scope):
-        needed = needed_calls(scope)
-        for call in topological(scope):
-            if call.name in needed and call.type in spec.blocks and call.type not in order:
-                visit(spec.blocks[call.type].scope)
-                order.append(call.type)
+    def visit(group: Group) -> None:
+        for step in group.steps:
+            instance = step.instances[0]
+            if instance.group is not None and step.call.type not in found:
+                visit(instance.group)
+                found[step.call.type] = instance.group
 
-    visit(spec.scope)
-    return order
+    visit(root)
+    return found
