@@ -111,11 +111,13 @@ class FlatGraph:
 
 
 class _BlockValue:
-    """The outputs of an expanded block call: the block's Outputs, and a Port for each."""
+    """The outputs of an expanded block call: the block's Outputs, a Port for each, and the
+    Frames of the call's instances (one per repetition)."""
 
-    def __init__(self, outputs, ports: list):
+    def __init__(self, outputs, ports: list, frames: list):
         self.outputs = outputs
         self.ports = ports
+        self.frames = frames
 
     def port(self, selector) -> Port:
         return self.ports[output_index(self.outputs, selector)]
@@ -169,19 +171,19 @@ def topological(scope: Scope) -> list[Call]:
     by_name = {c.name: c for c in scope.calls}
     order, placed = [], set()
     for call in scope.calls:
-        stack, on_stack = [(call, iter(call.refs()))], {call.name}
+        stack, on_stack = [(call, iter(call.depends_on()))], {call.name}
         while stack:
-            current, refs = stack[-1]
-            ref = next(refs, None)
-            if ref is None:
+            current, needs = stack[-1]
+            name = next(needs, None)
+            if name is None:
                 stack.pop()
                 on_stack.discard(current.name)
                 if current.name not in placed:
                     placed.add(current.name)
                     order.append(current)
-            elif ref.name in by_name and ref.name not in placed and ref.name not in on_stack:
-                on_stack.add(ref.name)
-                stack.append((by_name[ref.name], iter(by_name[ref.name].refs())))
+            elif name in by_name and name not in placed and name not in on_stack:
+                on_stack.add(name)
+                stack.append((by_name[name], iter(by_name[name].depends_on())))
     return order
 
 
@@ -191,6 +193,7 @@ class _Expander:
         self.graph = graph
         self.orders: dict = {}
         self.needed: dict = {}
+        self.sharing: tuple | None = None  # (prefix, target prefix) while expanding a shared block call
 
     def scope(self, scope: Scope, env: dict, prefix: str, params: dict, nesting: tuple, group: Group) -> list:
         order = self.orders.get(id(scope))
@@ -223,38 +226,63 @@ class _Expander:
     def call(self, call: Call, env: dict, prefix: str, params: dict, nesting: tuple, step: Step):
         inputs = self.inputs(call.inputs, env)
         if call.share is not None:
-            target = env[call.share]
-            shared = self.graph.node(target.node)
-            node = Node(
-                prefix + call.name,
-                shared.type,
-                {},
-                inputs,
-                call.where,
-                nesting,
-                share=shared.share or shared.name,
-                origin=call,
-                local=call.name,
-            )
-            self.graph.nodes.append(node)
-            step.instances.append(Instance(call.name, node=node))
-            return Port(node.name)
+            return self.share(call, env[call.share_path[0]], inputs, prefix, nesting, step)
         args = substitute(call.args, params) if params else call.args
+        if call.type in self.spec.blocks:
+            names = instance_names(call)
+            return self.blocks(call, call.type, names, args, inputs, prefix, nesting, step)
         value = None
         for name in instance_names(call):
-            if call.type in self.spec.blocks:
-                frame = Frame(prefix + name, call.type, call.where, call, name)
-                group = Group(frame, [])
-                value = self.block(call.type, args, inputs, nesting + (frame,), group)
-                step.instances.append(Instance(name, group=group))
+            value = inputs = self.layer(prefix + name, call.type, args, inputs, nesting, call, name, step)
+        return value
+
+    def layer(self, name, type_name, args, inputs, nesting, call, local, step, share=None) -> Port:
+        """A layer node; inside a shared block call, one that shares the target call's layer."""
+        if share is None and self.sharing is not None:
+            own, target = self.sharing
+            share = self.graph.node(target + name[len(own) :])
+        if share is not None:
+            type_name, args = share.type, {}
+            share = share.share or share.name
+        node = Node(name, type_name, args, inputs, call.where, nesting, share, origin=call, local=local)
+        self.graph.nodes.append(node)
+        step.instances.append(Instance(local, node=node))
+        return Port(node.name)
+
+    def share(self, call: Call, target, inputs, prefix: str, nesting: tuple, step: Step):
+        """A call that reuses a layer (`share: dense`, `share: tower/proj`) or every layer of a
+        block call (`share: tower`), which is expanded again with each layer shared."""
+        path = call.share_path
+        if isinstance(target, Port):
+            shared = self.graph.node(target.node)
+        elif len(path) > 1:
+            shared = self.graph.node("_".join([target.frames[0].name, *path[1:]]))
+        else:
+            names = (
+                [call.name]
+                if len(target.frames) == 1
+                else instance_names(call._replace(repeat=len(target.frames)))
+            )
+            outer, value = self.sharing, None
+            for name, frame in zip(names, target.frames):
+                self.sharing = (prefix + name + "_", frame.name + "_")
+                value = self.blocks(call, frame.block, [name], {}, inputs, prefix, nesting, step)
                 inputs = value.port(None)
-            else:
-                node = Node(
-                    prefix + name, call.type, args, inputs, call.where, nesting, origin=call, local=name
-                )
-                self.graph.nodes.append(node)
-                step.instances.append(Instance(name, node=node))
-                value = inputs = Port(node.name)
+            self.sharing = outer
+            return value
+        return self.layer(prefix + call.name, None, {}, inputs, nesting, call, call.name, step, share=shared)
+
+    def blocks(self, call, block_name, names, args, inputs, prefix, nesting, step) -> _BlockValue:
+        """The instances of a block call, each taking the previous one's output."""
+        value, frames = None, []
+        for name in names:
+            frame = Frame(prefix + name, block_name, call.where, call, name)
+            group = Group(frame, [])
+            value = self.block(block_name, args, inputs, nesting + (frame,), group)
+            frames.append(frame)
+            step.instances.append(Instance(name, group=group))
+            inputs = value.port(None)
+        value.frames = frames
         return value
 
     def block(self, block_name: str, args: dict, inputs, nesting: tuple, group: Group) -> _BlockValue:
@@ -264,4 +292,4 @@ class _Expander:
         given = inputs if isinstance(inputs, list) else [inputs]
         env = dict(zip(block.scope.inputs, given))
         items = self.scope(block.scope, env, nesting[-1].name + "_", params, nesting, group)
-        return _BlockValue(block.scope.outputs, [port for _, port in items])
+        return _BlockValue(block.scope.outputs, [port for _, port in items], [nesting[-1]])

@@ -6,7 +6,7 @@ from ...flatten import Group, flatten
 from .expr import Atom, Call, Seq, constant, snake_name
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, call_arguments, parameter_names
-from .scope import ScopeEmitter, block_output_keys
+from .scope import ScopeEmitter, block_output_keys, shared_across, written_args
 
 
 class FunctionalWriter(ModuleWriter):
@@ -14,7 +14,10 @@ class FunctionalWriter(ModuleWriter):
 
     def definitions(self) -> list[str]:
         self.block_functions = {name: snake_name(name) for name in self.spec.blocks}
-        self.templates = first_instances(flatten(self.spec).root)
+        graph = flatten(self.spec)
+        self.crossed = shared_across(graph)
+        self.share_targets = {node.share for node in graph.nodes if node.share}
+        self.templates = first_instances(graph.root, self.inline)
         return [*(self.block_function(name) for name in self.templates), self.build_function()]
 
     def build_function(self) -> str:
@@ -93,30 +96,37 @@ class FunctionalWriter(ModuleWriter):
         lines += statement("return ", emitter.outputs_expr(block_output_keys(block)), INDENT)
         return "\n".join(lines)
 
+    def inline(self, step) -> bool:
+        """Whether a block call is written in its caller: where a layer is shared across the
+        edge of the block call, as a block function makes its layers anew at each call."""
+        first = step.instances[0]
+        return first.group is not None and any(i.group.frame.name in self.crossed for i in step.instances)
+
 
 class FunctionalScope(ScopeEmitter):
     def __init__(self, writer, group, outputs, namer, indent, name_of, values):
         super().__init__(writer, group, outputs, namer, indent)
         self.name_of = name_of
         self.values = values
-        self.shared_layers: dict[str, str] = {}
-        self.share_targets = {step.call.share for step in group.steps if step.call.share}
+        self.shared_layers: dict[str, str] = {}  # full node name -> the variable holding its layer
 
-    def callee(self, call, instance: str, prefix: str):
+    def callee(self, call, instance, name: str):
         spec = self.spec
-        if call.share:
-            return Atom(self.shared_layers[call.share]), None
+        node = instance.node
+        if node is not None and node.share:
+            return Atom(self.shared_layers[node.share]), None
+        args = written_args(spec, call.args, self.frames)
         if call.type in spec.blocks:
-            args = call_arguments(spec.blocks[call.type], call.args, self.values)
-            args.append(("name", self.name_of(instance)))
-            return Call(self.writer.block_functions[call.type], args), block_output_keys(
+            arguments = call_arguments(spec.blocks[call.type], args, self.values)
+            arguments.append(("name", self.name_of(name)))
+            return Call(self.writer.block_functions[call.type], arguments), block_output_keys(
                 spec.blocks[call.type]
             )
-        layer = self.values.layer(call.type, call.args, self.name_of(instance))
-        if call.name in self.share_targets:
-            var = self.namer(call.name + "_layer")
+        layer = self.values.layer(call.type, args, self.name_of(name))
+        if node.name in self.writer.share_targets:
+            var = self.namer(name + "_layer")
             self.lines += statement(f"{var} = ", layer, self.indent)
-            self.shared_layers[call.name] = var
+            self.shared_layers[node.name] = var
             return Atom(var), None
         return layer, None
 
@@ -127,17 +137,22 @@ class FunctionalScope(ScopeEmitter):
         return super().invoke(callee, inputs)
 
 
-def first_instances(root: Group) -> dict:
-    """Block name -> the lowered instance its definition is written from (its first call),
-    each block after the blocks it uses itself."""
+def first_instances(root: Group, inline) -> dict:
+    """Block name -> the lowered instance its function is written from (its first call not
+    written inline), each block after the blocks it uses itself."""
     found: dict = {}
 
     def visit(group: Group) -> None:
         for step in group.steps:
-            instance = step.instances[0]
-            if instance.group is not None and step.call.type not in found:
-                visit(instance.group)
-                found[step.call.type] = instance.group
+            first = step.instances[0]
+            if first.group is None:
+                continue
+            if inline(step):
+                for instance in step.instances:
+                    visit(instance.group)
+            elif step.call.type not in found:
+                visit(first.group)
+                found[step.call.type] = first.group
 
     visit(root)
     return found

@@ -10,7 +10,7 @@ from the call's.
 
 from __future__ import annotations
 
-from ...flatten import Group, Instance, Step
+from ...flatten import FlatGraph, Group, Instance, Step, substitute
 from ...ir import Outputs, Ref, output_index, output_names
 from .expr import Atom, Call, Dict, Expr, Seq, constant
 from .layout import statement
@@ -55,6 +55,26 @@ class Inlined:
         return self.emitter.reference(ref, self.prefix)
 
 
+def shared_across(graph: FlatGraph) -> set[str]:
+    """Names of the block call instances that a shared layer crosses the edge of. They are
+    written inline: a layer object cannot pass in or out of a block's function or class."""
+    crossed: set[str] = set()
+    for node in graph.nodes:
+        if node.share:
+            target = graph.node(node.share)
+            crossed |= {f.name for f in node.scope} ^ {f.name for f in target.scope}
+    return crossed
+
+
+def written_args(spec, args: dict, frames: tuple) -> dict:
+    """A call's arguments as the scope that writes it inline sees them: the parameters of
+    the blocks written inline around it replaced by what their calls pass."""
+    for frame in reversed(frames):
+        block = spec.blocks[frame.block]
+        args = substitute(args, {**block.params, **frame.call.args})
+    return args
+
+
 def block_output_keys(block) -> list[str] | None:
     """Dict keys of a block's outputs when it has several, else None."""
     names = output_names(block.scope.outputs)
@@ -75,6 +95,7 @@ class ScopeEmitter:
         self.indent = indent
         self.env: dict = {}  # name in the scope (`<call>_` before it when inline) -> Tensor, Bound, Inlined
         self.lines: list[str] = []
+        self.frames: tuple = ()  # the block calls being written inline, outermost first
 
     def bind_inputs(self, names: dict) -> None:
         """Scope input name -> Python variable already holding it."""
@@ -97,23 +118,25 @@ class ScopeEmitter:
                 inputs = self.emit_inline(step, instance, inputs, prefix)
                 continue
             var = self.namer(prefix + instance.local)
-            callee, keys = self.callee(call, prefix + instance.local, prefix)
+            callee, keys = self.callee(call, instance, prefix + instance.local)
             self.lines += statement(f"{var} = ", self.invoke(callee, inputs), self.indent)
             self.env[prefix + call.name] = Tensor(var, keys)
             inputs = Atom(var)
 
     def inline(self, step: Step) -> bool:
         """Whether a block call's instances are written as the scope's own calls."""
-        return False
+        return self.writer.inline(step)
 
     def emit_inline(self, step: Step, instance: Instance, inputs, prefix: str) -> Expr:
         """Write a block call's layers in place; the value its next repetition takes."""
         inner = prefix + instance.local + "_"
-        block = self.spec.blocks[step.call.type]
+        block = self.spec.blocks[instance.group.frame.block]
         given = inputs.items if isinstance(inputs, Seq) else [inputs]
         for name, expr in zip(block.scope.inputs, given):
             self.env[inner + name] = Bound(expr)
+        self.frames += (instance.group.frame,)
         self.emit_group(instance.group, inner)
+        self.frames = self.frames[:-1]
         value = self.env[prefix + step.call.name] = Inlined(self, block.scope.outputs, inner)
         return value.select(None)
 
@@ -137,8 +160,9 @@ class ScopeEmitter:
             return Call(callee.func, callee.args, call_args)
         return Call(callee.flat(), call_args)
 
-    def callee(self, call, instance: str, prefix: str):
-        """What to call for one instance (repetition) of a call, and its output keys."""
+    def callee(self, call, instance: Instance, name: str):
+        """What to call for one instance (repetition) of a call, named `name` in the scope,
+        and its output keys."""
         raise NotImplementedError
 
     def outputs_expr(self, keys: list | None = None) -> Expr:

@@ -9,12 +9,12 @@ will see; `get_config()` returns every constructor argument.
 from __future__ import annotations
 
 from ...catalog import catalog
-from ...flatten import Group, Step, flatten, substitute
+from ...flatten import Group, Step, flatten
 from .expr import Atom, Call, Dict, Seq, class_name, constant
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, attribute_name, call_arguments, parameter_names
 from .ranks import LayerRanks
-from .scope import ScopeEmitter, block_output_keys
+from .scope import ScopeEmitter, block_output_keys, shared_across, written_args
 
 I2 = INDENT * 2
 
@@ -27,6 +27,7 @@ class SubclassWriter(ModuleWriter):
         taken = {"keras", "layers", "build_model", "compile_model", self.model_class_name()}
         names = Namer(taken)
         self.ranks = LayerRanks(flatten(spec))
+        self.crossed = shared_across(flatten(spec))
         self.groups = {None: flatten(spec).root}
         self._collect_blocks(self.groups[None])
         self.block_classes = {name: names(class_name(name)) for name in reversed(list(self.groups)) if name}
@@ -46,10 +47,12 @@ class SubclassWriter(ModuleWriter):
     def inline(self, step: Step) -> bool:
         """Whether a block call is written as its caller's own layers: where Keras's order
         interleaves its layers with others' (parallel blocks, as in an Inception module), a
-        Layer subclass would list the weights in another order."""
-        return step.instances[0].group is not None and not all(
-            self.ranks.contiguous(instance.group.frame.name) for instance in step.instances
-        )
+        Layer subclass would list the weights in another order; and where a layer is shared
+        across the edge of the call, as the block's class keeps its layers to itself."""
+        if step.instances[0].group is None:
+            return False
+        frames = [instance.group.frame.name for instance in step.instances]
+        return any(name in self.crossed or not self.ranks.contiguous(name) for name in frames)
 
     def members(self, group: Group, frames: tuple = ()):
         """(step, inline frames) of the calls whose layers a class creates: a block call written
@@ -160,15 +163,15 @@ class SubclassWriter(ModuleWriter):
     # Methods --------------------------------------------------------------------
 
     def init_layers(self, group: Group, lines, values, attributes, name_of) -> dict:
-        """`self.<attr> = <layer>` for every call the class creates, in Keras's layer order."""
+        """`self.<attr> = <layer>` for every call the class creates, in Keras's layer order;
+        a call sharing a layer gets the attribute of the layer it shares."""
         members = list(self.members(group))
         attrs: dict[str, str] = {}
         for step, frames in sorted(
-            (member for member in members if not member[0].call.share),
-            key=lambda member: self.rank(member[0]),
+            (member for member in members if not shares(member[0])), key=lambda member: self.rank(member[0])
         ):
             call, prefix = step.call, inline_prefix(frames)
-            args = self.written_args(call.args, frames)
+            args = written_args(self.spec, call.args, frames)
             for instance in step.instances:
                 name = prefix + instance.local
                 attrs[name] = attribute_name(name, attributes)
@@ -179,24 +182,17 @@ class SubclassWriter(ModuleWriter):
                 else:
                     expr = values.layer(call.type, args, name_of(name))
                 lines.extend(statement(f"self.{attrs[name]} = ", expr, I2))
+        outside = len(group.frame.name) + 1 if group.frame else 0  # the class's own name and "_"
         for step, frames in members:
-            if step.call.share:
-                prefix = inline_prefix(frames)
-                attrs[prefix + step.call.name] = attrs[prefix + step.call.share]
+            if shares(step):
+                for instance in step.instances:
+                    attrs[inline_prefix(frames) + instance.local] = attrs[instance.node.share[outside:]]
         return attrs
 
     def rank(self, step: Step) -> int:
         """Where a call's first layer is in Keras's order."""
         first = step.instances[0]
         return self.ranks.rank(first.node.name if first.node is not None else first.group.frame.name)
-
-    def written_args(self, args: dict, frames: tuple) -> dict:
-        """A call's arguments as its class writes them: the parameters of the blocks written
-        inline around it replaced by what those calls pass (maybe the class's own parameters)."""
-        for frame in reversed(frames):
-            block = self.spec.blocks[frame.block]
-            args = substitute(args, {**block.params, **frame.call.args})
-        return args
 
     def build_method(self, inputs: tuple, dtypes) -> list[str]:
         lines = [
@@ -247,12 +243,15 @@ class SubclassScope(ScopeEmitter):
         super().__init__(writer, group, outputs, namer, indent)
         self.attrs = attrs
 
-    def inline(self, step: Step) -> bool:
-        return self.writer.inline(step)
+    def callee(self, call, instance, name: str):
+        keys = block_output_keys(self.spec.blocks[instance.group.frame.block]) if instance.group else None
+        return Atom(f"self.{self.attrs[name]}"), keys
 
-    def callee(self, call, instance: str, prefix: str):
-        keys = block_output_keys(self.spec.blocks[call.type]) if call.type in self.spec.blocks else None
-        return Atom(f"self.{self.attrs[instance]}"), keys
+
+def shares(step: Step) -> bool:
+    """Whether a call's layers are another call's (`share`, or inside a shared block call)."""
+    first = step.instances[0]
+    return first.node is not None and first.node.share is not None
 
 
 def inline_prefix(frames: tuple) -> str:
