@@ -9,6 +9,7 @@ import click
 
 from .version import __version__
 from .checks.expansion import DEFAULT_MAX_EXPANSION
+from .environment import BACKENDS
 from .exits import INTERRUPTED, exit_with
 from .source import DEFAULT_MAX_FILE_SIZE
 
@@ -505,11 +506,19 @@ def build_command(spec_path, style, search_path) -> None:
     help="A spec of a trained model whose layers this one reuses (adds the transfer path).",
 )
 @click.option(
-    "--verify", is_flag=True, help="Run every path in Keras and check each claim (imports TensorFlow)."
+    "--backend",
+    type=click.Choice(BACKENDS),
+    help="The Keras backend the plan is for, and --verify runs on [default: KERAS_BACKEND, "
+    "else ~/.keras/keras.json, else tensorflow].",
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Run every path in Keras and check each claim (imports Keras and the backend).",
 )
 @_SEARCH_PATH
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the plan to this file.")
-def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, output) -> None:
+def plan_command(spec_path, style, fmt, transfer_path, backend, verify, search_path, output) -> None:
     """Every way Keras 3 can save and load the model in a style: what each keeps, the code, the traps.
 
     With --verify, the model is trained a few steps on random data, each path's
@@ -526,7 +535,7 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
     spec = _valid_spec(spec_path)
     source = _valid_spec(transfer_path) if transfer_path else None
     _check_style(spec, style)
-    the_plan = plan(spec, style, transfer_from=source)
+    the_plan = plan(spec, style, transfer_from=source, backend=backend)
     if not verify or fmt not in STRUCTURED:
         _output(FORMATS[fmt](the_plan), output)
     if not verify:
@@ -536,13 +545,15 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
     import time
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["KERAS_BACKEND"] = the_plan.backend  # this process and the fresh ones it starts
     import keras
 
     from .backends.custom_layers import CustomLayerRefused
     from .plans.verify import verify as run_checks
 
     click.echo(
-        f"verifying {len(the_plan.paths)} paths of {spec.name} ({style}) with keras {keras.__version__}:",
+        f"verifying {len(the_plan.paths)} paths of {spec.name} ({style}) with keras {keras.__version__} "
+        f"on {keras.backend.backend()}:",
         err=True,
     )
     start = time.perf_counter()
@@ -565,7 +576,8 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
         detail = f" ({check.detail})" if check.detail else ""
         click.echo(f"{check.path:<20}  {'ok' if check.ok else 'FALSE':<6}  {check.claim}{detail}", err=True)
     click.echo(
-        f"{len(checks) - len(failed)} claims hold, {len(failed)} false, keras {keras.__version__}, "
+        f"{len(checks) - len(failed)} claims hold, {len(failed)} false, keras {keras.__version__} "
+        f"on {keras.backend.backend()}, "
         f"{time.perf_counter() - start:.1f} s",
         err=True,
     )
