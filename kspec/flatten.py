@@ -33,6 +33,7 @@ class Node(NamedTuple):
     where: tuple
     scope: tuple = ()  # enclosing block calls, outermost first: (("res1", "ResidualBlock", where), ...)
     share: str | None = None  # name of the node whose layer object this call reuses
+    call_args: dict = {}  # constant keyword arguments of the call, parameters substituted
 
     def ports(self) -> list[Port]:
         return list(iter_ports(self.inputs))
@@ -168,6 +169,7 @@ class _Expander:
 
     def call(self, call: Call, env: dict, prefix: str, params: dict, nesting: tuple):
         inputs = self.inputs(call.inputs, env)
+        call_args = substitute(call.call_args, params) if params else call.call_args
         if call.share is not None:
             target = env[call.share]
             shared = self.graph.node(target.node)
@@ -179,6 +181,7 @@ class _Expander:
                 call.where,
                 nesting,
                 share=shared.share or shared.name,
+                call_args=call_args,
             )
             self.graph.nodes.append(node)
             return Port(node.name)
@@ -189,7 +192,7 @@ class _Expander:
                 value = self.block(call.type, args, inputs, prefix + name, nesting, call.where)
                 inputs = value.port(None)
             else:
-                node = Node(prefix + name, call.type, args, inputs, call.where, nesting)
+                node = Node(prefix + name, call.type, args, inputs, call.where, nesting, call_args=call_args)
                 self.graph.nodes.append(node)
                 value = inputs = Port(node.name)
         return value

@@ -93,3 +93,8 @@ def _check_calls(spec, scope, checker, usages, type_kind, block_checks) -> None:
             block_checks.check_block_call(spec, call, checker, usages)
         elif kind == "custom":
             checker.check_custom_args(call.args, call.where)
+        layer_type = call.type
+        if call.share is not None:  # a shared call is a call of the shared layer
+            target = scope.call(call.share)
+            layer_type = target.type if target is not None and target is not call else None
+        checker.check_call_arguments(layer_type, call)

@@ -84,6 +84,7 @@ def _expand(inner: Scope, name: str, call: Call, inputs, params: dict, calls: li
                 inputs=_map_inputs(inner_call.inputs, rename),
                 implicit_inputs=False,
                 args=substitute(inner_call.args, params),
+                call_args=substitute(inner_call.call_args, params),
             )
         )
     return [(n, rename(r)) for n, (_, r) in zip(output_names(inner.outputs), inner.outputs.items)]

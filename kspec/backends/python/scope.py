@@ -11,6 +11,7 @@ from ...flatten import topological
 from ...ir import Call as SpecCall, Ref, Scope, calls_reaching_outputs, instance_names, output_names
 from .expr import Atom, Call, Dict, Expr, Seq, constant
 from .layout import statement
+from .values import identifier_arg
 
 
 class Tensor:
@@ -43,7 +44,10 @@ def block_output_keys(block) -> list[str] | None:
 
 
 class ScopeEmitter:
-    """Writes `var = ...(inputs)` statements for the needed calls of a scope."""
+    """Writes `var = ...(inputs)` statements for the needed calls of a scope; `values` (set by
+    each style) writes the constant call arguments."""
+
+    values = None
 
     def __init__(self, writer, scope: Scope, namer, indent: str):
         self.writer = writer
@@ -70,7 +74,8 @@ class ScopeEmitter:
         for instance in instance_names(call):
             var = self.namer(instance)
             callee, keys = self.callee(call, instance)
-            self.lines += statement(f"{var} = ", self.invoke(callee, inputs), self.indent)
+            extra = [(identifier_arg(k), self.values.value(v)) for k, v in call.call_args.items()]
+            self.lines += statement(f"{var} = ", self.invoke(callee, inputs, extra), self.indent)
             self.env[call.name] = Tensor(var, keys)
             inputs = Atom(var)
 
@@ -82,11 +87,12 @@ class ScopeEmitter:
         return {key: self.inputs(item) for key, item in inputs.items()}
 
     @staticmethod
-    def invoke(callee: Expr, inputs) -> Expr:
-        """`callee(inputs)`, with keyword inputs as keyword arguments."""
+    def invoke(callee: Expr, inputs, extra=()) -> Expr:
+        """`callee(inputs)`, with keyword inputs as keyword arguments, then `extra` (the
+        constant call arguments)."""
         call_args = (
             [(key, value) for key, value in inputs.items()] if isinstance(inputs, dict) else [(None, inputs)]
-        )
+        ) + list(extra)
         if isinstance(callee, Call) and callee.call_args is None:
             return Call(callee.func, callee.args, call_args)
         return Call(callee.flat(), call_args)

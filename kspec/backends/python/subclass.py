@@ -85,7 +85,8 @@ class SubclassWriter(ModuleWriter):
             prefix=self.prefixes[block_name],
         )
         lines += ["", *self.build_method(scope.inputs, dtypes=None)]
-        lines += ["", *self.call_method(scope, layer_attrs, block_output_keys(block))]
+        call_values = self.values.with_params({p: Atom(f"self.{stored[p]}") for p in params})
+        lines += ["", *self.call_method(scope, layer_attrs, block_output_keys(block), call_values)]
         lines += [
             "",
             f"{INDENT}def get_config(self):",
@@ -117,7 +118,7 @@ class SubclassWriter(ModuleWriter):
         )
         dtypes = [i.dtype for i in spec.inputs.values()]
         lines += ["", *self.build_method(tuple(spec.inputs), dtypes)]
-        lines += ["", *self.call_method(scope, layer_attrs, None)]
+        lines += ["", *self.call_method(scope, layer_attrs, None, self.values)]
         lines += [
             "",
             f"{INDENT}def get_config(self):",
@@ -198,7 +199,7 @@ class SubclassWriter(ModuleWriter):
         lines.append(f"{I2}super().build(input_shape)")
         return lines
 
-    def call_method(self, scope, attrs: dict, keys) -> list[str]:
+    def call_method(self, scope, attrs: dict, keys, values) -> list[str]:
         namer = Namer({"self", "inputs", "training", "keras", "layers"})
         lines = [f"{INDENT}def call(self, inputs, training=None):"]
         variables = {name: namer(name) for name in scope.inputs}
@@ -206,7 +207,7 @@ class SubclassWriter(ModuleWriter):
             lines.append(f"{I2}{next(iter(variables.values()))} = inputs")
         else:
             lines.append(f"{I2}{', '.join(variables.values())} = inputs")
-        emitter = SubclassScope(self, scope, namer, I2, attrs)
+        emitter = SubclassScope(self, scope, namer, I2, attrs, values)
         emitter.bind_inputs(variables)
         emitter.emit()
         lines += emitter.lines
@@ -223,9 +224,10 @@ class SubclassWriter(ModuleWriter):
 
 
 class SubclassScope(ScopeEmitter):
-    def __init__(self, writer, scope, namer, indent, attrs):
+    def __init__(self, writer, scope, namer, indent, attrs, values):
         super().__init__(writer, scope, namer, indent)
         self.attrs = attrs
+        self.values = values
 
     def callee(self, call, instance):
         keys = block_output_keys(self.spec.blocks[call.type]) if call.type in self.spec.blocks else None
