@@ -74,7 +74,7 @@ class ScopeEmitter:
         for instance in instance_names(call):
             var = self.namer(instance)
             callee, keys = self.callee(call, instance)
-            extra = [(identifier_arg(k), self.values.value(v)) for k, v in call.call_args.items()]
+            extra = [(identifier_arg(k), self.call_argument(k, v)) for k, v in call.call_args.items()]
             self.lines += statement(f"{var} = ", self.invoke(callee, inputs, extra), self.indent)
             self.env[call.name] = Tensor(var, keys)
             inputs = Atom(var)
@@ -96,6 +96,10 @@ class ScopeEmitter:
         if isinstance(callee, Call) and callee.call_args is None:
             return Call(callee.func, callee.args, call_args)
         return Call(callee.flat(), call_args)
+
+    def call_argument(self, key: str, value) -> Expr:
+        """The expression of one constant call argument."""
+        return self.values.value(value)
 
     def callee(self, call: SpecCall, instance: str):
         """What to call for one instance (repetition) of a spec call, and its output keys."""

@@ -229,6 +229,14 @@ class SubclassScope(ScopeEmitter):
         self.attrs = attrs
         self.values = values
 
+    def call_argument(self, key, value):
+        """As in a Functional model, where a `training` the model is called with (fit, predict)
+        replaces the one a layer call was given."""
+        expr = super().call_argument(key, value)
+        if key != "training":
+            return expr
+        return Atom(f"{expr.flat()} if training is None else training")
+
     def callee(self, call, instance):
         keys = block_output_keys(self.spec.blocks[call.type]) if call.type in self.spec.blocks else None
         return Atom(f"self.{self.attrs[instance]}"), keys
