@@ -37,6 +37,7 @@ CODES = {
     "KS209": "repeat where it cannot apply",
     "KS210": "missing inputs",
     "KS211": "Keras style that the graph does not allow",
+    "KS212": "block call with the wrong number of inputs",
     # Constructor and call arguments, nested Keras objects.
     "KS301": "unknown constructor argument",
     "KS302": "constructor argument of the wrong type",

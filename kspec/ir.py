@@ -76,6 +76,16 @@ class Call(NamedTuple):
     def refs(self) -> list[Ref]:
         return list(iter_refs(self.inputs))
 
+    @property
+    def share_path(self) -> list[str]:
+        """`share` split at its slashes: the call in this scope it names, then the calls inside
+        that call's block down to the one shared (`tower/proj`); empty without `share`."""
+        return self.share.split("/") if self.share else []
+
+    def depends_on(self) -> list[str]:
+        """Names in the scope this call needs first: its inputs, and the call it shares from."""
+        return [r.name for r in self.refs()] + self.share_path[:1]
+
 
 def iter_refs(inputs):
     """The Refs of a call's inputs: one, a list, or keyword arguments (maybe lists)."""
@@ -114,6 +124,16 @@ def output_names(outputs: Outputs) -> list:
     return [name or (ref.name if ref.output is None else None) for name, ref in outputs.items]
 
 
+def output_index(outputs: Outputs, selector) -> int | None:
+    """Which output of a scope `name` (the first), `name.K` or `name.out` picks; None if none."""
+    if selector is None:
+        selector = 0
+    if isinstance(selector, int):
+        return selector if selector < len(outputs.items) else None
+    names = output_names(outputs)
+    return names.index(selector) if selector in names else None
+
+
 def calls_reaching_outputs(scope: Scope) -> set:
     """Names of the calls (and inputs) that some output of a scope depends on; a shared call
     depends on the call whose layer it shares. Of two calls with one name (an error), the first."""
@@ -123,7 +143,7 @@ def calls_reaching_outputs(scope: Scope) -> set:
 
     def parents(name):
         call = by_name.get(name)
-        return [] if call is None else [r.name for r in call.refs()] + ([call.share] if call.share else [])
+        return [] if call is None else call.depends_on()
 
     return reachable([r.name for r in scope.outputs.refs] if scope.outputs else [], parents)
 
@@ -268,7 +288,7 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
         name = item.get("name") if isinstance(item.get("name"), str) else None
         explicit = name is not None
         if name is None:
-            name = _derive_name(type_name or share or "layer", taken, counters)
+            name = _derive_name(type_name or (share and share.split("/")[-1]) or "layer", taken, counters)
         raw_in = item.get("inputs")
         implicit = raw_in is None
         call_inputs = previous if implicit else _parse_inputs(raw_in, item_where + ("inputs",))

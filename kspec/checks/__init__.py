@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from ..catalog import catalog
 from ..diagnostics import ERROR, WARNING, Diagnostic
+from . import blocks as block_checks
+from .arguments import ValueChecker
+from .compile import check_compile
+from .expansion import check_expansion
+from .graph import check_scope, shared_call, type_kind
+from .paths import IMPORT_PATH, custom_path_problem
 
 
 class Collector:
@@ -38,14 +45,6 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
 
     `max_expansion` bounds the layer calls that blocks and repeats may expand to.
     """
-    from ..catalog import catalog
-    from . import blocks as block_checks
-    from .arguments import ValueChecker
-    from .compile import check_compile
-    from .expansion import check_expansion
-    from .paths import IMPORT_PATH, custom_path_problem
-    from .graph import check_scope, type_kind
-
     for name, path in spec.custom.items():
         problem = custom_path_problem(path) if isinstance(path, str) and IMPORT_PATH.match(path) else None
         if problem:  # a malformed path is the schema's KS502 already
@@ -73,18 +72,18 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
         if name in recursive:
             continue
         checker = ValueChecker(spec, out, params=block.params, usages=usages.setdefault(name, {}))
-        _check_calls(spec, block.scope, checker, usages, type_kind, block_checks)
+        _check_calls(spec, block.scope, checker, usages)
         block_checks.check_defaults(spec, name, checker, usages)
         block_checks.check_unused_params(spec, name, usages, out)
         block_checks.check_param_names(spec, name, out)
 
     check_scope(spec, spec.scope, out, "the model")
     checker = ValueChecker(spec, out)
-    _check_calls(spec, spec.scope, checker, usages, type_kind, block_checks)
+    _check_calls(spec, spec.scope, checker, usages)
     check_compile(spec, checker)
 
 
-def _check_calls(spec, scope, checker, usages, type_kind, block_checks) -> None:
+def _check_calls(spec, scope, checker, usages) -> None:
     for call in scope.calls:
         kind = type_kind(spec, call.type)
         if kind == "keras":
@@ -94,7 +93,7 @@ def _check_calls(spec, scope, checker, usages, type_kind, block_checks) -> None:
         elif kind == "custom":
             checker.check_custom_args(call.args, call.where)
         layer_type = call.type
-        if call.share is not None:  # a shared call is a call of the shared layer
-            target = scope.call(call.share)
-            layer_type = target.type if target is not None and target is not call else None
+        if call.share is not None:  # a shared call is a call of the shared layer (or block call)
+            target = shared_call(spec, call, {c.name: c for c in scope.calls})
+            layer_type = target.type if target is not None else None
         checker.check_call_arguments(layer_type, call)
