@@ -283,9 +283,11 @@ class _Expander:
             outer, value = self.sharing, None
             for name, frame in zip(names, target.frames):
                 self.sharing = (prefix + name + "_", frame.name + "_")
-                # The target call's parameters: its layers' call arguments ($causal) are the same.
+                # With the target call's parameters, which its layers' call arguments ($causal) read
+                # (here, and in the frame for the writers).
                 args = substitute(frame.call.args, params)
-                value = self.blocks(call, frame.block, [name], args, inputs, prefix, nesting, step)
+                same = call._replace(args=frame.call.args)
+                value = self.blocks(same, frame.block, [name], args, inputs, prefix, nesting, step)
                 inputs = value.port(None)
             self.sharing = outer
             return value

@@ -459,3 +459,70 @@ def test_import_keeps_the_call_arguments_keras_records():
         inputs = sample_inputs(spec)
         for got, want in zip(predictions(rebuilt, inputs), predictions(original, inputs)):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=style)
+
+
+SHARED_BLOCK = """
+kspec: 1
+name: shared_block
+inputs:
+  x: {shape: [5, 8]}
+  y: {shape: [5, 8]}
+layers:
+  - {name: tower, type: Decoder, causal: false, inputs: x}
+  - {name: again, share: tower, inputs: y}
+  - {name: probe, share: tower/att, inputs: {query: y, value: x}, call: {use_causal_mask: true}}
+outputs: [tower, again, probe]
+blocks:
+  Decoder:
+    params: {causal: true}
+    inputs: [x]
+    layers:
+      - {name: att, type: MultiHeadAttention, num_heads: 2, key_dim: 4, inputs: {query: x, value: x},
+         call: {use_causal_mask: $causal}}
+      - {name: res, type: Add, inputs: [x, att]}
+    outputs: res
+"""
+
+
+@needs_keras
+def test_a_shared_block_call_calls_its_layers_with_the_shared_calls_arguments():
+    """`share: tower` calls tower's attention with tower's own `causal` (false, not the default);
+    `share: tower/att` with its own call arguments."""
+    import keras
+
+    x, y = keras.Input((5, 8), name="x"), keras.Input((5, 8), name="y")
+    att = keras.layers.MultiHeadAttention(2, 4, name="tower_att")
+    add = keras.layers.Add(name="tower_res")
+    tower = add([x, att(x, x, use_causal_mask=False)])
+    again = add([y, att(y, y, use_causal_mask=False)])
+    probe = att(y, x, use_causal_mask=True)
+    spec = kspec.load(SHARED_BLOCK)
+    assert assert_same_model(spec, keras.Model([x, y], [tower, again, probe]))
+    causal = kspec.build(kspec.load(SHARED_BLOCK.replace("causal: false, ", "")), compile=False)
+    plain = kspec.build(spec, compile=False)
+    causal.set_weights(plain.get_weights())
+    inputs = sample_inputs(spec)
+    assert not np.allclose(predictions(causal, inputs)[1], predictions(plain, inputs)[1], atol=1e-4)
+
+
+def test_a_later_call_of_a_shared_layer_cannot_return_more_tensors_than_its_first():
+    later = SHARED.replace("call: {return_attention_scores: true}}", "}").replace(
+        "call: {use_causal_mask: true}}", "call: {return_attention_scores: true}}"
+    )
+    later = later.replace("outputs: [att.0, att.1, again]", "outputs: [att, again.0, again.1]")
+    [error] = validate_text(later).errors
+    assert (error.code, error.line) == ("KS307", 9)  # the `call` of again
+    assert "'again' would return 2 tensors from 'att', whose layer's first call returns 1" in error.message
+    assert not validate_text(SHARED).errors  # the first call returns two, a later one one: fine
+
+
+@needs_keras
+def test_keras_refuses_a_later_call_returning_more_than_the_first():
+    import keras
+
+    x = keras.Input((5, 8))
+    layer = keras.layers.MultiHeadAttention(2, 4)
+    first = layer(x, x)
+    again, scores = layer(x, x, return_attention_scores=True)
+    with pytest.raises(ValueError, match="not connected"):
+        keras.Model(x, [first, again, scores])

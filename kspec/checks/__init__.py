@@ -92,8 +92,7 @@ def _check_calls(spec, scope, checker, usages) -> None:
             block_checks.check_block_call(spec, call, checker, usages)
         elif kind == "custom":
             checker.check_custom_args(call.args, call.where)
-        layer_type = call.type
+        target = None
         if call.share is not None:  # a shared call is a call of the shared layer (or block call)
             target = shared_call(spec, call, {c.name: c for c in scope.calls})
-            layer_type = target.type if target is not None else None
-        checker.check_call_arguments(layer_type, call)
+        checker.check_call_arguments(target.type if target else call.type, call, shared=target)

@@ -12,7 +12,7 @@ import math
 
 from ..catalog import catalog
 from ..catalog.argkinds import CALL_BY_NAME, DATA_FORMATS, PADDING_MODES, kind_of
-from ..catalog.calls import NOT_IN_SPECS
+from ..catalog.calls import NOT_IN_SPECS, layer_output_count
 from ..diagnostics import did_you_mean, meant, suggestion
 from ..structure import describe
 from .graph import type_kind
@@ -71,9 +71,10 @@ class ValueChecker:
         )
         return match
 
-    def check_call_arguments(self, type_name: str | None, call) -> None:
+    def check_call_arguments(self, type_name: str | None, call, shared=None) -> None:
         """The arguments of one layer call: tensors in `inputs`, constants in `call`, each
-        known to the layer's call() and of the kind its default shows."""
+        known to the layer's call() and of the kind its default shows; `shared` is the call
+        whose layer a `share` call reuses."""
         kind = type_kind(self.spec, type_name)
         if kind == "block" and call.call_args:
             self.out.error(
@@ -87,6 +88,8 @@ class ValueChecker:
             self.check_custom_args(call.call_args, call.where + ("call",))
         if kind != "keras":
             return
+        if shared is not None and shared.share is None:
+            self._check_shared_outputs(type_name, call, shared)
         signature = catalog().layer_call(type_name)
         keywords = call.inputs if isinstance(call.inputs, dict) else {}
         for key, value in call.call_args.items():
@@ -133,6 +136,20 @@ class ValueChecker:
                     f"give it under `call` (call: {{{key}: ...}})",
                     key=True,
                 )
+
+    def _check_shared_outputs(self, type_name: str, call, shared) -> None:
+        """Keras keeps the outputs of a layer's first call: a later call cannot return more."""
+        first = layer_output_count(type_name, shared.args, shared.call_args)
+        later = layer_output_count(type_name, shared.args, call.call_args)
+        if first is not None and later is not None and later > first:
+            self.out.error(
+                call.where + ("call",),
+                "KS307",
+                f"'{call.name}' would return {later} tensors from '{shared.name}', whose layer's first "
+                f"call returns {first}: Keras cannot build that model",
+                f"ask for them in the first call too (`call` of '{shared.name}'), or use a layer of its own",
+                key=True,
+            )
 
     def check_nested_layer(self, value, where: tuple, label: str) -> None:
         if not isinstance(value, dict) or not isinstance(value.get("type"), str):
