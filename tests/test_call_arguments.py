@@ -526,3 +526,27 @@ def test_keras_refuses_a_later_call_returning_more_than_the_first():
     again, scores = layer(x, x, return_attention_scores=True)
     with pytest.raises(ValueError, match="not connected"):
         keras.Model(x, [first, again, scores])
+
+
+@needs_keras
+def test_the_example_language_model_never_looks_ahead():
+    """specs/causal_lm.yaml: changing the last tokens changes no logits before them, in every style;
+    with causal: false (the same weights) it does."""
+    from conftest import ROOT
+
+    text = (ROOT / "specs" / "causal_lm.yaml").read_text()
+    spec = kspec.load(text)
+    tokens, positions = sample_inputs(spec)
+    changed = tokens.copy()
+    changed[:, 20:] = (changed[:, 20:] + 1) % 10
+    models = built_models(spec)
+    weights = models[0][1].get_weights()
+    for label, model in models:
+        model.set_weights(weights)
+        before, after = (predictions(model, [t, positions])[0] for t in (tokens, changed))
+        np.testing.assert_allclose(before[:, :20], after[:, :20], atol=1e-5, err_msg=label)
+        assert not np.allclose(before[:, 20:], after[:, 20:], atol=1e-4), label
+    peeking = kspec.build(kspec.load(text.replace("causal: true", "causal: false")), compile=False)
+    peeking.set_weights(weights)
+    before, after = (predictions(peeking, [t, positions])[0] for t in (tokens, changed))
+    assert not np.allclose(before[:, :20], after[:, :20], atol=1e-4)
