@@ -18,6 +18,10 @@ CODES = {
     "KS009": "YAML nesting too deep",
     "KS010": "YAML merge keys (<<) are not supported",
     "KS011": "ambiguous YAML scalar",
+    "KS012": "included file that cannot be read",
+    "KS013": "include cycle",
+    "KS014": "include outside the project root",
+    "KS015": "too many included files",
     # Structure (the JSON Schema).
     "KS101": "required key missing",
     "KS102": "unknown layer type",

@@ -12,6 +12,7 @@ from .backends.python.sequential import SequentialWriter
 from .backends.python.subclass import SubclassWriter
 from .backends.styles import sequential_problem
 from .diagnostics import Diagnostic, SpecError
+from .validate import no_model
 from .gcpause import gc_paused
 from .searchpath import search_path
 
@@ -22,6 +23,8 @@ def check_style(spec, style: str) -> None:
     """Raise SpecError, located at the layer that breaks it, if the style is not allowed."""
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}: use one of {', '.join(STYLES)}")
+    if spec.library:
+        raise SpecError([no_model(spec)])
     if style != "sequential":
         return
     problem = sequential_problem(spec)

@@ -206,6 +206,9 @@ class Spec:
         custom: dict,
         compile: dict | None,
         document=None,
+        custom_where: dict | None = None,
+        clashes: tuple = (),
+        library: bool = False,
     ):
         self.name = name
         self.description = description
@@ -215,14 +218,19 @@ class Spec:
         self.custom = custom  # type name -> import path
         self.compile = compile
         self.document = document
+        self.custom_where = custom_where or {name: ("custom", name) for name in custom}  # name -> where
+        self.clashes = clashes  # blocks or custom layers defined twice (spec and includes)
+        self.library = library  # a block library: blocks, no model
         # What later passes derive from a valid spec, made once and kept here
         # (flatten.flatten and shapes.infer fill them in on first use).
         self.lowered = None  # the FlatGraph
         self.shapes = None  # the ShapeReport
 
 
-def build_spec(data: dict, document=None) -> Spec:
-    """The IR of structurally checked data (malformed parts are left out)."""
+def build_spec(data: dict, document=None, included: tuple = ()) -> Spec:
+    """The IR of structurally checked data (malformed parts are left out). `included` holds
+    (where prefix, data) of each included file, whose blocks and custom layers join the spec's;
+    a name defined twice keeps its first definition and is recorded in `spec.clashes`."""
     data = data if isinstance(data, dict) else {}
     inputs = {}
     raw_inputs = data.get("inputs")
@@ -241,13 +249,51 @@ def build_spec(data: dict, document=None) -> Spec:
                 optional=body.get("optional", False) is True,
             )
     scope = build_scope(tuple(inputs), data.get("layers"), data.get("outputs"), ())
-    blocks = {}
-    raw_blocks = data.get("blocks")
+    blocks: dict = {}
+    custom: dict = {}
+    custom_where: dict = {}
+    clashes: list = []  # (what, name, where, where of the first definition)
+    for prefix, source in (((), data), *included):
+        _add_blocks(blocks, source.get("blocks"), prefix, clashes)
+        raw_custom = source.get("custom")
+        for name, path in raw_custom.items() if isinstance(raw_custom, dict) else ():
+            where = prefix + ("custom", name)
+            if name in custom_where:
+                clashes.append(("custom layer", name, where, custom_where[name]))
+                continue
+            custom[name], custom_where[name] = path, where
+    compile_ = data.get("compile") if isinstance(data.get("compile"), dict) else None
+    description = data.get("description") if isinstance(data.get("description"), str) else None
+    name = data.get("name") if isinstance(data.get("name"), str) else "model"
+    return Spec(
+        name,
+        description,
+        inputs,
+        scope,
+        blocks,
+        custom,
+        compile_,
+        document,
+        custom_where=custom_where,
+        clashes=tuple(clashes),
+        library=is_library(data),
+    )
+
+
+def is_library(data: dict) -> bool:
+    """Whether a document is a block library: blocks, and no model (inputs, layers, outputs)."""
+    return "blocks" in data and not any(key in data for key in ("inputs", "layers", "outputs"))
+
+
+def _add_blocks(blocks: dict, raw_blocks, prefix: tuple, clashes: list) -> None:
     if isinstance(raw_blocks, dict):
         for name, body in raw_blocks.items():
             if not isinstance(body, dict):
                 continue
-            where = ("blocks", name)
+            where = prefix + ("blocks", name)
+            if name in blocks:
+                clashes.append(("block", name, where, blocks[name].where))
+                continue
             block_inputs = body.get("inputs")
             block_inputs = (
                 tuple(i for i in block_inputs if isinstance(i, str)) if isinstance(block_inputs, list) else ()
@@ -259,11 +305,6 @@ def build_spec(data: dict, document=None) -> Spec:
                 build_scope(block_inputs, body.get("layers"), body.get("outputs"), where),
                 where,
             )
-    custom = data.get("custom") if isinstance(data.get("custom"), dict) else {}
-    compile_ = data.get("compile") if isinstance(data.get("compile"), dict) else None
-    description = data.get("description") if isinstance(data.get("description"), str) else None
-    name = data.get("name") if isinstance(data.get("name"), str) else "model"
-    return Spec(name, description, inputs, scope, blocks, dict(custom), compile_, document)
 
 
 def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:

@@ -45,17 +45,26 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
 
     `max_expansion` bounds the layer calls that blocks and repeats may expand to.
     """
+    for what, name, where, first in spec.clashes:
+        out.error(
+            where,
+            "KS201",
+            f"{what} '{name}' is defined twice",
+            f"the first definition, kept, is at {out.document.place(first)}",
+            key=True,
+        )
     for name, path in spec.custom.items():
+        where = spec.custom_where[name]
         problem = custom_path_problem(path) if isinstance(path, str) and IMPORT_PATH.match(path) else None
         if problem:  # a malformed path is the schema's KS502 already
-            out.error(("custom", name), "KS502", f"custom type '{name}': {problem[0]}", problem[1])
+            out.error(where, "KS502", f"custom type '{name}': {problem[0]}", problem[1])
         if name in spec.blocks or catalog().layer(name) is not None:
             what = "a block" if name in spec.blocks else f"keras.layers.{name}"
-            out.error(("custom", name), "KS201", f"custom type '{name}' has the name of {what}", key=True)
-    for name in spec.blocks:
+            out.error(where, "KS201", f"custom type '{name}' has the name of {what}", key=True)
+    for name, block in spec.blocks.items():
         if catalog().layer(name) is not None:
             out.error(
-                ("blocks", name),
+                block.where,
                 "KS201",
                 f"block '{name}' has the name of keras.layers.{name}",
                 "rename the block",
@@ -77,6 +86,8 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
         block_checks.check_unused_params(spec, name, usages, out)
         block_checks.check_param_names(spec, name, out)
 
+    if spec.library:
+        return
     check_scope(spec, spec.scope, out, "the model")
     checker = ValueChecker(spec, out)
     _check_calls(spec, spec.scope, checker, usages)
