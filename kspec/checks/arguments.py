@@ -105,6 +105,7 @@ class ValueChecker:
                     None if match else "constant call arguments: " + ", ".join(constants),
                     key=True,
                 )
+                self._is_param("any", value, where, f"{type_name}.call.{key}")  # a $param is used, not unused
             elif param is not None and param.tensor:
                 self.out.error(
                     where,
