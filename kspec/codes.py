@@ -43,12 +43,14 @@ CODES = {
     "KS210": "missing inputs",
     "KS211": "Keras style that the graph does not allow",
     "KS212": "block call with the wrong number of inputs",
-    # Constructor arguments and nested Keras objects.
+    # Constructor and call arguments, nested Keras objects.
     "KS301": "unknown constructor argument",
     "KS302": "constructor argument of the wrong type",
     "KS303": "required constructor argument missing",
     "KS304": "unknown Keras object",
     "KS305": "constructor argument out of range",
+    "KS306": "unknown call argument",
+    "KS307": "call argument given where it does not belong (a tensor in `call`, a constant in `inputs`)",
     # Blocks.
     "KS401": "required block parameter missing",
     "KS402": "unknown block parameter",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple, Union
 
-CALL_KEYS = ("name", "type", "share", "inputs", "repeat")
+CALL_KEYS = ("name", "type", "share", "inputs", "repeat", "call")
 _CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _CAMEL_2 = re.compile(r"([a-z])([A-Z])")
 _REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]+|[A-Za-z_][A-Za-z0-9_]*))?$")
@@ -71,6 +71,7 @@ class Call(NamedTuple):
     args: dict
     where: tuple
     explicit_name: bool = True
+    call_args: dict = {}  # constant keyword arguments of the layer's call(), from `call:`
 
     def refs(self) -> list[Ref]:
         return list(iter_refs(self.inputs))
@@ -335,6 +336,7 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
         if call_inputs is None and not implicit:
             call_inputs = []  # malformed: the schema has reported it
         repeat = item.get("repeat")
+        call_args = item.get("call")
         call = Call(
             name=name,
             type=type_name,
@@ -345,6 +347,7 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
             args={k: v for k, v in item.items() if k not in CALL_KEYS},
             where=item_where,
             explicit_name=explicit,
+            call_args=dict(call_args) if isinstance(call_args, dict) else {},
         )
         calls.append(call)
         previous = Ref(name, None, item_where)

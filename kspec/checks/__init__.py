@@ -8,7 +8,7 @@ from . import blocks as block_checks
 from .arguments import ValueChecker
 from .compile import check_compile
 from .expansion import check_expansion
-from .graph import check_scope, type_kind
+from .graph import check_scope, shared_call, type_kind
 from .paths import IMPORT_PATH, custom_path_problem
 
 
@@ -103,3 +103,7 @@ def _check_calls(spec, scope, checker, usages) -> None:
             block_checks.check_block_call(spec, call, checker, usages)
         elif kind == "custom":
             checker.check_custom_args(call.args, call.where)
+        target = None
+        if call.share is not None:  # a shared call is a call of the shared layer (or block call)
+            target = shared_call(spec, call, {c.name: c for c in scope.calls})
+        checker.check_call_arguments(target.type if target else call.type, call, shared=target)

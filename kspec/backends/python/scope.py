@@ -14,6 +14,7 @@ from ...flatten import FlatGraph, Group, Instance, Step, substitute
 from ...ir import Outputs, Ref, output_index, output_names
 from .expr import Atom, Call, Dict, Expr, Seq, constant
 from .layout import statement
+from .values import identifier_arg
 
 
 class Tensor:
@@ -84,7 +85,10 @@ def block_output_keys(block) -> list[str] | None:
 
 
 class ScopeEmitter:
-    """Writes `var = ...(inputs)` statements for the lowered calls of a scope."""
+    """Writes `var = ...(inputs)` statements for the lowered calls of a scope; `values` (set by
+    each style) writes the constant call arguments."""
+
+    values = None
 
     def __init__(self, writer, group: Group, outputs: Outputs, namer, indent: str):
         self.writer = writer
@@ -119,7 +123,11 @@ class ScopeEmitter:
                 continue
             var = self.namer(prefix + instance.local)
             callee, keys = self.callee(call, instance, prefix + instance.local)
-            self.lines += statement(f"{var} = ", self.invoke(callee, inputs), self.indent)
+            extra = [
+                (identifier_arg(k), self.call_argument(k, v))
+                for k, v in written_args(self.spec, call.call_args, self.frames).items()
+            ]
+            self.lines += statement(f"{var} = ", self.invoke(callee, inputs, extra), self.indent)
             self.env[prefix + call.name] = Tensor(var, keys)
             inputs = Atom(var)
 
@@ -151,14 +159,19 @@ class ScopeEmitter:
         return {key: self.inputs(item, prefix) for key, item in inputs.items()}
 
     @staticmethod
-    def invoke(callee: Expr, inputs) -> Expr:
-        """`callee(inputs)`, with keyword inputs as keyword arguments."""
+    def invoke(callee: Expr, inputs, extra=()) -> Expr:
+        """`callee(inputs)`, with keyword inputs as keyword arguments, then `extra` (the
+        constant call arguments)."""
         call_args = (
             [(key, value) for key, value in inputs.items()] if isinstance(inputs, dict) else [(None, inputs)]
-        )
+        ) + list(extra)
         if isinstance(callee, Call) and callee.call_args is None:
             return Call(callee.func, callee.args, call_args)
         return Call(callee.flat(), call_args)
+
+    def call_argument(self, key: str, value) -> Expr:
+        """The expression of one constant call argument."""
+        return self.values.value(value)
 
     def callee(self, call, instance: Instance, name: str):
         """What to call for one instance (repetition) of a call, named `name` in the scope,
