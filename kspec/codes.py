@@ -37,12 +37,16 @@ CODES = {
     "KS209": "repeat where it cannot apply",
     "KS210": "missing inputs",
     "KS211": "Keras style that the graph does not allow",
+    "KS212": "layer or output that no model input reaches",
     # Constructor arguments and nested Keras objects.
     "KS301": "unknown constructor argument",
     "KS302": "constructor argument of the wrong type",
     "KS303": "required constructor argument missing",
     "KS304": "unknown Keras object",
     "KS305": "constructor argument out of range",
+    "KS306": "unknown or disallowed keras.ops function",
+    "KS307": "unknown keras.ops argument, or one given twice",
+    "KS308": "required keras.ops argument missing",
     # Blocks.
     "KS401": "required block parameter missing",
     "KS402": "unknown block parameter",

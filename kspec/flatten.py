@@ -24,7 +24,7 @@ class Port(NamedTuple):
 
 
 class Node(NamedTuple):
-    """One concrete layer call."""
+    """One concrete layer call, or keras.ops call (`op`; its type is `ops.<op>`)."""
 
     name: str
     type: str
@@ -33,6 +33,7 @@ class Node(NamedTuple):
     where: tuple
     scope: tuple = ()  # enclosing block calls, outermost first: (("res1", "ResidualBlock", where), ...)
     share: str | None = None  # name of the node whose layer object this call reuses
+    op: str | None = None  # the keras.ops function of an op call
 
     def ports(self) -> list[Port]:
         return list(iter_ports(self.inputs))
@@ -189,7 +190,8 @@ class _Expander:
                 value = self.block(call.type, args, inputs, prefix + name, nesting, call.where)
                 inputs = value.port(None)
             else:
-                node = Node(prefix + name, call.type, args, inputs, call.where, nesting)
+                kind = call.type if call.op is None else "ops." + call.op
+                node = Node(prefix + name, kind, args, inputs, call.where, nesting, op=call.op)
                 self.graph.nodes.append(node)
                 value = inputs = Port(node.name)
         return value

@@ -45,6 +45,7 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
     from .expansion import check_expansion
     from .paths import IMPORT_PATH, custom_path_problem
     from .graph import check_scope, type_kind
+    from .ops import check_constant_calls
 
     for name, path in spec.custom.items():
         problem = custom_path_problem(path) if isinstance(path, str) and IMPORT_PATH.match(path) else None
@@ -82,12 +83,18 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
     checker = ValueChecker(spec, out)
     _check_calls(spec, spec.scope, checker, usages, type_kind, block_checks)
     check_compile(spec, checker)
+    if not out.has_errors:  # the lowered graph needs a spec without errors
+        check_constant_calls(spec, out)
 
 
 def _check_calls(spec, scope, checker, usages, type_kind, block_checks) -> None:
+    from .ops import check_op_call
+
     for call in scope.calls:
         kind = type_kind(spec, call.type)
-        if kind == "keras":
+        if call.op is not None:
+            check_op_call(call, checker)
+        elif kind == "keras":
             checker.check_layer(call.type, call.args, call.where, call.where + ("type",))
         elif kind == "block":
             block_checks.check_block_call(spec, call, checker, usages)

@@ -192,6 +192,8 @@ def _check_repeat(spec: Spec, scope: Scope, call: Call, out) -> None:
     reason = None
     if call.share is not None:
         reason = "a shared call cannot repeat"
+    elif call.op is not None:
+        reason = "it is a keras.ops call"
     elif isinstance(call.inputs, (list, dict)):
         reason = "it takes several inputs"
     elif kind == "keras" and call.type in MERGE_LAYERS:

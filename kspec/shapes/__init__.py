@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..catalog import catalog
 from ..diagnostics import WARNING, Diagnostic
 from ..flatten import FlatGraph, Node, Port, flatten
-from . import attention, conv, core, merge, recurrent
+from . import attention, conv, core, merge, ops, recurrent
 from .errors import ShapeError, fmt
 
 RULES = {**core.RULES, **conv.RULES, **merge.RULES, **recurrent.RULES, **attention.RULES}
@@ -116,7 +116,10 @@ def _infer(spec, graph: FlatGraph) -> ShapeReport:
         else:
             target_type, args = node.type, node.args
         try:
-            output, trainable, frozen = _apply(target_type, args, inputs)
+            if node.op is not None:
+                output, trainable, frozen = _apply_op(node.op, args, inputs)
+            else:
+                output, trainable, frozen = _apply(target_type, args, inputs)
         except ShapeError as error:
             report.diagnostics.append(
                 _located(document, node, error.code, f"'{node.name}': {error.message}", error.hint)
@@ -169,6 +172,12 @@ def _apply(type_name: str, args: dict, inputs):
     if rule is None:
         raise _NoRule
     return rule(args, inputs)
+
+
+def _apply_op(op: str, args: dict, inputs):
+    if op not in ops.RULES:
+        raise _NoRule
+    return ops.apply(op, args, inputs), 0, 0
 
 
 def _nested(type_name: str, args: dict, inputs):

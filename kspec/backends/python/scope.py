@@ -53,6 +53,7 @@ class ScopeEmitter:
         self.indent = indent
         self.env: dict[str, Tensor] = {}
         self.lines: list[str] = []
+        self.values = writer.values  # how spec values are written (block parameters resolved)
 
     def bind_inputs(self, names: dict) -> None:
         """Scope input name -> Python variable already holding it."""
@@ -66,6 +67,9 @@ class ScopeEmitter:
                 self.emit_call(call)
 
     def emit_call(self, call: SpecCall) -> None:
+        if call.op is not None:
+            self.emit_op(call)
+            return
         inputs = self.inputs(call.inputs)
         for instance in instance_names(call):
             var = self.namer(instance)
@@ -73,6 +77,16 @@ class ScopeEmitter:
             self.lines += statement(f"{var} = ", self.invoke(callee, inputs), self.indent)
             self.env[call.name] = Tensor(var, keys)
             inputs = Atom(var)
+
+    def emit_op(self, call: SpecCall) -> None:
+        """`var = keras.ops.<op>(tensors, constants)`: the same in every style."""
+        from ...catalog import catalog
+
+        bound, _ = catalog().op(call.op).bind(call.inputs)
+        tensors = {name: self.inputs(value) for name, value in bound.items()}
+        var = self.namer(call.name)
+        self.lines += statement(f"{var} = ", self.values.op(call.op, tensors, call.args), self.indent)
+        self.env[call.name] = Tensor(var)
 
     def inputs(self, inputs) -> object:
         if isinstance(inputs, Ref):

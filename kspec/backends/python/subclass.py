@@ -85,7 +85,8 @@ class SubclassWriter(ModuleWriter):
             prefix=self.prefixes[block_name],
         )
         lines += ["", *self.build_method(scope.inputs, dtypes=None)]
-        lines += ["", *self.call_method(scope, layer_attrs, block_output_keys(block))]
+        in_call = self.values.with_params({p: Atom(f"self.{stored[p]}") for p in params})
+        lines += ["", *self.call_method(scope, layer_attrs, block_output_keys(block), in_call)]
         lines += [
             "",
             f"{INDENT}def get_config(self):",
@@ -117,7 +118,7 @@ class SubclassWriter(ModuleWriter):
         )
         dtypes = [i.dtype for i in spec.inputs.values()]
         lines += ["", *self.build_method(tuple(spec.inputs), dtypes)]
-        lines += ["", *self.call_method(scope, layer_attrs, None)]
+        lines += ["", *self.call_method(scope, layer_attrs, None, self.values)]
         lines += [
             "",
             f"{INDENT}def get_config(self):",
@@ -153,7 +154,7 @@ class SubclassWriter(ModuleWriter):
         """`self.<attr> = <layer>` for every needed call, in Keras's layer order."""
         first = {c.name: prefix + instance_name(c, 1) for c in scope.calls}
         calls = sorted(
-            (c for c in needed_scope_calls(scope) if not c.share),
+            (c for c in needed_scope_calls(scope) if not c.share and c.op is None),
             key=lambda c: self.ranks.rank(first[c.name]),
         )
         attrs: dict[str, str] = {}
@@ -198,7 +199,7 @@ class SubclassWriter(ModuleWriter):
         lines.append(f"{I2}super().build(input_shape)")
         return lines
 
-    def call_method(self, scope, attrs: dict, keys) -> list[str]:
+    def call_method(self, scope, attrs: dict, keys, values) -> list[str]:
         namer = Namer({"self", "inputs", "training", "keras", "layers"})
         lines = [f"{INDENT}def call(self, inputs, training=None):"]
         variables = {name: namer(name) for name in scope.inputs}
@@ -207,6 +208,7 @@ class SubclassWriter(ModuleWriter):
         else:
             lines.append(f"{I2}{', '.join(variables.values())} = inputs")
         emitter = SubclassScope(self, scope, namer, I2, attrs)
+        emitter.values = values
         emitter.bind_inputs(variables)
         emitter.emit()
         lines += emitter.lines

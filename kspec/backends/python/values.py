@@ -39,6 +39,23 @@ class Values:
             call_args.append(("name", name))
         return Call(self.layer_class(type_name), call_args)
 
+    def op(self, op: str, tensors: dict, args: dict) -> Call:
+        """`keras.ops.matmul(q, k)`: tensors positionally while they fill the first parameters,
+        then by keyword; constants by keyword (`axis=-1`)."""
+        from ...catalog import catalog
+
+        call_args, positional = [], True
+        for name in catalog().op(op).params:
+            if name in tensors and positional:
+                call_args.append((None, tensors[name]))
+                continue
+            positional = False
+            if name in tensors:
+                call_args.append((identifier_arg(name), tensors[name]))
+            elif name in args:
+                call_args.append((identifier_arg(name), self.value(args[name])))
+        return Call(f"keras.ops.{identifier_attr(op)}", call_args)
+
     def layer_class(self, type_name: str) -> str:
         if type_name in self.custom:
             return self.custom[type_name]

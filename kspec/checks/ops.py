@@ -1,0 +1,102 @@
+"""keras.ops calls (`op:`): the function, its tensor inputs and constant arguments; and the calls
+that no model input reaches, which Keras would compute once while it builds the model."""
+
+from __future__ import annotations
+
+from ..catalog import catalog
+from ..catalog.argkinds import kind_of
+from ..diagnostics import did_you_mean, meant, suggestion
+from ..flatten import flatten
+
+
+def check_op_call(call, checker) -> None:
+    """The op exists and is allowed; `inputs` and the keys name its parameters, once each; every
+    required one is given; constants have the kind of their parameter."""
+    out = checker.out
+    signature = catalog().op(call.op)
+    if signature is None:
+        excluded = catalog().ops_excluded.get(call.op)
+        if excluded:
+            message, hint = f"keras.ops.{call.op} cannot be used in a spec: it {excluded}", None
+        else:
+            message = f"unknown keras.ops function '{call.op}'" + suggestion(call.op, catalog().ops)
+            hint = "an op is a function of keras.ops, such as matmul, arange or softmax"
+        out.error(call.where + ("op",), "KS306", message, hint)
+        return
+    bound, extra = signature.bind(call.inputs)
+    if extra:
+        tensors = ", ".join(signature.tensors) or "none"
+        out.error(
+            call.where + ("inputs",),
+            "KS307",
+            f"keras.ops.{call.op} takes {len(signature.tensors)} tensor inputs ({tensors}), "
+            f"got {len(signature.tensors) + len(extra)}",
+        )
+    for key in bound:
+        if key not in signature.params:
+            where = call.where + ("inputs", key)
+            out.error(where, "KS307", _unknown(signature, key), key=True)
+    meant_keys = set()
+    for key, value in call.args.items():
+        param = signature.params.get(key)
+        if param is None:
+            match = did_you_mean(key, signature.params)
+            meant_keys.add(match)
+            out.error(call.where + (key,), "KS307", _unknown(signature, key, match), key=True)
+        elif key in bound:
+            out.error(
+                call.where + (key,),
+                "KS307",
+                f"keras.ops.{call.op} gets '{key}' twice: from `inputs` and as a key",
+                key=True,
+            )
+        else:
+            kind = "any" if key in signature.tensors else kind_of(key, param.default, not param.required)
+            checker.check(kind, value, call.where + (key,), f"{call.op}.{key}")
+    missing = [p for p in signature.required if p not in call.args and p not in bound and p not in meant_keys]
+    if missing:
+        names = ", ".join(f"'{m}'" for m in missing)
+        tensors = [m for m in missing if m in signature.tensors]
+        hint = "give tensors in `inputs`" if tensors else f"add {missing[0]}: ... to this call"
+        out.error(call.where + ("op",), "KS308", f"keras.ops.{call.op} needs {names}", hint)
+
+
+def _unknown(signature, key: str, match: str | None = None) -> str:
+    accepted = ", ".join(signature.params)
+    if match is None:
+        match = did_you_mean(key, signature.params)
+    return f"keras.ops.{signature.name} takes no argument '{key}'" + (
+        meant(match) if match else f" (it takes {accepted})"
+    )
+
+
+def check_constant_calls(spec, out) -> None:
+    """Refuse a layer, or an output, that no model input reaches: Keras would run the layer once
+    while building the model and keep its output as a constant, its weights outside the model."""
+    graph = flatten(spec)
+    constant = set()
+    for node in graph.nodes:
+        ports = node.ports()
+        if not all(p.node in constant for p in ports):
+            continue
+        constant.add(node.name)
+        if node.op is not None:
+            continue
+        context = f" (in block {node.scope[-1][1]}, called as '{node.scope[-1][0]}')" if node.scope else ""
+        out.error(
+            node.where + ("inputs",) if ports else node.where,
+            "KS212",
+            f"layer '{node.name}'{context} takes only constants: no model input reaches it",
+            "Keras would call it once while building the model and keep its output as a constant "
+            "(its weights would not be trained or saved); make its input depend on a model input, "
+            "e.g. add the positions to `zeros_like` of the tokens",
+        )
+    for name, port in graph.outputs:
+        if port.node in constant:
+            node = graph.node(port.node)
+            out.error(
+                node.where,
+                "KS212",
+                f"output '{name or port.node}' is a constant: no model input reaches it",
+                "a model's outputs are computed from its inputs",
+            )
