@@ -17,7 +17,7 @@ def check_op_call(call, checker) -> None:
     if signature is None:
         excluded = catalog().ops_excluded.get(call.op)
         if excluded:
-            message, hint = f"keras.ops.{call.op} cannot be used in a spec: it {excluded}", None
+            message, hint = f"keras.ops.{call.op} cannot be used in a spec: {excluded}", None
         else:
             message = f"unknown keras.ops function '{call.op}'" + suggestion(call.op, catalog().ops)
             hint = "an op is a function of keras.ops, such as matmul, arange or softmax"

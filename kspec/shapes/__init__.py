@@ -143,7 +143,7 @@ def _infer(spec, graph: FlatGraph) -> ShapeReport:
                     document,
                     node,
                     "KS606",
-                    f"no shape rule for {node.type}: the output shape of "
+                    f"no shape rule for {'keras.' if node.op else ''}{node.type}: the output shape of "
                     f"'{node.name}' and what follows it are unknown",
                     "the model still builds; kspec summary shows '?'",
                     severity=WARNING,
