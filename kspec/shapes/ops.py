@@ -67,7 +67,10 @@ def _arange(a) -> tuple:
     step = 1 if step is None else step
     if step == 0:
         raise ShapeError("KS601", "arange with step 0 has no length")
-    return (max(math.ceil((stop - start) / step), 0),)
+    length = math.ceil((stop - start) / step)
+    if length <= 0:
+        raise ShapeError("KS601", f"arange from {start} to {stop} with step {step} is empty")
+    return (length,)
 
 
 def _matmul(a) -> tuple:
