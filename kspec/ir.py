@@ -265,7 +265,7 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
             continue
         type_name = item.get("type") if isinstance(item.get("type"), str) else None
         share = item.get("share") if isinstance(item.get("share"), str) else None
-        op = item.get("op") if isinstance(item.get("op"), str) else None
+        op = item.get("op") if isinstance(item.get("op"), str) and item["op"].isidentifier() else None
         name = item.get("name") if isinstance(item.get("name"), str) else None
         explicit = name is not None
         if name is None:
