@@ -294,3 +294,65 @@ def test_the_table_covers_every_op_named_in_the_issue():
     ).split()
     assert set(named) <= set(RULES)
     assert set(named) <= {op for op, _, _ in CASES}
+
+
+def test_import_maps_keras_operation_nodes_to_ops_and_keeps_layers_only_where_exact():
+    import keras
+    import yaml
+    from keras import layers, ops
+
+    import kspec.importer
+
+    x = keras.Input((6, 4), name="x")
+    i = keras.Input((3,), dtype="int32", name="i")
+    q = layers.Dense(4, name="q")(x)
+    kt = ops.transpose(layers.Dense(4, name="k")(x), (0, 2, 1))
+    s = ops.softmax(ops.matmul(q, kt) * 0.5, axis=-1)
+    a = ops.matmul(s, q)
+    b = a + q  # one shape: an Add layer computes exactly this
+    c = b * ops.mean(b, axis=1, keepdims=True)  # broadcasting: stays an op
+    d = ops.maximum(c, 0.0)
+    e = 2.0 - d  # not d - 2.0
+    t = ops.take(e, i, axis=1)
+    original = keras.Model([x, i], layers.Dense(2, name="out")(ops.reshape(t, (-1, 12))))
+    text = kspec.importer.from_keras(original)
+    kinds = [item.get("type") or "op " + item["op"] for item in yaml.safe_load(text)["layers"]]
+    assert kinds == [
+        "Dense",
+        "Dense",
+        "op transpose",
+        "op matmul",
+        "Rescaling",
+        "op softmax",
+        "op matmul",
+        "Add",
+        "op mean",
+        "op multiply",
+        "op maximum",
+        "op subtract",
+        "op take",
+        "op reshape",
+        "Dense",
+    ]
+    spec = kspec.load(text)
+    inputs = sample_inputs(spec)
+    inputs[1] = inputs[1] % 6  # indices along an axis of 6
+    expected = predictions(original, inputs)
+    for label, model in kspec_models(spec):
+        assert model.count_params() == original.count_params(), label
+        model.set_weights(original.get_weights())
+        for got, want in zip(predictions(model, inputs), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=label)
+
+
+def test_import_refuses_a_constant_tensor_operand_with_what_to_do():
+    import keras
+    from keras import layers, ops
+
+    import kspec.importer
+    from kspec.importer import ImportRefused
+
+    tokens = keras.Input((8,), dtype="int32")
+    h = layers.Embedding(20, 4)(tokens) + ops.ones((8, 4))
+    with pytest.raises(ImportRefused, match="constant tensor"):
+        kspec.importer.from_keras(keras.Model(tokens, h))
