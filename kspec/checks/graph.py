@@ -122,6 +122,8 @@ def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:
             f"'{call.name}' shares '{call.share}', which comes later",
             "a call can share only a layer defined above it",
         )
+    elif target.op is not None:
+        out.error(where, "KS208", f"cannot share '{call.share}': it is a keras.ops call, not a layer")
     elif type_kind(spec, target.type) == "block":
         out.error(
             where,
