@@ -356,3 +356,18 @@ def test_import_refuses_a_constant_tensor_operand_with_what_to_do():
     h = layers.Embedding(20, 4)(tokens) + ops.ones((8, 4))
     with pytest.raises(ImportRefused, match="constant tensor"):
         kspec.importer.from_keras(keras.Model(tokens, h))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("style", ["functional", "subclass"])
+def test_every_claim_of_the_save_and_load_plan_holds_for_a_model_with_ops(style):
+    from kspec.plans.verify import verify
+
+    spec = kspec.load(SPEC)
+    p = kspec.plan(spec, style)
+    assert not p.path("h5_file").allowed
+    if style == "functional":  # Keras cannot load an operation node from .h5
+        assert "keras.ops.zeros_like" in p.path("h5_file").reason
+    assert p.path("keras_file").allowed and p.path("keras_file").keeps["weights"]
+    checks = verify(spec, style, p)
+    assert [c for c in checks if not c.ok] == []
