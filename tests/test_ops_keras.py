@@ -371,3 +371,35 @@ def test_every_claim_of_the_save_and_load_plan_holds_for_a_model_with_ops(style)
     assert p.path("keras_file").allowed and p.path("keras_file").keeps["weights"]
     checks = verify(spec, style, p)
     assert [c for c in checks if not c.ok] == []
+
+
+REQUIRED = {
+    "clip": {"x_min": 0.0, "x_max": 1.0},
+    "full_like": {"fill_value": 2.0},
+    "cast": {"dtype": "int32"},
+    "saturate_cast": {"dtype": "int32"},
+    "roll": {"shift": 1},
+}
+
+
+def _default_case(op):
+    from kspec.shapes.ops import BINARY, REDUCTIONS, UNARY
+
+    if op in UNARY:
+        return [A], REQUIRED.get(op, {})
+    if op in BINARY:
+        return [A, (None, 1, 4)], {}
+    if op in REDUCTIONS:
+        return [A], {"axis": 1}
+    return None
+
+
+@pytest.mark.parametrize("op", sorted(RULES))
+def test_every_op_with_a_rule_agrees_with_keras(op):
+    """Each rule on a case of its own kind (the table above covers the others)."""
+    case = _default_case(op)
+    if case is None:
+        assert op in {name for name, _, _ in CASES}, f"{op} has a rule and no case"
+        return
+    shapes, args = case
+    assert apply(op, args, spec_inputs(op, shapes)) == keras_shape(op, shapes, args)
