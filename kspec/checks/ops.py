@@ -8,6 +8,16 @@ from ..catalog.argkinds import kind_of
 from ..diagnostics import did_you_mean, meant, suggestion
 from ..flatten import flatten
 
+# Op parameters whose kind their name says; the others go by their default, as for layers.
+OP_ARG_KINDS = {
+    "axis": "int_list",
+    "axes": "int_list",
+    "newshape": "int_list",
+    "shape": "int_list",
+    "start_indices": "int_list",
+    "num_classes": "positive_int",
+}
+
 
 def check_op_call(call, checker) -> None:
     """The op exists and is allowed; `inputs` and the keys name its parameters, once each; every
@@ -50,8 +60,10 @@ def check_op_call(call, checker) -> None:
                 f"keras.ops.{call.op} gets '{key}' twice: from `inputs` and as a key",
                 key=True,
             )
-        else:
-            kind = "any" if key in signature.tensors else kind_of(key, param.default, not param.required)
+        elif key in signature.tensors:
+            _check_tensor_constant(checker, value, call.where + (key,), f"{call.op}.{key}")
+        elif not (value is None and not param.required):
+            kind = OP_ARG_KINDS.get(key) or kind_of(key, param.default, not param.required)
             checker.check(kind, value, call.where + (key,), f"{call.op}.{key}")
     missing = [p for p in signature.required if p not in call.args and p not in bound and p not in meant_keys]
     if missing:
@@ -59,6 +71,26 @@ def check_op_call(call, checker) -> None:
         tensors = [m for m in missing if m in signature.tensors]
         hint = "give tensors in `inputs`" if tensors else f"add {missing[0]}: ... to this call"
         out.error(call.where + ("op",), "KS308", f"keras.ops.{call.op} needs {names}", hint)
+
+
+def _check_tensor_constant(checker, value, where: tuple, label: str) -> None:
+    """A constant given for a tensor: a number, a boolean, or nested lists of one shape of them."""
+    if checker._is_param("any", value, where, label):
+        return
+    rows = [value]
+    while rows and all(isinstance(r, list) for r in rows):
+        if len({len(r) for r in rows}) > 1 or not all(rows):
+            break
+        rows = [item for r in rows for item in r]
+    if rows and all(isinstance(r, (bool, int, float)) for r in rows):
+        checker.check("any", value, where, label)  # NaN is refused as for layers
+        return
+    checker.out.error(
+        where,
+        "KS302",
+        f"'{label}' takes a tensor: give a number, or nested lists of numbers of one shape",
+        "tensors computed in the model go in `inputs`",
+    )
 
 
 def _unknown(signature, key: str, match: str | None = None) -> str:
