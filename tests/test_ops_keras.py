@@ -345,7 +345,15 @@ def test_import_maps_keras_operation_nodes_to_ops_and_keeps_layers_only_where_ex
             np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=label)
 
 
-def test_import_refuses_a_constant_tensor_operand_with_what_to_do():
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda x, ops: x + ops.ones((8, 4)), "constant tensor"),
+        (lambda x, ops: x[:, 0], r"Python object as 'key' \(slice\).*keras.ops.take"),
+    ],
+    ids=["constant", "slice"],
+)
+def test_import_refuses_what_a_spec_cannot_hold_with_what_to_do(make, message):
     import keras
     from keras import layers, ops
 
@@ -353,8 +361,8 @@ def test_import_refuses_a_constant_tensor_operand_with_what_to_do():
     from kspec.importer import ImportRefused
 
     tokens = keras.Input((8,), dtype="int32")
-    h = layers.Embedding(20, 4)(tokens) + ops.ones((8, 4))
-    with pytest.raises(ImportRefused, match="constant tensor"):
+    h = make(layers.Embedding(20, 4)(tokens), ops)
+    with pytest.raises(ImportRefused, match=message):
         kspec.importer.from_keras(keras.Model(tokens, h))
 
 

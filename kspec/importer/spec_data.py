@@ -137,6 +137,12 @@ class SpecData:
                     f"tensor as '{key}', which a spec cannot hold: compute it with keras.ops calls "
                     "from the model's inputs"
                 )
+            if _has_object(value):  # a slice in `x[:, 0]`, or another Python object
+                raise ImportRefused(
+                    f"layer {position} ('{entry['name']}', {entry['class_name']}) takes a Python "
+                    f"object as '{key}' ({_has_object(value)}), which a spec cannot hold: index "
+                    "with keras.ops.take or keras.ops.slice instead"
+                )
             plain = spec_value(value)
             param = signature.params.get(key)
             if param is not None and not param.required and equals_default(plain, param.default):
@@ -319,6 +325,17 @@ def _compact(key: str, value):
     ):
         return value[0]
     return value
+
+
+def _has_object(value) -> str | None:
+    """The class name of a serialized Python object in an operation's argument, if any."""
+    if isinstance(value, dict):
+        if "class_name" in value:
+            return value["class_name"].strip("_")
+        return next(filter(None, map(_has_object, value.values())), None)
+    if isinstance(value, (list, tuple)):
+        return next(filter(None, map(_has_object, value)), None)
+    return None
 
 
 def _has_constant_tensor(value) -> bool:
