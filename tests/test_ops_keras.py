@@ -176,6 +176,8 @@ CASES = [
     ("subtract", [A, (None, 1, 4)], {}),
     ("multiply", [(None, 1, 4), (None, 5, 1)], {}),
     ("multiply", [A], {"x2": 0.5}),
+    ("multiply", [A], {"x2": [1.0, 2.0, 3.0, 4.0]}),
+    ("add", [(None, 4)], {"x2": [[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0]]}),
     ("divide", [A, (5, 1)], {}),
     ("maximum", [(None, 5), (None, None)], {}),
     ("greater", [A, A], {}),
@@ -260,6 +262,10 @@ def keras_shape(op, shapes, args):
 
     signature = catalog().op(op)
     tensors = [keras.KerasTensor(shape) for shape in shapes]
+    args = {  # as generated code passes them: a list for a tensor as a constant tensor
+        k: keras.ops.convert_to_tensor(v) if k in signature.tensors and isinstance(v, list) else v
+        for k, v in args.items()
+    }
     if tensors and signature.tensors[next(iter(signature.tensors))] == "list":
         return tuple(getattr(keras.ops, op)(tensors, **args).shape)
     return tuple(getattr(keras.ops, op)(*tensors, **args).shape)
@@ -345,13 +351,36 @@ def test_import_maps_keras_operation_nodes_to_ops_and_keeps_layers_only_where_ex
             np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=label)
 
 
+def test_a_model_kspec_built_with_ops_imports_back_to_the_same_model():
+    """The position constant (ops.arange, computed while Keras built the model) comes back as a
+    list that generated code turns into the same int32 tensor."""
+    import yaml
+
+    import kspec.importer
+
+    spec = kspec.load(SPEC)
+    original = kspec.build(spec, "functional", compile=False)
+    text = kspec.importer.from_keras(original)
+    items = yaml.safe_load(text)["layers"]  # Keras numbers op names per session (add_3)
+    assert [i.get("x2") for i in items if i.get("op") == "add"] == [list(range(12))]
+    back = kspec.load(text)
+    inputs = sample_inputs(spec)
+    expected = predictions(original, inputs)
+    for label, model in kspec_models(back):
+        assert model.count_params() == original.count_params(), label
+        model.set_weights(original.get_weights())
+        for got, want in zip(predictions(model, inputs), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=label)
+
+
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda x, ops: x + ops.ones((8, 4)), "constant tensor"),
+        (lambda x, ops: x + ops.ones((8, 4), dtype="float16"), "constant tensor"),
+        (lambda x, ops: x + ops.ones((1024, 8, 4)), "at most 4,096 values"),
         (lambda x, ops: x[:, 0], r"Python object as 'key' \(slice\).*keras.ops.take"),
     ],
-    ids=["constant", "slice"],
+    ids=["float16 constant", "large constant", "slice"],
 )
 def test_import_refuses_what_a_spec_cannot_hold_with_what_to_do(make, message):
     import keras

@@ -31,6 +31,8 @@ OPERATIONS = {
     "Minimum": "Minimum",
 }
 
+# The most values of a constant tensor that an import writes into a spec as a list.
+MAX_CONSTANT_VALUES = 4096
 # Operations with a number that a Rescaling layer computes exactly on float32 tensors.
 RESCALED = {"Add", "Subtract", "Multiply"}
 
@@ -132,11 +134,16 @@ class SpecData:
                 tensors[key] = self._reference(value)
                 continue
             if _has_constant_tensor(value):
-                raise ImportRefused(
-                    f"layer {position} ('{entry['name']}', {entry['class_name']}) takes a constant "
-                    f"tensor as '{key}', which a spec cannot hold: compute it with keras.ops calls "
-                    "from the model's inputs"
-                )
+                constant = _constant_tensor(value) if key in signature.tensors else None
+                if constant is None:
+                    raise ImportRefused(
+                        f"layer {position} ('{entry['name']}', {entry['class_name']}) takes a constant "
+                        f"tensor as '{key}' that a spec cannot write as a number or list (dtype "
+                        f"int32 or float32, at most {MAX_CONSTANT_VALUES:,} values): compute it with "
+                        "keras.ops calls such as arange"
+                    )
+                item[key] = constant
+                continue
             if _has_object(value):  # a slice in `x[:, 0]`, or another Python object
                 raise ImportRefused(
                     f"layer {position} ('{entry['name']}', {entry['class_name']}) takes a Python "
@@ -336,6 +343,26 @@ def _has_object(value) -> str | None:
     if isinstance(value, (list, tuple)):
         return next(filter(None, map(_has_object, value)), None)
     return None
+
+
+def _constant_tensor(value):
+    """A constant tensor (`ops.arange(12)` computed while the model was built) as the number or
+    nested list that Keras converts back to the same tensor (Python ints to int32, floats to
+    float32), or None when it would not be the same or is too large to write."""
+    if not isinstance(value, dict) or not isinstance(value.get("config"), dict):
+        return None
+    data, dtype = value["config"].get("value"), value["config"].get("dtype")
+    leaves, todo = [], [data]
+    while todo and len(leaves) <= MAX_CONSTANT_VALUES:
+        item = todo.pop()
+        if isinstance(item, list):
+            todo.extend(item)
+        else:
+            leaves.append(item)
+    kind = {"int32": int, "float32": float}.get(dtype)
+    if todo or kind is None or not all(type(leaf) is kind for leaf in leaves):
+        return None
+    return data
 
 
 def _has_constant_tensor(value) -> bool:

@@ -41,11 +41,13 @@ class Values:
 
     def op(self, op: str, tensors: dict, args: dict) -> Call:
         """`keras.ops.matmul(q, k)`: tensors positionally while they fill the first parameters,
-        then by keyword; constants by keyword (`axis=-1`)."""
+        then by keyword; constants by keyword (`axis=-1`). A list (or parameter) given for a
+        tensor becomes one: Keras takes a bare list for a tensor only outside a model."""
         from ...catalog import catalog
 
+        signature = catalog().op(op)
         call_args, positional = [], True
-        for name in catalog().op(op).params:
+        for name in signature.params:
             if name in tensors and positional:
                 call_args.append((None, tensors[name]))
                 continue
@@ -53,7 +55,10 @@ class Values:
             if name in tensors:
                 call_args.append((identifier_arg(name), tensors[name]))
             elif name in args:
-                call_args.append((identifier_arg(name), self.value(args[name])))
+                value = self.value(args[name])
+                if name in signature.tensors and (isinstance(args[name], list) or self.is_param(args[name])):
+                    value = Call("keras.ops.convert_to_tensor", [(None, value)])
+                call_args.append((identifier_arg(name), value))
         return Call(f"keras.ops.{identifier_attr(op)}", call_args)
 
     def layer_class(self, type_name: str) -> str:
