@@ -42,10 +42,17 @@ def check_op_call(call, checker) -> None:
             f"keras.ops.{call.op} takes {len(signature.tensors)} tensor inputs ({tensors}), "
             f"got {len(signature.tensors) + len(extra)}",
         )
-    for key in bound:
+    for key, value in bound.items():
         if key not in signature.params:
             where = call.where + ("inputs", key)
             out.error(where, "KS307", _unknown(signature, key), key=True)
+        elif (signature.tensors.get(key) == "list") != isinstance(value, list):
+            takes = "a list of tensors" if signature.tensors.get(key) == "list" else "one tensor"
+            out.error(
+                call.where + ("inputs",),
+                "KS302",
+                f"'{call.op}.{key}' takes {takes}, got {'a list' if isinstance(value, list) else 'one'}",
+            )
     meant_keys = set()
     for key, value in call.args.items():
         param = signature.params.get(key)
