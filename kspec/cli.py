@@ -72,7 +72,17 @@ LIMITS = (  # option, default, environment variable, help
 
 
 def limit_options(command):
-    """--max-file-size and --max-expansion, for every command that reads a spec."""
+    """--max-file-size, --max-expansion and --include-root, for every command that reads a spec."""
+    command = click.option(
+        "--include-root",
+        type=click.Path(exists=True, file_okay=False),
+        envvar="KSPEC_INCLUDE_ROOT",
+        show_envvar=True,
+        expose_value=False,
+        callback=_remember_limit,
+        help="The folder that `include:` paths must stay in [default: the nearest folder above "
+        "the spec that holds .git, else the spec's folder].",
+    )(command)
     for option, default, variable, text in LIMITS:
         command = click.option(
             option,
@@ -164,9 +174,11 @@ def _valid_spec(path: str):
 def _validated(path: str):
     """The validation result of a spec without errors, or its diagnostics and exit status 1."""
     from .report import TextReporter
-    from .validate import validate_file
+    from .validate import no_model, validate_file
 
     result = validate_file(path, _limits())
+    if result.spec is not None and result.spec.library:
+        result.diagnostics.append(no_model(result.spec))
     if result.errors or result.spec is None:
         TextReporter(lambda line: click.echo(line, err=True), color=sys.stderr.isatty()).report([result])
         sys.exit(2 if result.unreadable else 1)

@@ -18,6 +18,10 @@ CODES = {
     "KS009": "YAML nesting too deep",
     "KS010": "YAML merge keys (<<) are not supported",
     "KS011": "ambiguous YAML scalar",
+    "KS012": "included file that cannot be read",
+    "KS013": "include cycle",
+    "KS014": "include outside the project root",
+    "KS015": "too many included files",
     # Structure (the JSON Schema).
     "KS101": "required key missing",
     "KS102": "unknown layer type",
@@ -37,7 +41,8 @@ CODES = {
     "KS209": "repeat where it cannot apply",
     "KS210": "missing inputs",
     "KS211": "Keras style that the graph does not allow",
-    "KS212": "layer or output that no model input reaches",
+    "KS212": "block call with the wrong number of inputs",
+    "KS213": "layer or output that no model input reaches",
     # Constructor arguments and nested Keras objects.
     "KS301": "unknown constructor argument",
     "KS302": "constructor argument of the wrong type",

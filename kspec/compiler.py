@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 import types
 
+from .backends.custom_layers import check_custom_classes
 from .backends.python.functional import FunctionalWriter
 from .backends.python.module import STYLES
 from .backends.python.sequential import SequentialWriter
 from .backends.python.subclass import SubclassWriter
 from .backends.styles import sequential_problem
 from .diagnostics import Diagnostic, SpecError
+from .validate import no_model
 from .gcpause import gc_paused
+from .searchpath import search_path
 
 WRITERS = {"sequential": SequentialWriter, "functional": FunctionalWriter, "subclass": SubclassWriter}
 
@@ -20,6 +23,8 @@ def check_style(spec, style: str) -> None:
     """Raise SpecError, located at the layer that breaks it, if the style is not allowed."""
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}: use one of {', '.join(STYLES)}")
+    if spec.library:
+        raise SpecError([no_model(spec)])
     if style != "sequential":
         return
     problem = sequential_problem(spec)
@@ -32,7 +37,7 @@ def check_style(spec, style: str) -> None:
     if document is None:
         raise SpecError([Diagnostic("<spec>", 1, 1, "KS211", "error", message, hint)])
     if node is not None:
-        where = node.scope[0][2] if node.scope else node.where
+        where = node.scope[0].where if node.scope else node.where
     else:
         where = ("inputs",) if "input" in reason else ("outputs",)
     raise SpecError([document.diagnostic(where, "KS211", message, hint=hint)])
@@ -54,9 +59,6 @@ def build(spec, style: str = "functional", compile: bool = True, path=()):
     a generated one cannot differ. Custom layer modules are looked for in the spec's folder,
     then in each folder of `path`, then on sys.path (kspec.searchpath)."""
     check_style(spec, style)
-    from .backends.custom_layers import check_custom_classes
-    from .searchpath import search_path
-
     check_custom_classes(spec.custom, search_path(spec, path))  # before the module imports them
     module = load_module(generate(spec, style), f"kspec_generated_{spec.name}_{style}")
     model = module.build_model()

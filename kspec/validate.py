@@ -9,7 +9,9 @@ from .checks import Collector, check_spec
 from .checks.expansion import DEFAULT_MAX_EXPANSION
 from .diagnostics import Diagnostic
 from .gcpause import gc_paused
+from .includes import DocumentSet, Included, resolve as resolve_includes
 from .ir import Spec, build_spec
+from .shapes import infer
 from .source import DEFAULT_MAX_FILE_SIZE, Document, load_text, read_document
 from .structure import schema_checker
 
@@ -17,17 +19,29 @@ from .structure import schema_checker
 class Limits(NamedTuple):
     """How much one spec may ask of kspec (docs/security.md lists them)."""
 
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes read from a file
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes read from a file (the spec, each include)
     max_expansion: int = DEFAULT_MAX_EXPANSION  # layer calls that blocks and repeats expand to
+    include_root: str | None = None  # the folder includes stay in (None: the project root)
 
 
 class Result:
     """What validating one spec found."""
 
-    def __init__(self, document: Document, spec: Spec | None, diagnostics: list[Diagnostic]):
-        self.document = document
+    def __init__(
+        self, document, spec: Spec | None, diagnostics: list[Diagnostic], sources: dict | None = None
+    ):
+        self.document = document  # the spec's Document, or its DocumentSet with the included files
         self.spec = spec
         self.diagnostics = diagnostics
+        self.sources = sources or {}  # path -> text of included files, for quoting source lines
+
+    def source_line(self, diagnostic: Diagnostic) -> str:
+        """The line a diagnostic points at, in the spec or in the included file it is in."""
+        text = self.sources.get(diagnostic.path)
+        if text is None or diagnostic.path == self.document.path:
+            return self.document.source_line(diagnostic.line)
+        lines = text.splitlines()
+        return lines[diagnostic.line - 1] if 0 < diagnostic.line <= len(lines) else ""
 
     @property
     def shapes(self):
@@ -106,8 +120,8 @@ def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1) -
         _stop_workers(workers)
         raise
     return [
-        Result(Document(path, text), None, diagnostics)
-        for path, text, diagnostics in (found[i] for i in range(len(paths)))
+        Result(Document(path, text), None, diagnostics, sources)
+        for path, text, diagnostics, sources in (found[i] for i in range(len(paths)))
     ]
 
 
@@ -166,7 +180,7 @@ def default_jobs(count: int) -> int:
 
 def _validate_for_report(path: str, limits: Limits):
     result = validate_file(path, limits)
-    return path, result.document.text, result.diagnostics
+    return path, result.document.text, result.diagnostics, result.sources
 
 
 def validate_text(text: str, path: str = "<string>", limits: Limits = Limits()) -> Result:
@@ -175,8 +189,9 @@ def validate_text(text: str, path: str = "<string>", limits: Limits = Limits()) 
 
 
 def validate_document(document: Document, limits: Limits = Limits()) -> Result:
-    """Every diagnostic for a loaded document, sorted by position."""
-    out = Collector(document)
+    """Every diagnostic for a loaded document (and the files it includes), sorted by position."""
+    documents = DocumentSet(document)
+    out = Collector(documents)
     out.diagnostics.extend(document.diagnostics)
     spec = None
     if document.data is not None and not isinstance(document.data, dict):
@@ -187,21 +202,51 @@ def validate_document(document: Document, limits: Limits = Limits()) -> Result:
             "a spec starts with keys such as `kspec: 1` and `name: ...`",
         )
     elif isinstance(document.data, dict):
-        for problem in schema_checker().check(document.data):
-            if problem.at_key:
-                out.error(problem.path, problem.code, problem.message, problem.hint, key=True)
-            else:
-                out.error(problem.path, problem.code, problem.message, problem.hint)
-        spec = build_spec(document.data, document)
+        _check_structure(document.data, (), out)
+        errors = len(out.diagnostics)
+        resolve_includes(documents, out, limits.max_file_size, limits.include_root)
+        included = []
+        for index, inclusion in enumerate(documents.included):
+            out.diagnostics.extend(inclusion.document.diagnostics)
+            data = inclusion.document.data
+            if isinstance(data, dict):
+                _check_structure(data, (Included(index),), out)
+                included.append(((Included(index),), data))
+            elif data is not None:
+                out.error(
+                    (Included(index),), "KS004", f"the included document is a {_kind(data)}, not a mapping"
+                )
+        spec = build_spec(document.data, documents, tuple(included))
+        if len(out.diagnostics) > errors:  # a missing or broken include: its blocks would be errors too
+            return _result(documents, None, out)
         check_spec(spec, out, limits.max_expansion)
-        if not out.has_errors:
-            from .shapes import infer
-
+        if not out.has_errors and not spec.library:
             shapes = infer(spec)
             out.diagnostics.extend(shapes.diagnostics)
             _check_memory(shapes, out)
-    diagnostics = sorted(out.diagnostics, key=lambda d: (d.line, d.column, d.code))
-    return Result(document, spec, diagnostics)
+    return _result(documents, spec, out)
+
+
+def _result(documents: DocumentSet, spec: Spec | None, out) -> Result:
+    """The Result, with the spec's own diagnostics first, each file's in order of position."""
+    root = documents.path
+    diagnostics = sorted(out.diagnostics, key=lambda d: (d.path != root, d.path, d.line, d.column, d.code))
+    return Result(documents, spec, diagnostics, documents.sources())
+
+
+def no_model(spec: Spec) -> Diagnostic:
+    """The error for a command that needs a model, given a block library."""
+    message = "this file is a block library (blocks, and no inputs, layers or outputs): it has no model"
+    hint = "include it from a spec that calls its blocks: `include: [<this file>]`"
+    return Diagnostic(getattr(spec.document, "path", "<spec>"), 1, 1, "KS101", "error", message, hint)
+
+
+def _check_structure(data: dict, prefix: tuple, out) -> None:
+    """The schema's problems with one document's data, located under `prefix`."""
+    for problem in schema_checker().check(data):
+        out.error(
+            prefix + tuple(problem.path), problem.code, problem.message, problem.hint, key=problem.at_key
+        )
 
 
 def _check_memory(shapes, out) -> None:

@@ -132,6 +132,6 @@ blocks:
 """
     result = validate_text(text)
     [error] = result.errors
-    assert error.code == "KS212" and "in block Emb, called as 'b'" in error.message
+    assert error.code == "KS213" and "in block Emb, called as 'b'" in error.message
     fixed = text.replace("inputs: pos}", "inputs: x}")
     assert codes(fixed) == ["KS206"]  # pos is now unused

@@ -121,10 +121,12 @@ def check_constant_calls(spec, out) -> None:
         constant.add(node.name)
         if node.op is not None:
             continue
-        context = f" (in block {node.scope[-1][1]}, called as '{node.scope[-1][0]}')" if node.scope else ""
+        context = (
+            f" (in block {node.scope[-1].block}, called as '{node.scope[-1].name}')" if node.scope else ""
+        )
         out.error(
             node.where + ("inputs",) if ports else node.where,
-            "KS212",
+            "KS213",
             f"layer '{node.name}'{context} takes only constants: no model input reaches it",
             "Keras would call it once while building the model and keep its output as a constant "
             "(its weights would not be trained or saved); make its input depend on a model input, "
@@ -135,7 +137,7 @@ def check_constant_calls(spec, out) -> None:
             node = graph.node(port.node)
             out.error(
                 node.where,
-                "KS212",
+                "KS213",
                 f"output '{name or port.node}' is a constant: no model input reaches it",
                 "a model's outputs are computed from its inputs",
             )

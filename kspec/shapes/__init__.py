@@ -217,9 +217,9 @@ def _located(document, node: Node, code, message, hint=None, severity="error") -
     if document is None:
         return Diagnostic("<spec>", 1, 1, code, severity, message, hint)
     if node.scope:
-        call, block, where = node.scope[-1]
-        line, _ = document.position(where)
-        context = f"in block {block}, called as '{call}' on line {line}"
+        frame = node.scope[-1]
+        line, _ = document.position(frame.where)
+        context = f"in block {frame.block}, called as '{frame.name}' on line {line}"
         hint = f"{context}; {hint}" if hint else context
     return document.diagnostic(node.where + ("type",), code, message, hint=hint, severity=severity)
 

@@ -9,7 +9,7 @@ import textwrap
 
 from ...version import __version__
 from ...catalog import catalog
-from .expr import Call, identifier
+from .expr import Call, class_name, constant, identifier
 from .layout import INDENT, statement
 from .values import Values
 
@@ -134,13 +134,9 @@ class ModuleWriter:
         return out
 
     def model_class_name(self) -> str:
-        from .expr import class_name
-
         return class_name(self.spec.name)
 
     def input_expr(self, spec_input) -> Call:
-        from .expr import constant
-
         args = [("shape", constant(tuple(spec_input.shape)))]
         if spec_input.dtype != "float32":
             args.append(("dtype", constant(spec_input.dtype)))
