@@ -135,3 +135,10 @@ blocks:
     assert error.code == "KS213" and "in block Emb, called as 'b'" in error.message
     fixed = text.replace("inputs: pos}", "inputs: x}")
     assert codes(fixed) == ["KS206"]  # pos is now unused
+
+
+def test_no_path_shares_an_op_inside_a_block():
+    text = (ROOT / "tests" / "fixtures" / "ops_shared_tower.yaml").read_text()
+    assert codes(text) == []
+    result = validate_text(text.replace("share: left,", "share: left/w,"))
+    assert [(d.code, d.line) for d in result.errors] == [("KS208", 6)]

@@ -440,3 +440,22 @@ def test_every_op_with_a_rule_agrees_with_keras(op):
         return
     shapes, args = case
     assert apply(op, args, spec_inputs(op, shapes)) == keras_shape(op, shapes, args)
+
+
+def test_ops_in_a_shared_block_call_are_the_same_calls_again_in_every_style():
+    import keras
+    from keras import layers, ops
+
+    spec = kspec.load(ROOT / "tests" / "fixtures" / "ops_shared_tower.yaml")
+    a, b = keras.Input((6, 4), name="a"), keras.Input((6, 4), name="b")
+    proj = layers.Dense(4, name="left_proj")
+    towers = [ops.multiply(ops.softmax(proj(x), axis=1), x) for x in (a, b)]
+    hand = keras.Model([a, b], ops.subtract(*towers))
+    inputs = sample_inputs(spec)
+    expected = predictions(hand, inputs)
+    assert {layer.node.name: layer.output for layer in infer(spec).layers}["right_w"] == (None, 6, 4)
+    for label, model in kspec_models(spec):
+        assert model.count_params() == hand.count_params() == 20, label
+        model.set_weights(hand.get_weights())
+        for got, want in zip(predictions(model, inputs), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=label)

@@ -180,7 +180,9 @@ def _check_share_path(spec: Spec, share: str, target: Call, inside: list, where:
             )
             return
         target = inner
-    if type_kind(spec, target.type) == "block" or target.repeat is not None:
+    if target.op is not None:
+        out.error(where, "KS208", f"cannot share '{share}': it is a keras.ops call, not a layer")
+    elif type_kind(spec, target.type) == "block" or target.repeat is not None:
         what = "a block call" if target.repeat is None else "a repeated call"
         out.error(
             where,

@@ -134,8 +134,12 @@ class ScopeEmitter:
         call = step.call
         bound, _ = catalog().op(call.op).bind(call.inputs)
         tensors = {name: self.inputs(value, prefix) for name, value in bound.items()}
-        args = written_args(self.spec, call.args, self.frames)
-        var = self.namer(prefix + step.instances[0].local)
+        instance = step.instances[0]
+        if any(frame.call.share for frame in self.frames):  # a shared block call: the target's
+            args = instance.node.args
+        else:
+            args = written_args(self.spec, call.args, self.frames)
+        var = self.namer(prefix + instance.local)
         self.lines += statement(f"{var} = ", self.values.op(call.op, tensors, args), self.indent)
         self.env[prefix + call.name] = Tensor(var)
 
