@@ -71,8 +71,28 @@ LIMITS = (  # option, default, environment variable, help
 )
 
 
-def limit_options(command):
-    """--max-file-size, --max-expansion and --include-root, for every command that reads a spec."""
+def _remember_overrides(ctx, param, value):
+    from .overrides import OverrideError, parse
+
+    try:
+        ctx.meta["kspec.overrides"] = parse(value)
+    except OverrideError as error:
+        raise click.BadParameter(str(error).removeprefix("--set "), ctx=ctx, param=param) from None
+    return value
+
+
+def spec_options(command):
+    """--set, --include-root, --max-file-size and --max-expansion: for every command that reads a spec."""
+    command = click.option(
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="PATH=VALUE",
+        expose_value=False,
+        callback=_remember_overrides,
+        help="Change a value before the spec is read: a top-level parameter (width=128) or a "
+        "dotted path (compile.optimizer.learning_rate=3e-4, layers.head.units=20). Repeatable.",
+    )(command)
     command = click.option(
         "--include-root",
         type=click.Path(exists=True, file_okay=False),
@@ -98,6 +118,11 @@ def limit_options(command):
     return command
 
 
+def _overrides() -> list:
+    """The `--set` overrides the command line gave."""
+    return click.get_current_context().meta.get("kspec.overrides", [])
+
+
 def _limits():
     """The limits the command line set (Limits' defaults where it set none)."""
     from .validate import Limits
@@ -117,7 +142,7 @@ def _limits():
     help="text for people, json for tools, github for Actions annotations.",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
-@limit_options
+@spec_options
 @click.option(
     "-j",
     "--jobs",
@@ -149,7 +174,7 @@ def validate(paths, fmt, strict, jobs) -> None:
         _fail(f"cannot read directory {exc.filename}: {exc.strerror or exc}", 2)
     if not files:
         raise click.UsageError("no *.yaml or *.yml files found under " + ", ".join(paths))
-    results = validate_files(files, _limits(), jobs or default_jobs(len(files)))
+    results = validate_files(files, _limits(), jobs or default_jobs(len(files)), _overrides())
     reporter = REPORTERS[fmt](click.echo, color=sys.stdout.isatty())
     reporter.report(results)
     if any(r.unreadable for r in results):
@@ -176,7 +201,7 @@ def _validated(path: str):
     from .report import TextReporter
     from .validate import no_model, validate_file
 
-    result = validate_file(path, _limits())
+    result = validate_file(path, _limits(), _overrides())
     if result.spec is not None and result.spec.library:
         result.diagnostics.append(no_model(result.spec))
     if result.errors or result.spec is None:
@@ -216,7 +241,7 @@ def _writable(output: str) -> None:
 
 
 @main.command()
-@limit_options
+@spec_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--format",
@@ -245,7 +270,7 @@ def summary(spec_path, fmt, expand) -> None:
 
 
 @main.command()
-@limit_options
+@spec_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--format",
@@ -298,7 +323,7 @@ STYLE_CHOICES = ["sequential", "functional", "subclass", "all"]
 
 
 @main.command(name="compile")
-@limit_options
+@spec_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--style",
@@ -416,7 +441,7 @@ _SEARCH_PATH = click.option(
 
 
 @main.command(name="build")
-@limit_options
+@spec_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--style",
@@ -456,7 +481,7 @@ def build_command(spec_path, style, search_path) -> None:
 
 
 @main.command(name="plan")
-@limit_options
+@spec_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--style",

@@ -22,6 +22,7 @@ CODES = {
     "KS013": "include cycle",
     "KS014": "include outside the project root",
     "KS015": "too many included files",
+    "KS016": "`--set` path that leads nowhere",
     # Structure (the JSON Schema).
     "KS101": "required key missing",
     "KS102": "unknown layer type",

@@ -53,6 +53,10 @@ class DocumentSet:
     def data(self):
         return self.root.data
 
+    @property
+    def overridden(self) -> dict:
+        return self.root.overridden
+
     def _split(self, where) -> tuple[Document, tuple]:
         where = tuple(where)
         if where and isinstance(where[0], Included):

@@ -11,6 +11,7 @@ from .diagnostics import Diagnostic
 from .gcpause import gc_paused
 from .includes import DocumentSet, Included, resolve as resolve_includes
 from .ir import Spec, build_spec
+from .overrides import apply as apply_overrides
 from .shapes import infer
 from .source import DEFAULT_MAX_FILE_SIZE, Document, load_text, read_document
 from .structure import schema_checker
@@ -61,16 +62,16 @@ class Result:
         return any(d.code == "KS000" for d in self.diagnostics)
 
 
-def validate_file(path: str, limits: Limits = Limits()) -> Result:
+def validate_file(path: str, limits: Limits = Limits(), overrides=()) -> Result:
     with gc_paused():
-        return validate_document(read_document(path, limits.max_file_size), limits)
+        return validate_document(read_document(path, limits.max_file_size), limits, overrides)
 
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_FROM = 16
 
 
-def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1) -> list[Result]:
+def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1, overrides=()) -> list[Result]:
     """Validate many files, sharing them with forked worker processes where that pays.
 
     The parent validates one share itself; each worker validates another and sends back,
@@ -78,7 +79,7 @@ def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1) -
     back in the order of `paths`; a worker that dies has its share redone here.
     """
     if jobs <= 1 or len(paths) < 2:
-        return [validate_file(p, limits) for p in paths]
+        return [validate_file(p, limits, overrides) for p in paths]
     import pickle
     import signal
 
@@ -97,14 +98,16 @@ def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1) -
                         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                         os.close(read)
                         with os.fdopen(write, "wb") as out:
-                            pickle.dump([_validate_for_report(paths[i], limits) for i in share], out)
+                            pickle.dump(
+                                [_validate_for_report(paths[i], limits, overrides) for i in share], out
+                            )
                     finally:  # also on Ctrl-C: no traceback from a worker
                         os._exit(0)
                 os.close(write)
                 workers.append([pid, read, share])
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        found = {i: _validate_for_report(paths[i], limits) for i in shares[0]}
+        found = {i: _validate_for_report(paths[i], limits, overrides) for i in shares[0]}
         for worker in workers:
             pid, read, share = worker
             worker[1] = None  # the file object below owns it
@@ -115,7 +118,7 @@ def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1) -
             try:
                 found.update(zip(share, pickle.loads(data)))
             except Exception:  # the worker died: do its share here
-                found.update((i, _validate_for_report(paths[i], limits)) for i in share)
+                found.update((i, _validate_for_report(paths[i], limits, overrides)) for i in share)
     except BaseException:  # Ctrl-C, or anything else: leave no worker running
         _stop_workers(workers)
         raise
@@ -178,21 +181,24 @@ def default_jobs(count: int) -> int:
     return min(os.cpu_count() or 1, 8)
 
 
-def _validate_for_report(path: str, limits: Limits):
-    result = validate_file(path, limits)
+def _validate_for_report(path: str, limits: Limits, overrides):
+    result = validate_file(path, limits, overrides)
     return path, result.document.text, result.diagnostics, result.sources
 
 
-def validate_text(text: str, path: str = "<string>", limits: Limits = Limits()) -> Result:
+def validate_text(text: str, path: str = "<string>", limits: Limits = Limits(), overrides=()) -> Result:
     with gc_paused():
-        return validate_document(load_text(text, path), limits)
+        return validate_document(load_text(text, path), limits, overrides)
 
 
-def validate_document(document: Document, limits: Limits = Limits()) -> Result:
-    """Every diagnostic for a loaded document (and the files it includes), sorted by position."""
+def validate_document(document: Document, limits: Limits = Limits(), overrides=()) -> Result:
+    """Every diagnostic for a loaded document (and the files it includes), sorted by position;
+    `overrides` (kspec.overrides) change its data first."""
     documents = DocumentSet(document)
     out = Collector(documents)
     out.diagnostics.extend(document.diagnostics)
+    if overrides and isinstance(document.data, dict):
+        apply_overrides(document, overrides, out)
     spec = None
     if document.data is not None and not isinstance(document.data, dict):
         out.error(

@@ -6,6 +6,7 @@ import pytest
 
 from conftest import ROOT
 from kspec.codes import CODES
+from kspec.overrides import parse
 from kspec.validate import validate_file, validate_text
 
 DOC = (ROOT / "docs" / "spec-language.md").read_text()
@@ -46,6 +47,9 @@ def example_result(code, folder):
     examples = re.findall(r"```yaml\n(.*?)```", SECTIONS[code], re.S)
     assert examples, f"{code} has no yaml example"
     files = [re.match(r"# file: (\S+)\n", text) for text in examples]
+    overrides = re.match(r"# (--set \S+\n)+", examples[0])
+    if overrides:  # a command-line change that the example needs
+        return validate_text(examples[0], overrides=parse(re.findall(r"--set (\S+)", overrides.group(0))))
     if not files[0]:
         return validate_text(examples[0])
     (folder / ".git").mkdir()
