@@ -83,7 +83,18 @@ def _remember_overrides(ctx, param, value):
 
 
 def spec_options(command):
-    """--set, --include-root, --max-file-size and --max-expansion: for every command that reads a spec."""
+    """--set, --keras-version, --include-root, --max-file-size and --max-expansion: for every
+    command that reads a spec."""
+    command = click.option(
+        "--keras-version",
+        metavar="VERSION",
+        envvar="KSPEC_KERAS_VERSION",
+        show_envvar=True,
+        expose_value=False,
+        callback=_remember_limit,
+        help="The Keras release to check against (3.12 ...) [default: the installed Keras, "
+        "else the spec's `keras:`, else the newest kspec knows].",
+    )(command)
     command = click.option(
         "--set",
         "overrides",
@@ -178,6 +189,9 @@ def validate(paths, fmt, strict, jobs) -> None:
     results = validate_files(files, _limits(), jobs or default_jobs(len(files)), _overrides())
     reporter = REPORTERS[fmt](click.echo, color=sys.stdout.isatty())
     reporter.report(results)
+    targets = sorted({r.target.describe() for r in results if r.target is not None})
+    if fmt == "text" and targets:
+        click.echo(f"Checked against {'; '.join(targets)}.")
     if any(r.unreadable for r in results):
         sys.exit(2)
     failed = any(r.errors or (strict and r.warnings) for r in results)

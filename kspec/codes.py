@@ -52,6 +52,7 @@ CODES = {
     "KS305": "constructor argument out of range",
     "KS306": "unknown call argument",
     "KS307": "call argument given where it does not belong (a tensor in `call`, a constant in `inputs`)",
+    "KS308": "layer, argument or keras.ops function newer than the target Keras release",
     # Blocks.
     "KS401": "required block parameter missing",
     "KS402": "unknown block parameter",

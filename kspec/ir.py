@@ -222,6 +222,7 @@ class Spec:
         self.custom_where = custom_where or {name: ("custom", name) for name in custom}  # name -> where
         self.clashes = clashes  # blocks or custom layers defined twice (spec and includes)
         self.library = library  # a block library: blocks, no model
+        self.target = None  # the Keras release validation checked against (catalog.versions.Target)
         # What later passes derive from a valid spec, made once and kept here
         # (flatten.flatten and shapes.infer fill them in on first use).
         self.lowered = None  # the FlatGraph

@@ -278,8 +278,16 @@ def render(catalog: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the catalog differs")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="write the catalog here instead (an older Keras's, for catalog_versions.py)",
+    )
     args = parser.parse_args(argv)
     text = render(build_catalog())
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        return 0
     if args.check:
         if CATALOG_PATH.read_text(encoding="utf-8") != text:
             print(f"{CATALOG_PATH} is out of date: run scripts/generate_catalog.py", file=sys.stderr)

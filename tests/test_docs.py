@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT
 from kspec.codes import CODES
 from kspec.overrides import parse
-from kspec.validate import validate_file, validate_text
+from kspec.validate import Limits, validate_file, validate_text
 
 DOC = (ROOT / "docs" / "spec-language.md").read_text()
 SECTIONS = dict(re.findall(r"^### (KS\d{3})\n(.*?)(?=^### |^## |\Z)", DOC, re.S | re.M))
@@ -50,6 +50,9 @@ def example_result(code, folder):
     overrides = re.match(r"# (--set \S+\n)+", examples[0])
     if overrides:  # a command-line change that the example needs
         return validate_text(examples[0], overrides=parse(re.findall(r"--set (\S+)", overrides.group(0))))
+    version = re.match(r"# --keras-version (\S+)\n", examples[0])
+    if version:
+        return validate_text(examples[0], limits=Limits(keras_version=version.group(1)))
     if not files[0]:
         return validate_text(examples[0])
     (folder / ".git").mkdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..catalog import catalog
+from ..catalog.versions import Target, target as default_target
 from ..diagnostics import ERROR, WARNING, Diagnostic
 from . import blocks as block_checks
 from .arguments import ValueChecker
@@ -11,6 +12,7 @@ from .expansion import check_expansion
 from .graph import check_scope, shared_call, type_kind
 from .ops import check_constant_calls, check_op_call
 from .paths import IMPORT_PATH, custom_path_problem
+from .versions import check_versions
 
 
 class Collector:
@@ -41,10 +43,11 @@ class Collector:
         return any(d.is_error for d in self.diagnostics)
 
 
-def check_spec(spec, out: Collector, max_expansion: int) -> None:
+def check_spec(spec, out: Collector, max_expansion: int, target: Target | None = None) -> None:
     """Run every semantic check on a spec's IR, collecting into `out`.
 
-    `max_expansion` bounds the layer calls that blocks and repeats may expand to.
+    `max_expansion` bounds the layer calls that blocks and repeats may expand to; `target`
+    is the Keras release checked against (kspec.catalog.versions), the newest by default.
     """
     for what, name, where, first in spec.clashes:
         out.error(
@@ -87,6 +90,7 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
         block_checks.check_unused_params(spec, name, usages, out)
         block_checks.check_param_names(spec, name, out)
 
+    check_versions(spec, out, target or default_target())
     if spec.library:
         return
     check_scope(spec, spec.scope, out, "the model")
