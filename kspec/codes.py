@@ -52,6 +52,8 @@ CODES = {
     "KS406": "block parameter named like a call key",
     "KS407": "blocks and repeats expand past the limit",
     "KS408": "block calls nested too deeply",
+    "KS409": "malformed expression",
+    "KS410": "expression that cannot be computed",
     # Compile settings and custom layers.
     "KS501": "per-output setting names no output",
     "KS502": "malformed custom import path",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from . import expressions
 from .ir import Call, Ref, Scope, Spec, instance_names, iter_leaves, output_names, reachable
 
 
@@ -51,6 +52,9 @@ class FlatGraph:
         self.nodes: list = []  # Nodes in an order that Keras can build
         self.outputs: list = []  # (output name or None, Port)
         self.outputs_kind = "single"
+        # Calls with expressions in their arguments: (call's where, scope, [(path, ExpressionError
+        # or None)]), as substitute records them; validation reports what could not be computed.
+        self.evaluated: list = []
         self._index: dict = {}
 
     def node(self, name: str) -> Node:
@@ -105,14 +109,32 @@ def _reaching_outputs(graph: FlatGraph) -> list:
     return [n for n in graph.nodes if n.name in needed]
 
 
-def substitute(value, params: dict):
-    """A value with every `$name` (at any depth) replaced by the parameter's value."""
-    if isinstance(value, str) and value.startswith("$") and value[1:] in params:
-        return params[value[1:]]
+def substitute(value, params: dict, found: list | None = None, at: tuple = ()):
+    """A value with every `$name` (at any depth) replaced by the parameter's value, and every
+    expression by its value (or, where parameters stay unbound, by the expression over them).
+
+    With `found`, each expression met is recorded there as (path, None) or, where it cannot
+    be computed, (path, ExpressionError) and left as written; without it, that raises.
+    """
+    if isinstance(value, str):
+        if value.startswith("$") and value[1:] in params:
+            return params[value[1:]]
+        if not expressions.is_expression(value):
+            return value
+        try:
+            result = expressions.substitute(value, params)
+        except expressions.ExpressionError as error:
+            if found is None:
+                raise
+            found.append((at, error))
+            return value
+        if found is not None:
+            found.append((at, None))
+        return result
     if isinstance(value, list):
-        return [substitute(v, params) for v in value]
+        return [substitute(v, params, found, at + (i,)) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: substitute(v, params) for k, v in value.items()}
+        return {k: substitute(v, params, found, at + (k,)) for k, v in value.items()}
     return value
 
 
@@ -182,7 +204,10 @@ class _Expander:
             )
             self.graph.nodes.append(node)
             return Port(node.name)
-        args = substitute(call.args, params) if params else call.args
+        found: list = []
+        args = substitute(call.args, params, found)
+        if found:
+            self.graph.evaluated.append((call.where, nesting, found))
         value = None
         for name in instance_names(call):
             if call.type in self.spec.blocks:

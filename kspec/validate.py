@@ -195,6 +195,10 @@ def validate_document(document: Document, limits: Limits = Limits()) -> Result:
         spec = build_spec(document.data, document)
         check_spec(spec, out, limits.max_expansion)
         if not out.has_errors:
+            from .checks.evaluated import check_evaluated
+
+            check_evaluated(spec, out)
+        if not out.has_errors:
             from .shapes import infer
 
             shapes = infer(spec)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 
 from ..catalog import catalog
-from ..diagnostics import WARNING, Diagnostic
+from ..diagnostics import WARNING, Diagnostic, block_context
 from ..flatten import FlatGraph, Node, Port, flatten
 from . import attention, conv, core, merge, recurrent
 from .errors import ShapeError, fmt
@@ -207,11 +207,7 @@ def _dtype_bytes(args: dict) -> int:
 def _located(document, node: Node, code, message, hint=None, severity="error") -> Diagnostic:
     if document is None:
         return Diagnostic("<spec>", 1, 1, code, severity, message, hint)
-    if node.scope:
-        call, block, where = node.scope[-1]
-        line, _ = document.position(where)
-        context = f"in block {block}, called as '{call}' on line {line}"
-        hint = f"{context}; {hint}" if hint else context
+    hint = block_context(document, node.scope, hint)
     return document.diagnostic(node.where + ("type",), code, message, hint=hint, severity=severity)
 
 
