@@ -17,7 +17,7 @@ from ..catalog import catalog
 from ..catalog.argkinds import DATA_FORMATS, PADDING_MODES, kind_of
 from ..catalog.calls import NOT_IN_SPECS
 from ..diagnostics import did_you_mean, meant, suggestion
-from ..expressions import ExpressionError, evaluate, is_expression, names, parse
+from ..expressions import ExpressionError, evaluate, is_expression, names, parse, tokens
 from ..structure import describe
 from .graph import type_kind
 
@@ -199,6 +199,9 @@ class ValueChecker:
         except ExpressionError as error:
             at = f" (character {error.column})" if error.column else ""
             self.out.error(where, "KS409", f"'{label}': {error.message}{at} in '{text}'", EXPRESSION_HINT)
+            for kind_, word, _ in tokens(text) or ():  # its parameters count as used (no KS405 too)
+                if kind_ == "param" and self.params is not None and word[1:] in self.params:
+                    self.usages.setdefault(word[1:], []).append(("number", label))
             return
         used = names(node)
         for name in used:
