@@ -57,6 +57,7 @@ CODES = {
     # Compile settings and custom layers.
     "KS501": "per-output setting names no output",
     "KS502": "malformed custom import path",
+    "KS503": "custom layer contract that the real layer contradicts",
     # Shapes (static inference).
     "KS601": "shapes that do not fit together",
     "KS602": "input of the wrong rank or form for the layer",
@@ -65,4 +66,5 @@ CODES = {
     "KS605": "Reshape target that does not hold the input's values",
     "KS606": "no shape rule for the layer: shapes after it are unknown",
     "KS607": "weights larger than this machine's memory",
+    "KS608": "custom layer contract that cannot be computed for a call",
 }

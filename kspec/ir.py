@@ -172,6 +172,15 @@ class Block(NamedTuple):
     where: tuple
 
 
+class Contract(NamedTuple):
+    """What a `custom` entry says its layer gives (kspec.shapes.contracts applies it)."""
+
+    output_shape: object  # "same", {"same_as": K}, a shape list, or a list of shape lists
+    weights: object  # trainable parameters: an int, or an expression over input dims and $arguments
+    non_trainable: object  # the same for non-trainable parameters (0 when not said)
+    where: tuple
+
+
 class Spec:
     """A whole spec: the model scope, blocks, custom layers and compile settings."""
 
@@ -185,6 +194,7 @@ class Spec:
         custom: dict,
         compile: dict | None,
         document=None,
+        contracts: dict | None = None,
     ):
         self.name = name
         self.description = description
@@ -192,6 +202,7 @@ class Spec:
         self.scope = scope  # the model's own graph
         self.blocks = blocks  # name -> Block
         self.custom = custom  # type name -> import path
+        self.contracts = contracts or {}  # type name -> Contract, for custom entries that have one
         self.compile = compile
         self.document = document
         # What later passes derive from a valid spec, made once and kept here
@@ -238,11 +249,23 @@ def build_spec(data: dict, document=None) -> Spec:
                 build_scope(block_inputs, body.get("layers"), body.get("outputs"), where),
                 where,
             )
-    custom = data.get("custom") if isinstance(data.get("custom"), dict) else {}
+    custom, contracts = {}, {}
+    for name, body in (data.get("custom") if isinstance(data.get("custom"), dict) else {}).items():
+        if isinstance(body, dict):
+            custom[name] = body.get("class")
+            if "output_shape" in body and "weights" in body:
+                contracts[name] = Contract(
+                    body["output_shape"],
+                    body["weights"],
+                    body.get("non_trainable_weights", 0),
+                    ("custom", name),
+                )
+        else:
+            custom[name] = body
     compile_ = data.get("compile") if isinstance(data.get("compile"), dict) else None
     description = data.get("description") if isinstance(data.get("description"), str) else None
     name = data.get("name") if isinstance(data.get("name"), str) else "model"
-    return Spec(name, description, inputs, scope, blocks, dict(custom), compile_, document)
+    return Spec(name, description, inputs, scope, blocks, custom, compile_, document, contracts)
 
 
 def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:

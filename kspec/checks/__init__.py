@@ -53,6 +53,8 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
         if name in spec.blocks or catalog().layer(name) is not None:
             what = "a block" if name in spec.blocks else f"keras.layers.{name}"
             out.error(("custom", name), "KS201", f"custom type '{name}' has the name of {what}", key=True)
+    for name, contract in spec.contracts.items():
+        _check_contract(contract, out)
     for name in spec.blocks:
         if catalog().layer(name) is not None:
             out.error(
@@ -82,6 +84,21 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
     checker = ValueChecker(spec, out)
     _check_calls(spec, spec.scope, checker, usages, type_kind, block_checks)
     check_compile(spec, checker)
+
+
+def _check_contract(contract, out) -> None:
+    """Every expression of a custom layer's contract is well formed (its values depend on each call)."""
+    from ..expressions import ExpressionError, parse
+    from ..shapes.contracts import expressions_of
+    from .arguments import EXPRESSION_HINT
+
+    for path, text in expressions_of(contract):
+        try:
+            parse(text, allow_input=True)
+        except ExpressionError as error:
+            at = f" (character {error.column})" if error.column else ""
+            hint = EXPRESSION_HINT + ", and input[J] or input.K[J] for a dimension of an input"
+            out.error(contract.where + path, "KS409", f"{error.message}{at} in '{text}'", hint)
 
 
 def _check_calls(spec, scope, checker, usages, type_kind, block_checks) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..catalog import catalog
 from ..diagnostics import WARNING, Diagnostic, block_context
 from ..flatten import FlatGraph, Node, Port, flatten
-from . import attention, conv, core, merge, recurrent
+from . import attention, contracts, conv, core, merge, recurrent
 from .errors import ShapeError, fmt
 
 RULES = {**core.RULES, **conv.RULES, **merge.RULES, **recurrent.RULES, **attention.RULES}
@@ -115,8 +115,12 @@ def _infer(spec, graph: FlatGraph) -> ShapeReport:
             args = graph.node(node.share).args
         else:
             target_type, args = node.type, node.args
+        contract = spec.contracts.get(target_type)
         try:
-            output, trainable, frozen = _apply(target_type, args, inputs)
+            if contract is not None:
+                output, trainable, frozen = contracts.apply(contract, args, inputs)
+            else:
+                output, trainable, frozen = _apply(target_type, args, inputs)
         except ShapeError as error:
             report.diagnostics.append(
                 _located(document, node, error.code, f"'{node.name}': {error.message}", error.hint)
