@@ -146,7 +146,12 @@ def _infer(spec, graph: FlatGraph) -> ShapeReport:
                     "KS606",
                     f"no shape rule for {node.type}: the output shape of "
                     f"'{node.name}' and what follows it are unknown",
-                    "the model still builds; kspec summary shows '?'",
+                    "the model still builds; kspec summary shows '?'"
+                    + (
+                        f"; give custom type {target_type} a contract (output_shape, weights) to go on"
+                        if target_type in spec.custom
+                        else ""
+                    ),
                     severity=WARNING,
                 )
             )
