@@ -48,8 +48,6 @@ class Values:
     def argument(self, key: str, value) -> Expr:
         if self.is_param(value):
             return self.params[value[1:]]
-        if is_expression(value):
-            return Arithmetic(parse(value), self.params)
         if key in LAYER_ARGS and isinstance(value, dict) and "type" in value:
             nested = {k: v for k, v in value.items() if k != "type"}
             return self.layer(value["type"], nested)
