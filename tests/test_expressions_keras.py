@@ -93,3 +93,51 @@ def test_generated_code_keeps_the_expressions():
         assert "units=ratio * embed_dim" in source, style
         assert "rate=dropout / 2" in source, style
         assert "rate=1 / 8" in source, style
+
+
+# Branch blocks that Keras's layer order interleaves are inlined into the enclosing class in
+# the subclass style: their expressions are bound to the caller's parameters there.
+PARALLEL = """
+kspec: 1
+name: parallel
+inputs: {image: {shape: [8, 8, 3]}}
+layers:
+  - {name: mixed, type: Mixed, width: 4}
+  - {name: pool, type: GlobalAveragePooling2D}
+outputs: pool
+blocks:
+  ConvBN:
+    params: {filters: null, kernel_size: 1}
+    inputs: [x]
+    layers:
+      - {name: conv, type: Conv2D, filters: "$filters * 2 // $kernel_size", kernel_size: $kernel_size, padding: same}
+      - {name: bn, type: BatchNormalization}
+    outputs: bn
+  Mixed:
+    params: {width: null}
+    inputs: [x]
+    layers:
+      - {name: a, type: ConvBN, filters: "$width + 1", inputs: x}
+      - {name: b, type: ConvBN, filters: "max($width, 6)", kernel_size: 3, inputs: x}
+      - {name: cat, type: Concatenate, inputs: [a, b]}
+    outputs: cat
+"""
+
+
+def test_inlined_blocks_bind_their_expressions_to_the_caller():
+    spec = kspec.load(PARALLEL)
+    source = kspec.generate(spec, "subclass")
+    assert "filters=(width + 1) * 2 // 1" in source  # the branch inlined, over `width`
+    assert "filters=max(width, 6) * 2 // 3" in source
+    reference = kspec.build(spec, "functional", compile=False)
+    assert {n: l.get_config()["filters"] for n, l in layers_by_name(reference).items() if "conv" in n} == {
+        "mixed_a_conv": 10,
+        "mixed_b_conv": 4,
+    }
+    inputs = sample_inputs(spec)
+    expected = predictions(reference, inputs)
+    for style in allowed_styles(spec):
+        model = kspec.build(spec, style, compile=False)
+        assert [tuple(w.shape) for w in model.weights] == [tuple(w.shape) for w in reference.weights], style
+        model.set_weights(reference.get_weights())
+        np.testing.assert_allclose(predictions(model, inputs)[0], expected[0], rtol=1e-5, atol=1e-6)
