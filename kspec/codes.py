@@ -18,6 +18,11 @@ CODES = {
     "KS009": "YAML nesting too deep",
     "KS010": "YAML merge keys (<<) are not supported",
     "KS011": "ambiguous YAML scalar",
+    "KS012": "included file that cannot be read",
+    "KS013": "include cycle",
+    "KS014": "include outside the project root",
+    "KS015": "too many included files",
+    "KS016": "`--set` path that leads nowhere",
     # Structure (the JSON Schema).
     "KS101": "required key missing",
     "KS102": "unknown layer type",
@@ -37,12 +42,15 @@ CODES = {
     "KS209": "repeat where it cannot apply",
     "KS210": "missing inputs",
     "KS211": "Keras style that the graph does not allow",
-    # Constructor arguments and nested Keras objects.
+    "KS212": "block call with the wrong number of inputs",
+    # Constructor and call arguments, nested Keras objects.
     "KS301": "unknown constructor argument",
     "KS302": "constructor argument of the wrong type",
     "KS303": "required constructor argument missing",
     "KS304": "unknown Keras object",
     "KS305": "constructor argument out of range",
+    "KS306": "unknown call argument",
+    "KS307": "call argument given where it does not belong (a tensor in `call`, a constant in `inputs`)",
     # Blocks.
     "KS401": "required block parameter missing",
     "KS402": "unknown block parameter",

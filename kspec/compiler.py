@@ -5,13 +5,18 @@ from __future__ import annotations
 import sys
 import types
 
+from .backends.custom_layers import check_contracts, check_custom_classes
 from .backends.python.functional import FunctionalWriter
 from .backends.python.module import STYLES
 from .backends.python.sequential import SequentialWriter
 from .backends.python.subclass import SubclassWriter
 from .backends.styles import sequential_problem
+from .deep import deep
 from .diagnostics import Diagnostic, SpecError
+from .flatten import flatten
+from .validate import no_model
 from .gcpause import gc_paused
+from .searchpath import search_path
 
 WRITERS = {"sequential": SequentialWriter, "functional": FunctionalWriter, "subclass": SubclassWriter}
 
@@ -20,6 +25,8 @@ def check_style(spec, style: str) -> None:
     """Raise SpecError, located at the layer that breaks it, if the style is not allowed."""
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}: use one of {', '.join(STYLES)}")
+    if spec.library:
+        raise SpecError([no_model(spec)])
     if style != "sequential":
         return
     problem = sequential_problem(spec)
@@ -32,7 +39,7 @@ def check_style(spec, style: str) -> None:
     if document is None:
         raise SpecError([Diagnostic("<spec>", 1, 1, "KS211", "error", message, hint)])
     if node is not None:
-        where = node.scope[0][2] if node.scope else node.where
+        where = node.scope[0].where if node.scope else node.where
     else:
         where = ("inputs",) if "input" in reason else ("outputs",)
     raise SpecError([document.diagnostic(where, "KS211", message, hint=hint)])
@@ -55,12 +62,9 @@ def build(spec, style: str = "functional", compile: bool = True, path=()):
     then in each folder of `path`, then on sys.path (kspec.searchpath). A `custom` layer's
     contract that the real layer contradicts raises SpecError (KS503)."""
     check_style(spec, style)
-    from .backends.custom_layers import check_contracts, check_custom_classes
-    from .searchpath import search_path
-
     check_custom_classes(spec.custom, search_path(spec, path))  # before the module imports them
     module = load_module(generate(spec, style), f"kspec_generated_{spec.name}_{style}")
-    model = module.build_model()
+    model = deep(module.build_model, len(flatten(spec).nodes))
     check_contracts(spec, model)  # raises SpecError where a custom layer's contract lies
     if compile and spec.compile:
         module.compile_model(model)

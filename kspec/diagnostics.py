@@ -78,11 +78,11 @@ def meant(match: str | None) -> str:
 
 
 def block_context(document, scope: tuple, hint: str | None = None) -> str | None:
-    """A hint that says which block call a diagnostic inside a block is about (`scope` as
-    flatten's Node keeps it), before `hint`; `hint` alone outside blocks."""
+    """A hint that says which block call a diagnostic inside a block is about (`scope`: the
+    Frames flatten's Node keeps), before `hint`; `hint` alone outside blocks."""
     if not scope or document is None:
         return hint
-    call, block, where = scope[-1]
-    line, _ = document.position(where)
-    context = f"in block {block}, called as '{call}' on line {line}"
+    frame = scope[-1]
+    line, _ = document.position(frame.where)
+    context = f"in block {frame.block}, called as '{frame.name}' on line {line}"
     return f"{context}; {hint}" if hint else context

@@ -15,8 +15,10 @@ def _tree(report: ShapeReport):
     root = {"clusters": {}, "layers": []}
     for layer in report.layers:
         here = root
-        for call, block, _ in layer.node.scope:
-            here = here["clusters"].setdefault(call, {"block": block, "clusters": {}, "layers": []})
+        for frame in layer.node.scope:
+            here = here["clusters"].setdefault(
+                frame.name, {"block": frame.block, "clusters": {}, "layers": []}
+            )
         here["layers"].append(layer)
     return root
 

@@ -11,7 +11,17 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from . import expressions
-from .ir import Call, Ref, Scope, Spec, instance_names, iter_leaves, output_names, reachable
+from .ir import (
+    Call,
+    Ref,
+    Scope,
+    Spec,
+    calls_reaching_outputs,
+    instance_names,
+    iter_leaves,
+    output_index,
+    reachable,
+)
 
 
 class Port(NamedTuple):
@@ -24,16 +34,29 @@ class Port(NamedTuple):
         return self.node if self.index is None else f"{self.node}[{self.index}]"
 
 
+class Frame(NamedTuple):
+    """One expanded block call that a node lies in."""
+
+    name: str  # the Keras name of the instance, which its layers' names start with: res2_2
+    block: str
+    where: tuple  # the block call in the spec
+    call: Call  # the block call as written
+    local: str  # the instance's name in the scope that makes the call: res2_2, or block_1 inside a block
+
+
 class Node(NamedTuple):
     """One concrete layer call."""
 
     name: str
     type: str
-    args: dict
+    args: dict  # the call's arguments with block parameters substituted
     inputs: object  # a Port, a list of Ports, or a dict of keyword -> Port or list
     where: tuple
-    scope: tuple = ()  # enclosing block calls, outermost first: (("res1", "ResidualBlock", where), ...)
+    scope: tuple = ()  # the Frames of the enclosing block calls, outermost first
     share: str | None = None  # name of the node whose layer object this call reuses
+    origin: Call | None = None  # the call as written, which this node is an instance of
+    local: str = ""  # the node's name in its own scope: conv_a, or conv_a_2 with repeat
+    call_args: dict = {}  # constant keyword arguments of the call, parameters substituted
 
     def ports(self) -> list[Port]:
         return list(iter_ports(self.inputs))
@@ -44,14 +67,43 @@ def iter_ports(inputs):
     return iter_leaves(inputs)
 
 
+class Instance(NamedTuple):
+    """One repetition of a call: a layer's Node, or a block call's Group."""
+
+    local: str  # its name in its scope: conv, conv_2, res2_1
+    node: Node | None = None
+    group: Group | None = None
+
+
+class Step(NamedTuple):
+    """One call of a scope that reaches the scope's outputs, with its instances in order."""
+
+    call: Call
+    instances: list
+
+
+class Group(NamedTuple):
+    """The lowered calls of one scope: the model (frame None), or one block call instance."""
+
+    frame: Frame | None
+    steps: list  # Steps in build order
+
+
 class FlatGraph:
-    """The expanded graph: input names, nodes in build order, and outputs."""
+    """The expanded graph: input names, nodes in build order, and outputs.
+
+    `nodes` are the layer calls Keras keeps (those some model output depends on);
+    `root` regroups the calls by the block call they came from, for the writers that
+    define a function or class per block: each scope keeps the calls its own outputs
+    depend on, as it is written once for every call.
+    """
 
     def __init__(self, inputs: list):
         self.inputs = inputs
         self.nodes: list = []  # Nodes in an order that Keras can build
         self.outputs: list = []  # (output name or None, Port)
         self.outputs_kind = "single"
+        self.root = Group(None, [])
         # Calls with expressions in their arguments: (call's where, scope, [(path, ExpressionError
         # or None)]), as substitute records them; validation reports what could not be computed.
         self.evaluated: list = []
@@ -64,17 +116,16 @@ class FlatGraph:
 
 
 class _BlockValue:
-    """The outputs of an expanded block call: (name or None, Port) pairs."""
+    """The outputs of an expanded block call: the block's Outputs, a Port for each, and the
+    Frames of the call's instances (one per repetition)."""
 
-    def __init__(self, items):
-        self.items = items
+    def __init__(self, outputs, ports: list, frames: list):
+        self.outputs = outputs
+        self.ports = ports
+        self.frames = frames
 
     def port(self, selector) -> Port:
-        if selector is None:
-            return self.items[0][1]
-        if isinstance(selector, int):
-            return self.items[selector][1]
-        return next(port for name, port in self.items if name == selector)
+        return self.ports[output_index(self.outputs, selector)]
 
 
 def flatten(spec: Spec) -> FlatGraph:
@@ -90,7 +141,7 @@ def flatten(spec: Spec) -> FlatGraph:
 def _expand(spec: Spec) -> FlatGraph:
     graph = FlatGraph(inputs=list(spec.inputs))
     env = {name: Port(name) for name in spec.inputs}
-    outputs = _Expander(spec, graph).scope(spec.scope, env, prefix="", params={}, nesting=())
+    outputs = _Expander(spec, graph).scope(spec.scope, env, "", {}, (), graph.root)
     graph.outputs = outputs
     graph.outputs_kind = spec.scope.outputs.kind if spec.scope.outputs else "single"
     graph.nodes = _reaching_outputs(graph)
@@ -143,19 +194,19 @@ def topological(scope: Scope) -> list[Call]:
     by_name = {c.name: c for c in scope.calls}
     order, placed = [], set()
     for call in scope.calls:
-        stack, on_stack = [(call, iter(call.refs()))], {call.name}
+        stack, on_stack = [(call, iter(call.depends_on()))], {call.name}
         while stack:
-            current, refs = stack[-1]
-            ref = next(refs, None)
-            if ref is None:
+            current, needs = stack[-1]
+            name = next(needs, None)
+            if name is None:
                 stack.pop()
                 on_stack.discard(current.name)
                 if current.name not in placed:
                     placed.add(current.name)
                     order.append(current)
-            elif ref.name in by_name and ref.name not in placed and ref.name not in on_stack:
-                on_stack.add(ref.name)
-                stack.append((by_name[ref.name], iter(by_name[ref.name].refs())))
+            elif name in by_name and name not in placed and name not in on_stack:
+                on_stack.add(name)
+                stack.append((by_name[name], iter(by_name[name].depends_on())))
     return order
 
 
@@ -164,13 +215,20 @@ class _Expander:
         self.spec = spec
         self.graph = graph
         self.orders: dict = {}
+        self.needed: dict = {}
+        self.sharing: tuple | None = None  # (prefix, target prefix) while expanding a shared block call
 
-    def scope(self, scope: Scope, env: dict, prefix: str, params: dict, nesting: tuple) -> list:
+    def scope(self, scope: Scope, env: dict, prefix: str, params: dict, nesting: tuple, group: Group) -> list:
         order = self.orders.get(id(scope))
         if order is None:  # once per scope, however many times a block is called
             order = self.orders[id(scope)] = topological(scope)
+            self.needed[id(scope)] = calls_reaching_outputs(scope)
+        needed = self.needed[id(scope)]
         for call in order:
-            env[call.name] = self.call(call, env, prefix, params, nesting)
+            step = Step(call, [])
+            env[call.name] = self.call(call, env, prefix, params, nesting, step)
+            if call.name in needed:
+                group.steps.append(step)
         if scope.outputs is None:
             return []
         return [(name, self.resolve(ref, env)) for name, ref in scope.outputs.items]
@@ -188,47 +246,114 @@ class _Expander:
             return [self.inputs(item, env) for item in inputs]
         return {key: self.inputs(item, env) for key, item in inputs.items()}
 
-    def call(self, call: Call, env: dict, prefix: str, params: dict, nesting: tuple):
+    def call(self, call: Call, env: dict, prefix: str, params: dict, nesting: tuple, step: Step):
         inputs = self.inputs(call.inputs, env)
+        call_args = self.substitute(call.call_args, params, call.where + ("call",), nesting)
         if call.share is not None:
-            target = env[call.share]
-            shared = self.graph.node(target.node)
-            node = Node(
-                prefix + call.name,
-                shared.type,
-                {},
-                inputs,
-                call.where,
-                nesting,
-                share=shared.share or shared.name,
-            )
-            self.graph.nodes.append(node)
-            return Port(node.name)
-        found: list = []
-        args = substitute(call.args, params, found)
-        if found:
-            self.graph.evaluated.append((call.where, nesting, found))
+            return self.share(call, env[call.share_path[0]], inputs, prefix, params, nesting, step)
+        args = self.substitute(call.args, params, call.where, nesting)
+        if call.type in self.spec.blocks:
+            names = instance_names(call)
+            return self.blocks(call, call.type, names, args, inputs, prefix, nesting, step)
         value = None
         for name in instance_names(call):
-            if call.type in self.spec.blocks:
-                value = self.block(call.type, args, inputs, prefix + name, nesting, call.where)
-                inputs = value.port(None)
-            else:
-                node = Node(prefix + name, call.type, args, inputs, call.where, nesting)
-                self.graph.nodes.append(node)
-                value = inputs = Port(node.name)
+            value = inputs = self.layer(
+                prefix + name, call.type, args, inputs, nesting, call, name, step, call_args=call_args
+            )
         return value
 
-    def block(
-        self, block_name: str, args: dict, inputs, call_name: str, nesting: tuple, where: tuple
-    ) -> _BlockValue:
+    def substitute(self, args: dict, params: dict, where: tuple, nesting: tuple) -> dict:
+        """`args` with parameters and expressions substituted, each expression recorded in
+        `graph.evaluated` (with the error, where it cannot be computed)."""
+        found: list = []
+        args = substitute(args, params, found)
+        if found:
+            self.graph.evaluated.append((where, nesting, found))
+        return args
+
+    def layer(
+        self, name, type_name, args, inputs, nesting, call, local, step, share=None, call_args=None
+    ) -> Port:
+        """A layer node; inside a shared block call, one that shares the target call's layer."""
+        if share is None and self.sharing is not None:
+            own, target = self.sharing
+            share = self.graph.node(target + name[len(own) :])
+        if share is not None:
+            type_name, args = share.type, {}
+            share = share.share or share.name
+        node = Node(
+            name,
+            type_name,
+            args,
+            inputs,
+            call.where,
+            nesting,
+            share,
+            origin=call,
+            local=local,
+            call_args=call_args or {},
+        )
+        self.graph.nodes.append(node)
+        step.instances.append(Instance(local, node=node))
+        return Port(node.name)
+
+    def share(self, call: Call, target, inputs, prefix: str, params: dict, nesting: tuple, step: Step):
+        """A call that reuses a layer (`share: dense`, `share: tower/proj`) or every layer of a
+        block call (`share: tower`), which is expanded again with each layer shared."""
+        path = call.share_path
+        if isinstance(target, Port):
+            shared = self.graph.node(target.node)
+        elif len(path) > 1:
+            shared = self.graph.node("_".join([target.frames[0].name, *path[1:]]))
+        else:
+            names = (
+                [call.name]
+                if len(target.frames) == 1
+                else instance_names(call._replace(repeat=len(target.frames)))
+            )
+            outer, value = self.sharing, None
+            for name, frame in zip(names, target.frames):
+                self.sharing = (prefix + name + "_", frame.name + "_")
+                # With the target call's parameters, which its layers' call arguments ($causal) read
+                # (here, and in the frame for the writers).
+                args = substitute(frame.call.args, params, [])  # what fails is the target's error
+                same = call._replace(args=frame.call.args)
+                value = self.blocks(same, frame.block, [name], args, inputs, prefix, nesting, step)
+                inputs = value.port(None)
+            self.sharing = outer
+            return value
+        call_args = self.substitute(call.call_args, params, call.where + ("call",), nesting)
+        return self.layer(
+            prefix + call.name,
+            None,
+            {},
+            inputs,
+            nesting,
+            call,
+            call.name,
+            step,
+            share=shared,
+            call_args=call_args,
+        )
+
+    def blocks(self, call, block_name, names, args, inputs, prefix, nesting, step) -> _BlockValue:
+        """The instances of a block call, each taking the previous one's output."""
+        value, frames = None, []
+        for name in names:
+            frame = Frame(prefix + name, block_name, call.where, call, name)
+            group = Group(frame, [])
+            value = self.block(block_name, args, inputs, nesting + (frame,), group)
+            frames.append(frame)
+            step.instances.append(Instance(name, group=group))
+            inputs = value.port(None)
+        value.frames = frames
+        return value
+
+    def block(self, block_name: str, args: dict, inputs, nesting: tuple, group: Group) -> _BlockValue:
         block = self.spec.blocks[block_name]
         params = {k: v for k, v in block.params.items()}
         params.update(args)
         given = inputs if isinstance(inputs, list) else [inputs]
         env = dict(zip(block.scope.inputs, given))
-        items = self.scope(
-            block.scope, env, call_name + "_", params, nesting + ((call_name, block_name, where),)
-        )
-        names = output_names(block.scope.outputs)
-        return _BlockValue([(n, port) for n, (_, port) in zip(names, items)])
+        items = self.scope(block.scope, env, nesting[-1].name + "_", params, nesting, group)
+        return _BlockValue(block.scope.outputs, [port for _, port in items], [nesting[-1]])

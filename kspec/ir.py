@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple, Union
 
-CALL_KEYS = ("name", "type", "share", "inputs", "repeat")
+CALL_KEYS = ("name", "type", "share", "inputs", "repeat", "call")
 _CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _CAMEL_2 = re.compile(r"([a-z])([A-Z])")
 _REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]+|[A-Za-z_][A-Za-z0-9_]*))?$")
@@ -71,9 +71,20 @@ class Call(NamedTuple):
     args: dict
     where: tuple
     explicit_name: bool = True
+    call_args: dict = {}  # constant keyword arguments of the layer's call(), from `call:`
 
     def refs(self) -> list[Ref]:
         return list(iter_refs(self.inputs))
+
+    @property
+    def share_path(self) -> list[str]:
+        """`share` split at its slashes: the call in this scope it names, then the calls inside
+        that call's block down to the one shared (`tower/proj`); empty without `share`."""
+        return self.share.split("/") if self.share else []
+
+    def depends_on(self) -> list[str]:
+        """Names in the scope this call needs first: its inputs, and the call it shares from."""
+        return [r.name for r in self.refs()] + self.share_path[:1]
 
 
 def iter_refs(inputs):
@@ -113,6 +124,16 @@ def output_names(outputs: Outputs) -> list:
     return [name or (ref.name if ref.output is None else None) for name, ref in outputs.items]
 
 
+def output_index(outputs: Outputs, selector) -> int | None:
+    """Which output of a scope `name` (the first), `name.K` or `name.out` picks; None if none."""
+    if selector is None:
+        selector = 0
+    if isinstance(selector, int):
+        return selector if selector < len(outputs.items) else None
+    names = output_names(outputs)
+    return names.index(selector) if selector in names else None
+
+
 def calls_reaching_outputs(scope: Scope) -> set:
     """Names of the calls (and inputs) that some output of a scope depends on; a shared call
     depends on the call whose layer it shares. Of two calls with one name (an error), the first."""
@@ -122,7 +143,7 @@ def calls_reaching_outputs(scope: Scope) -> set:
 
     def parents(name):
         call = by_name.get(name)
-        return [] if call is None else [r.name for r in call.refs()] + ([call.share] if call.share else [])
+        return [] if call is None else call.depends_on()
 
     return reachable([r.name for r in scope.outputs.refs] if scope.outputs else [], parents)
 
@@ -194,6 +215,9 @@ class Spec:
         custom: dict,
         compile: dict | None,
         document=None,
+        custom_where: dict | None = None,
+        clashes: tuple = (),
+        library: bool = False,
         contracts: dict | None = None,
     ):
         self.name = name
@@ -205,14 +229,19 @@ class Spec:
         self.contracts = contracts or {}  # type name -> Contract, for custom entries that have one
         self.compile = compile
         self.document = document
+        self.custom_where = custom_where or {name: ("custom", name) for name in custom}  # name -> where
+        self.clashes = clashes  # blocks or custom layers defined twice (spec and includes)
+        self.library = library  # a block library: blocks, no model
         # What later passes derive from a valid spec, made once and kept here
         # (flatten.flatten and shapes.infer fill them in on first use).
         self.lowered = None  # the FlatGraph
         self.shapes = None  # the ShapeReport
 
 
-def build_spec(data: dict, document=None) -> Spec:
-    """The IR of structurally checked data (malformed parts are left out)."""
+def build_spec(data: dict, document=None, included: tuple = ()) -> Spec:
+    """The IR of structurally checked data (malformed parts are left out). `included` holds
+    (where prefix, data) of each included file, whose blocks and custom layers join the spec's;
+    a name defined twice keeps its first definition and is recorded in `spec.clashes`."""
     data = data if isinstance(data, dict) else {}
     inputs = {}
     raw_inputs = data.get("inputs")
@@ -231,13 +260,58 @@ def build_spec(data: dict, document=None) -> Spec:
                 optional=body.get("optional", False) is True,
             )
     scope = build_scope(tuple(inputs), data.get("layers"), data.get("outputs"), ())
-    blocks = {}
-    raw_blocks = data.get("blocks")
+    blocks: dict = {}
+    custom: dict = {}
+    custom_where: dict = {}
+    contracts: dict = {}
+    clashes: list = []  # (what, name, where, where of the first definition)
+    for prefix, source in (((), data), *included):
+        _add_blocks(blocks, source.get("blocks"), prefix, clashes)
+        raw_custom = source.get("custom")
+        for name, body in raw_custom.items() if isinstance(raw_custom, dict) else ():
+            where = prefix + ("custom", name)
+            if name in custom_where:
+                clashes.append(("custom layer", name, where, custom_where[name]))
+                continue
+            path = body.get("class") if isinstance(body, dict) else body
+            custom[name], custom_where[name] = path, where
+            if isinstance(body, dict) and "output_shape" in body and "weights" in body:
+                contracts[name] = Contract(
+                    body["output_shape"], body["weights"], body.get("non_trainable_weights", 0), where
+                )
+    compile_ = data.get("compile") if isinstance(data.get("compile"), dict) else None
+    description = data.get("description") if isinstance(data.get("description"), str) else None
+    name = data.get("name") if isinstance(data.get("name"), str) else "model"
+    return Spec(
+        name,
+        description,
+        inputs,
+        scope,
+        blocks,
+        custom,
+        compile_,
+        document,
+        custom_where=custom_where,
+        clashes=tuple(clashes),
+        library=is_library(data),
+        contracts=contracts,
+    )
+
+
+def is_library(data: dict) -> bool:
+    """Whether a document is a block library: blocks, and no model (inputs, layers, outputs)."""
+    return "blocks" in data and not any(key in data for key in ("inputs", "layers", "outputs"))
+
+
+def _add_blocks(blocks: dict, raw_blocks, prefix: tuple, clashes: list) -> None:
     if isinstance(raw_blocks, dict):
         for name, body in raw_blocks.items():
             if not isinstance(body, dict):
                 continue
-            where = ("blocks", name)
+            where = prefix + ("blocks", name)
+            if name in blocks:
+                clashes.append(("block", name, where, blocks[name].where))
+                continue
             block_inputs = body.get("inputs")
             block_inputs = (
                 tuple(i for i in block_inputs if isinstance(i, str)) if isinstance(block_inputs, list) else ()
@@ -249,23 +323,6 @@ def build_spec(data: dict, document=None) -> Spec:
                 build_scope(block_inputs, body.get("layers"), body.get("outputs"), where),
                 where,
             )
-    custom, contracts = {}, {}
-    for name, body in (data.get("custom") if isinstance(data.get("custom"), dict) else {}).items():
-        if isinstance(body, dict):
-            custom[name] = body.get("class")
-            if "output_shape" in body and "weights" in body:
-                contracts[name] = Contract(
-                    body["output_shape"],
-                    body["weights"],
-                    body.get("non_trainable_weights", 0),
-                    ("custom", name),
-                )
-        else:
-            custom[name] = body
-    compile_ = data.get("compile") if isinstance(data.get("compile"), dict) else None
-    description = data.get("description") if isinstance(data.get("description"), str) else None
-    name = data.get("name") if isinstance(data.get("name"), str) else "model"
-    return Spec(name, description, inputs, scope, blocks, custom, compile_, document, contracts)
 
 
 def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
@@ -290,13 +347,14 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
         name = item.get("name") if isinstance(item.get("name"), str) else None
         explicit = name is not None
         if name is None:
-            name = _derive_name(type_name or share or "layer", taken, counters)
+            name = _derive_name(type_name or (share and share.split("/")[-1]) or "layer", taken, counters)
         raw_in = item.get("inputs")
         implicit = raw_in is None
         call_inputs = previous if implicit else _parse_inputs(raw_in, item_where + ("inputs",))
         if call_inputs is None and not implicit:
             call_inputs = []  # malformed: the schema has reported it
         repeat = item.get("repeat")
+        call_args = item.get("call")
         call = Call(
             name=name,
             type=type_name,
@@ -307,6 +365,7 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
             args={k: v for k, v in item.items() if k not in CALL_KEYS},
             where=item_where,
             explicit_name=explicit,
+            call_args=dict(call_args) if isinstance(call_args, dict) else {},
         )
         calls.append(call)
         previous = Ref(name, None, item_where)

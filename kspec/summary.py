@@ -34,7 +34,7 @@ def keras_layers(report: ShapeReport) -> list[dict]:
             "params": layer.params,
             "trainable_params": layer.trainable,
             "inputs": inputs,
-            "block": "/".join(call for call, _, _ in node.scope) or None,
+            "block": "/".join(frame.name for frame in node.scope) or None,
         }
         by_name[node.name] = row
         rows.append(row)
@@ -126,8 +126,7 @@ def _entries(report: ShapeReport, expand: bool, layers=None, depth: int = 0):
         while index < len(layers) and layers[index].node.scope[: depth + 1] == key:
             group.append(layers[index])
             index += 1
-        call, block, _ = key[-1]
-        yield _block_row(call, block, group, report, depth)
+        yield _block_row(key[-1].name, key[-1].block, group, report, depth)
         if expand:
             yield from _entries(report, expand, group, depth + 1)
 

@@ -22,6 +22,9 @@ CATALOG_PATH = Path(__file__).resolve().parent.parent / "kspec" / "catalog" / "k
 # Keyword arguments that keras.layers.Layer accepts through **kwargs.
 LAYER_BASE_KWARGS = ("input_dim", "input_shape", "batch_input_shape", "batch_size", "weights")
 
+# Call arguments that Layer.__call__ takes for every layer (and drops where call() has none).
+LAYER_BASE_CALL_PARAMS = [{"name": "training", "required": False, "default": None, "tensor": False}]
+
 # Strings that Model.compile accepts as metrics without a registry entry.
 COMPILE_METRIC_STRINGS = ("accuracy", "acc", "crossentropy", "ce")
 
@@ -52,8 +55,32 @@ def signature_of(cls) -> dict:
     return {"params": params, "kwargs": takes_kwargs}
 
 
-def public_classes(module, base) -> dict:
-    """Public classes of a module by their capitalised names (aliases included)."""
+def call_signature_of(cls) -> dict:
+    """The parameters of a layer's call(): name, required, default, and whether it takes a tensor.
+
+    A parameter without a default (`inputs`, `query`) or with None for one (`mask`,
+    `initial_state`, `key`) takes a tensor; `training` and those with a constant default
+    (`use_causal_mask=False`) take a constant.
+    """
+    params = []
+    takes_kwargs = False
+    for p in inspect.signature(cls.call).parameters.values():
+        if p.name == "self" or p.kind is p.VAR_POSITIONAL:
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            takes_kwargs = True
+            continue
+        entry = {"name": p.name, "required": p.default is p.empty}
+        if p.default is not p.empty:
+            entry["default"] = _json_default(p.default)
+        entry["tensor"] = p.default is p.empty or (p.default is None and p.name != "training")
+        params.append(entry)
+    return {"params": params, "kwargs": takes_kwargs}
+
+
+def public_classes(module, base, calls: bool = False) -> dict:
+    """Public classes of a module by their capitalised names (aliases included), with the
+    signature of call() too when `calls`."""
     out = {}
     for name in sorted(dir(module)):
         obj = getattr(module, name)
@@ -61,6 +88,8 @@ def public_classes(module, base) -> dict:
             continue
         entry = signature_of(obj)
         entry["canonical"] = obj.__name__
+        if calls:
+            entry["call"] = call_signature_of(obj)
         out[name] = entry
     return out
 
@@ -145,7 +174,8 @@ def build_catalog() -> dict:
     return {
         "keras_version": keras.__version__,
         "model_attributes": reserved,
-        "layers": public_classes(keras.layers, keras.layers.Layer),
+        "layers": public_classes(keras.layers, keras.layers.Layer, calls=True),
+        "layer_base_call_params": LAYER_BASE_CALL_PARAMS,
         "layer_base_params": base_params,
         "namespaces": catalog_namespaces,
     }

@@ -1,5 +1,7 @@
 """One spec, every style it allows, provably the same model (compared in Keras)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -71,7 +73,6 @@ custom:
 
 
 def test_custom_layers_are_imported_from_their_path_in_every_style(monkeypatch):
-    from pathlib import Path
 
     monkeypatch.syspath_prepend(str(Path(__file__).parent / "fixtures"))
     spec = kspec.load(CUSTOM)
@@ -88,3 +89,91 @@ def test_custom_layers_are_imported_from_their_path_in_every_style(monkeypatch):
         np.testing.assert_allclose(
             predictions(model, inputs)[0], predictions(reference, inputs)[0], rtol=1e-6
         )
+
+
+def test_a_block_class_passes_its_parameters_to_the_blocks_it_writes_inline():
+    """Mixer's parallel Branch calls become Mixer's own layers in the subclass style; their
+    `units: $units` must become Mixer's `width` parameter, not the first call's value."""
+    spec = kspec.load(Path(__file__).parent / "fixtures" / "nested_inline.yaml")
+    functional = kspec.build(spec, "functional", compile=False)
+    subclass = kspec.build(spec, "subclass", compile=False)
+    source = kspec.generate(spec, "subclass")
+    assert "self.left_a = layers.Dense(units=width," in source
+    kernels = {n: tuple(l.kernel.shape) for n, l in leaf_layers(subclass).items() if n.endswith("left_a")}
+    assert kernels == {"m1_left_a": (8, 4), "m2_1_left_a": (8, 6), "m2_2_left_a": (8, 6)}
+    assert [tuple(w.shape) for w in subclass.weights] == [tuple(w.shape) for w in functional.weights]
+    subclass.set_weights(functional.get_weights())
+    inputs = sample_inputs(spec)
+    for got, want in zip(predictions(subclass, inputs), predictions(functional, inputs)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def hand_written_siamese_tower():
+    """specs/siamese_tower.yaml as a Keras user writes it: one tower's layers, called twice."""
+    import keras
+    from keras import layers
+
+    hidden = layers.Dense(128, activation="relu", name="tower_left_hidden")
+    drop = layers.Dropout(0.1, name="tower_left_drop")
+    proj = layers.Dense(32, name="tower_left_proj")
+    norm = layers.UnitNormalization(name="tower_left_norm")
+
+    def tower(x):
+        return norm(proj(drop(hidden(x))))
+
+    left, right = keras.Input((64,), name="left"), keras.Input((64,), name="right")
+    diff = layers.Subtract(name="diff")([tower(left), tower(right)])
+    dist = layers.Activation("relu", name="dist")(diff)
+    similarity = layers.Dense(1, activation="sigmoid", name="similarity")(dist)
+    return keras.Model([left, right], similarity, name="siamese_tower")
+
+
+def test_a_shared_block_call_is_the_tower_keras_users_write_by_hand():
+    spec = kspec.load(Path(__file__).parent.parent / "specs" / "siamese_tower.yaml")
+    hand = hand_written_siamese_tower()
+    inputs = sample_inputs(spec)
+    expected = predictions(hand, inputs)
+    for style in ("functional", "subclass"):
+        model = kspec.build(spec, style, compile=False)
+        assert sorted(leaf_layers(model)) == sorted(leaf_layers(hand)), style
+        assert model.count_params() == hand.count_params(), style
+        assert [tuple(w.shape) for w in model.weights] == [tuple(w.shape) for w in hand.weights], style
+        model.set_weights(hand.get_weights())
+        for got, want in zip(predictions(model, inputs), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=style)
+
+
+def test_every_form_of_sharing_gives_one_model_in_both_styles():
+    """tests/fixtures/shared_blocks.yaml: a whole block call (with a block inside), a repeated
+    block call, one layer inside a block call, and a share inside a block."""
+    from kspec.shapes import infer
+
+    spec = kspec.load(Path(__file__).parent / "fixtures" / "shared_blocks.yaml")
+    functional = kspec.build(spec, "functional", compile=False)
+    subclass = kspec.build(spec, "subclass", compile=False)
+    unshared = [n for n in kspec.flatten.flatten(spec).nodes if not n.share]
+    assert len(leaf_layers(functional)) == len(unshared)
+    assert functional.count_params() == subclass.count_params() == infer(spec).total_params
+    assert [tuple(w.shape) for w in subclass.weights] == [tuple(w.shape) for w in functional.weights]
+    subclass.set_weights(functional.get_weights())
+    inputs = sample_inputs(spec)
+    for got, want in zip(predictions(subclass, inputs), predictions(functional, inputs)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_chain_deeper_than_keras_recursion_allows_builds():
+    """Keras's Functional build recurses once per layer and stops near 1,500 chained layers
+    (RecursionError); kspec.build runs it where the chain fits (kspec.deep)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent))
+    from benchmarks.specgen import chain_spec
+    from kspec.shapes import infer
+
+    spec = kspec.load(chain_spec(2_500))
+    limit = sys.getrecursionlimit()
+    model = kspec.build(spec, "functional", compile=False)
+    assert len(model.layers) == len(kspec.flatten.flatten(spec).nodes) + 1
+    assert model.count_params() == infer(spec).total_params
+    assert sys.getrecursionlimit() == limit

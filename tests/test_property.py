@@ -121,18 +121,21 @@ def test_static_summary_of_random_specs_matches_the_built_model(text):
 
 @st.composite
 def graph_specs(draw):
-    """A multi-input graph: per-input towers, a layer shared between inputs of one width,
-    a block with repeat, a merge, and one or two outputs (named or listed)."""
+    """A multi-input graph: per-input towers, a layer or block call shared (whole, or one layer
+    inside it) between inputs of one width, a block with repeat, a merge, and one or two outputs (named or listed).
+    """
     count = draw(st.integers(1, 3))
     width = draw(st.integers(2, 6))
     lines = ["kspec: 1", "name: random_graph", "inputs:"]
     lines += [f"  in{i}: {{shape: [{width}]}}" for i in range(count)]
     lines.append("layers:")
-    lines.append(f"  - {{name: shared, type: Dense, units: {draw(st.integers(1, 5))}, inputs: in0}}")
+    tower = draw(st.sampled_from(["Dense", "Unit"]))  # a layer, or a block call shared whole or in part
+    lines.append(f"  - {{name: shared, type: {tower}, units: {draw(st.integers(1, 5))}, inputs: in0}}")
     heads = ["shared"]
     for i in range(1, count):
         if draw(st.booleans()):
-            lines.append(f"  - {{name: shared_{i}, share: shared, inputs: in{i}}}")
+            target = draw(st.sampled_from(["shared", "shared/dense"])) if tower == "Unit" else "shared"
+            lines.append(f"  - {{name: shared_{i}, share: {target}, inputs: in{i}}}")
         else:
             lines.append(
                 f"  - {{name: own_{i}, type: Dense, units: {draw(st.integers(1, 5))}, inputs: in{i}}}"

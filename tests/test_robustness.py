@@ -6,7 +6,6 @@ import sys
 import pytest
 
 from conftest import ROOT, SPECS
-from kspec.validate import validate_text
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import fuzz  # noqa: E402

@@ -4,6 +4,7 @@ import pytest
 
 import kspec
 from kspec.checks.compile import output_names
+from kspec.flatten import flatten
 from kspec.validate import validate_text
 
 HEAD = "kspec: 1\nname: m\n"
@@ -103,13 +104,50 @@ def test_named_block_outputs_resolve_and_unknown_ones_are_reported():
     assert "KS207" in codes(broken)
 
 
-def test_share_of_a_block_call_is_refused():
+def test_a_block_call_can_be_shared_whole_or_by_one_inner_layer():
+    head = HEAD + "inputs: {x: {shape: [8, 8, 3]}, y: {shape: [8, 8, 3]}}\nlayers:\n"
+    tail = "  - {name: s, type: Add, inputs: [i, j]}\noutputs: s\n" + BLOCKS
+    whole = head + "  - {name: i, type: Inner, inputs: x}\n  - {name: j, share: i, inputs: y}\n" + tail
+    assert codes(whole) == []
+    inner = head + "  - {name: i, type: Inner, inputs: x}\n  - {name: j, share: i/conv, inputs: y}\n" + tail
+    assert codes(inner) == []
+
+
+@pytest.mark.parametrize(
+    "share, code, words",
+    [
+        ("i/cnv", "KS202", "block Inner (called as 'i') has no layer 'cnv' (did you mean 'conv'?)"),
+        ("i/conv/d", "KS208", "'conv' is a layer, not a block call"),
+        ("r/conv", "KS208", "'r' repeats"),
+        ("o/inner", "KS208", "it is a block call inside a block"),
+        ("x/conv", "KS208", "it is an input"),
+    ],
+)
+def test_a_share_path_that_names_no_single_layer_is_located(share, code, words):
     text = (
         HEAD + "inputs: {x: {shape: [8, 8, 3]}, y: {shape: [8, 8, 3]}}\nlayers:\n"
-        "  - {name: i, type: Inner, inputs: x}\n  - {name: j, share: i, inputs: y}\n"
-        "  - {name: s, type: Add, inputs: [i, j]}\noutputs: s\n" + BLOCKS
+        "  - {name: i, type: Inner, k: 1, inputs: x}\n  - {name: r, type: Inner, k: 1, repeat: 2, inputs: y}\n"
+        "  - {name: o, type: Outer, size: 1, inputs: y}\n"
+        f"  - {{name: j, share: {share}, inputs: y}}\n"
+        "  - {name: s, type: Add, inputs: [i, j, r, o]}\noutputs: s\n" + BLOCKS
     )
-    assert codes(text) == ["KS208"]
+    [diagnostic] = validate_text(text).diagnostics
+    assert diagnostic.code == code and words in diagnostic.message
+    assert diagnostic.line == 8  # the line of the sharing call
+
+
+def test_a_block_call_gives_the_block_one_tensor_per_input():
+    text = (
+        HEAD + "inputs: {x: {shape: [8]}}\nlayers:\n  - {name: p, type: Pair}\n"
+        "  - {name: q, share: p, inputs: [x, p]}\noutputs: q\n"
+        "blocks:\n  Pair:\n    inputs: [a, b]\n    layers:\n"
+        "      - {name: s, type: Add, inputs: [a, b]}\n    outputs: s\n"
+    )
+    [diagnostic] = validate_text(text).diagnostics
+    assert (
+        diagnostic.code == "KS212"
+        and "'p' gives block Pair 1 input(s); it takes 2 (a, b)" in diagnostic.message
+    )
 
 
 def test_bidirectional_return_state_counts_both_directions():
@@ -191,25 +229,38 @@ def test_custom_layers_accept_any_arguments_and_may_not_shadow_keras():
     assert codes(text.replace("Scale", "Dense")) == ["KS201"]
 
 
-def test_the_hint_for_sharing_a_block_call_can_be_followed():
+def test_sharing_a_block_call_is_sharing_each_of_its_layers():
     block = (
         "blocks:\n  Tower:\n    inputs: [i]\n    layers:\n      - {name: d1, type: Dense, units: 4, inputs: i}\n"
         "      - {name: d2, type: Dense, units: 2}\n    outputs: d2\n"
     )
-    refused = HEAD + (
+    whole = HEAD + (
         "inputs: {a: {shape: [3]}, b: {shape: [3]}}\nlayers:\n  - {name: left, type: Tower, inputs: a}\n"
         "  - {name: right, share: left, inputs: b}\n  - {name: both, type: Add, inputs: [left, right]}\n"
         "outputs: both\n" + block
     )
-    [error] = [d for d in validate_text(refused).errors]
-    assert error.code == "KS208" and "share: <first tower's layer>" in error.hint
-    followed = HEAD + (
+    each = HEAD + (
         "inputs: {a: {shape: [3]}, b: {shape: [3]}}\nlayers:\n"
         "  - {name: left_d1, type: Dense, units: 4, inputs: a}\n  - {name: left_d2, type: Dense, units: 2}\n"
         "  - {name: right_d1, share: left_d1, inputs: b}\n  - {name: right_d2, share: left_d2}\n"
         "  - {name: both, type: Add, inputs: [left_d2, right_d2]}\noutputs: both\n"
     )
-    assert validate_text(followed).diagnostics == []
+    shared = {}
+    for label, text in (("whole", whole), ("each", each)):
+        result = validate_text(text)
+        assert result.diagnostics == []
+        shared[label] = [(n.name, n.share) for n in flatten(result.spec).nodes]
+    assert (
+        shared["whole"]
+        == shared["each"]
+        == [
+            ("left_d1", None),
+            ("left_d2", None),
+            ("right_d1", "left_d1"),
+            ("right_d2", "left_d2"),
+            ("both", None),
+        ]
+    )
 
 
 def test_a_rank_error_names_the_layer_that_has_it():

@@ -20,6 +20,11 @@ def sequential_problem(spec, graph: FlatGraph | None = None) -> tuple | None:
             return node, f"'{node.name}' shares the layer '{node.share}'"
         if node.inputs != previous or not isinstance(node.inputs, Port):
             return node, f"'{node.name}' does not take exactly the previous layer's output"
+        if node.call_args:
+            return node, (
+                f"'{node.name}' is called with arguments ({', '.join(node.call_args)}); "
+                "Sequential calls each layer on the previous output alone"
+            )
         if (layer_output_count(node.type, node.args) or 1) != 1:
             return node, f"'{node.name}' returns several tensors"
         previous = Port(node.name)

@@ -42,6 +42,20 @@ class Signature(NamedTuple):
         return [p.name for p in self.params.values() if p.required]
 
 
+class CallParam(NamedTuple):
+    name: str
+    required: bool
+    default: object
+    tensor: bool  # takes a tensor (given in `inputs`), not a constant (given in `call`)
+
+
+class CallSignature(NamedTuple):
+    """A layer's call(): its parameters (with `training`, which every layer takes)."""
+
+    params: dict  # name -> CallParam
+    takes_kwargs: bool
+
+
 class Catalog:
     """The generated catalog, with lookups by name."""
 
@@ -49,6 +63,7 @@ class Catalog:
         self.keras_version = data["keras_version"]
         self.model_attributes = frozenset(data["model_attributes"])  # names a subclass must not reuse
         self._base = {p["name"]: _param(p) for p in data["layer_base_params"]}
+        self._base_call = [_call_param(p) for p in data["layer_base_call_params"]]
         self.layers = data["layers"]  # name -> raw entry; signatures are built on demand
         self.classes = {ns: body["classes"] for ns, body in data["namespaces"].items()}
         self.strings = {ns: frozenset(body["strings"]) for ns, body in data["namespaces"].items()}
@@ -56,6 +71,19 @@ class Catalog:
 
     def layer(self, name: str) -> Signature | None:
         return self._lookup(("layers", name), self.layers.get(name), self._base)
+
+    def layer_call(self, name: str) -> CallSignature | None:
+        """The signature of a layer's call(), made once per layer type."""
+        entry = self.layers.get(name)
+        if entry is None:
+            return None
+        key = ("call", name)
+        if key not in self._built:
+            params = {p["name"]: _call_param(p) for p in entry["call"]["params"]}
+            for param in self._base_call:
+                params.setdefault(param.name, param)
+            self._built[key] = CallSignature(params, entry["call"]["kwargs"])
+        return self._built[key]
 
     def object_class(self, namespace: str, name: str) -> Signature | None:
         return self._lookup((namespace, name), self.classes[namespace].get(name), {})
@@ -76,6 +104,10 @@ class Catalog:
 
 def _param(entry: dict) -> Param:
     return Param(entry["name"], entry["required"], entry.get("default"))
+
+
+def _call_param(entry: dict) -> CallParam:
+    return CallParam(entry["name"], entry["required"], entry.get("default"), entry["tensor"])
 
 
 def _signature(name: str, entry: dict, base: dict) -> Signature:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from ..catalog import catalog
 from ..diagnostics import ERROR, WARNING, Diagnostic
+from ..expressions import ExpressionError, parse
+from ..shapes.contracts import expressions_of
+from . import blocks as block_checks
+from .arguments import EXPRESSION_HINT, ValueChecker
+from .compile import check_compile
+from .expansion import check_expansion
+from .graph import check_scope, shared_call, type_kind
+from .paths import IMPORT_PATH, custom_path_problem
 
 
 class Collector:
@@ -38,27 +47,28 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
 
     `max_expansion` bounds the layer calls that blocks and repeats may expand to.
     """
-    from ..catalog import catalog
-    from . import blocks as block_checks
-    from .arguments import ValueChecker
-    from .compile import check_compile
-    from .expansion import check_expansion
-    from .paths import IMPORT_PATH, custom_path_problem
-    from .graph import check_scope, type_kind
-
+    for what, name, where, first in spec.clashes:
+        out.error(
+            where,
+            "KS201",
+            f"{what} '{name}' is defined twice",
+            f"the first definition, kept, is at {out.document.place(first)}",
+            key=True,
+        )
     for name, path in spec.custom.items():
+        where = spec.custom_where[name]
         problem = custom_path_problem(path) if isinstance(path, str) and IMPORT_PATH.match(path) else None
         if problem:  # a malformed path is the schema's KS502 already
-            out.error(("custom", name), "KS502", f"custom type '{name}': {problem[0]}", problem[1])
+            out.error(where, "KS502", f"custom type '{name}': {problem[0]}", problem[1])
         if name in spec.blocks or catalog().layer(name) is not None:
             what = "a block" if name in spec.blocks else f"keras.layers.{name}"
-            out.error(("custom", name), "KS201", f"custom type '{name}' has the name of {what}", key=True)
-    for name, contract in spec.contracts.items():
+            out.error(where, "KS201", f"custom type '{name}' has the name of {what}", key=True)
+    for contract in spec.contracts.values():
         _check_contract(contract, out)
-    for name in spec.blocks:
+    for name, block in spec.blocks.items():
         if catalog().layer(name) is not None:
             out.error(
-                ("blocks", name),
+                block.where,
                 "KS201",
                 f"block '{name}' has the name of keras.layers.{name}",
                 "rename the block",
@@ -75,23 +85,21 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
         if name in recursive:
             continue
         checker = ValueChecker(spec, out, params=block.params, usages=usages.setdefault(name, {}))
-        _check_calls(spec, block.scope, checker, usages, type_kind, block_checks)
+        _check_calls(spec, block.scope, checker, usages)
         block_checks.check_defaults(spec, name, checker, usages)
         block_checks.check_unused_params(spec, name, usages, out)
         block_checks.check_param_names(spec, name, out)
 
+    if spec.library:
+        return
     check_scope(spec, spec.scope, out, "the model")
     checker = ValueChecker(spec, out)
-    _check_calls(spec, spec.scope, checker, usages, type_kind, block_checks)
+    _check_calls(spec, spec.scope, checker, usages)
     check_compile(spec, checker)
 
 
 def _check_contract(contract, out) -> None:
     """Every expression of a custom layer's contract is well formed (its values depend on each call)."""
-    from ..expressions import ExpressionError, parse
-    from ..shapes.contracts import expressions_of
-    from .arguments import EXPRESSION_HINT
-
     for path, text in expressions_of(contract):
         try:
             parse(text, allow_input=True)
@@ -101,7 +109,7 @@ def _check_contract(contract, out) -> None:
             out.error(contract.where + path, "KS409", f"{error.message}{at} in '{text}'", hint)
 
 
-def _check_calls(spec, scope, checker, usages, type_kind, block_checks) -> None:
+def _check_calls(spec, scope, checker, usages) -> None:
     for call in scope.calls:
         kind = type_kind(spec, call.type)
         if kind == "keras":
@@ -110,3 +118,7 @@ def _check_calls(spec, scope, checker, usages, type_kind, block_checks) -> None:
             block_checks.check_block_call(spec, call, checker, usages)
         elif kind == "custom":
             checker.check_custom_args(call.args, call.where)
+        target = None
+        if call.share is not None:  # a shared call is a call of the shared layer (or block call)
+            target = shared_call(spec, call, {c.name: c for c in scope.calls})
+        checker.check_call_arguments(target.type if target else call.type, call, shared=target)

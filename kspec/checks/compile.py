@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..diagnostics import suggestion
-from ..ir import Ref, Spec, instance_name
+from ..ir import Ref, Spec, instance_name, output_index
 
 
 def output_names(spec: Spec) -> list[str]:
@@ -26,12 +26,8 @@ def keras_output_name(spec: Spec, ref: Ref, prefix: str = "", scope=None) -> str
     block = spec.blocks.get(call.type) if call.type else None
     if block is None or block.scope.outputs is None or not block.scope.outputs.items:
         return prefix + name
-    items = block.scope.outputs.items
-    chosen = items[0][1]
-    if isinstance(ref.output, int) and ref.output < len(items):
-        chosen = items[ref.output][1]
-    elif isinstance(ref.output, str):
-        chosen = next((r for n, r in items if (n or r.name) == ref.output), chosen)
+    index = output_index(block.scope.outputs, ref.output)
+    chosen = block.scope.outputs.refs[index or 0]
     return keras_output_name(spec, chosen, prefix + name + "_", block.scope)
 
 

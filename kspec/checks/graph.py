@@ -21,22 +21,38 @@ def type_kind(spec: Spec, type_name: str | None) -> str | None:
     return None
 
 
+def shared_call(spec: Spec, call: Call, calls: dict) -> Call | None:
+    """The call that `share` names (inside a block call's block for `tower/proj`), if any."""
+    path = call.share_path
+    target = calls.get(path[0]) if path else None
+    for name in path[1:]:
+        if target is None or type_kind(spec, target.type) != "block":
+            return None
+        target = spec.blocks[target.type].scope.call(name)
+    return target if target is not call else None
+
+
 def output_count(spec: Spec, call: Call, calls: dict) -> int | None:
     """How many tensors a call returns (None when unknown); `calls` maps names in scope."""
-    if call.share is not None:
-        target = calls.get(call.share)
-        return output_count(spec, target, calls) if target and target is not call else None
-    kind = type_kind(spec, call.type)
+    layer = call
+    if call.share is not None:  # the shared layer, called with this call's own call arguments
+        layer = shared_call(spec, call, calls)
+        if not layer or layer.share:
+            return None
+    kind = type_kind(spec, layer.type)
     if kind == "block":
-        outputs = spec.blocks[call.type].scope.outputs
+        outputs = spec.blocks[layer.type].scope.outputs
         return len(outputs.items) if outputs else None
     if kind == "keras":
-        return layer_output_count(call.type, call.args)
+        return layer_output_count(layer.type, layer.args, call.call_args)
     return None
 
 
-def block_call_output_names(spec: Spec, call: Call) -> list[str]:
+def block_call_output_names(spec: Spec, call: Call, calls: dict) -> list[str]:
     """The names by which a block call's outputs can be referred to (`call.out`)."""
+    if call.share is not None:
+        target = shared_call(spec, call, calls)
+        return block_call_output_names(spec, target, calls) if target and not target.share else []
     if type_kind(spec, call.type) != "block":
         return []
     outputs = spec.blocks[call.type].scope.outputs
@@ -70,7 +86,7 @@ def check_scope(spec: Spec, scope: Scope, out, label: str) -> None:
 def _has_broken_reference(scope: Scope, calls: dict) -> bool:
     refs = [ref for call in scope.calls for ref in call.refs()]
     refs += list(scope.outputs.refs) if scope.outputs is not None else []
-    shares = [call.share for call in scope.calls if call.share is not None]
+    shares = [call.share_path[0] for call in scope.calls if call.share is not None]
     return any(ref.name not in calls for ref in refs) or any(name not in calls for name in shares)
 
 
@@ -91,6 +107,8 @@ def _check_call(spec: Spec, scope: Scope, call: Call, calls: dict, out) -> None:
         )
     if call.share is not None:
         _check_share(spec, call, calls, out)
+    elif type_kind(spec, call.type) == "block":
+        _check_block_inputs(spec, call, spec.blocks[call.type], out)
     if call.inputs is None:
         out.error(
             call.where,
@@ -106,31 +124,27 @@ def _check_call(spec: Spec, scope: Scope, call: Call, calls: dict, out) -> None:
 
 def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:
     where = call.where + ("share",)
-    if call.share not in calls:
+    root, *inside = call.share_path
+    if root not in calls:
         layers = [n for n, c in calls.items() if c is not None]
-        out.error(where, "KS202", f"'{call.share}' is not defined" + suggestion(call.share, layers))
+        out.error(where, "KS202", f"'{root}' is not defined" + suggestion(root, layers))
         return
-    target = calls[call.share]
+    target = calls[root]
     if target is None:
-        out.error(where, "KS208", f"cannot share '{call.share}': it is an input, not a layer")
+        out.error(where, "KS208", f"cannot share '{root}': it is an input, not a layer")
     elif target is call:
         out.error(where, "KS208", f"'{call.name}' cannot share itself")
     elif target.where[-1] > call.where[-1]:  # positions in the same `layers` list
         out.error(
             where,
             "KS208",
-            f"'{call.name}' shares '{call.share}', which comes later",
-            "a call can share only a layer defined above it",
+            f"'{call.name}' shares '{root}', which comes later",
+            "a call can share only a layer or block call defined above it",
         )
+    elif inside:
+        _check_share_path(spec, call.share, target, inside, where, out)
     elif type_kind(spec, target.type) == "block":
-        out.error(
-            where,
-            "KS208",
-            f"cannot share '{call.share}': it is a block call, not a layer",
-            "a block call cannot be shared (yet): for one set of weights, write the tower's layers in "
-            "`layers` and give each layer of the second tower `share: <first tower's layer>`; "
-            "calling the block again makes a tower with its own weights",
-        )
+        _check_block_inputs(spec, call, spec.blocks[target.type], out)
     for key in call.args:
         out.error(
             call.where + (key,),
@@ -138,6 +152,61 @@ def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:
             f"a shared call takes no constructor arguments: '{key}' belongs to '{call.share}'",
             key=True,
         )
+
+
+def _check_share_path(spec: Spec, share: str, target: Call, inside: list, where: tuple, out) -> None:
+    """`share: tower/proj`: each name a call inside the block of the call before it."""
+    for name in inside:
+        if type_kind(spec, target.type) != "block" or target.share:
+            what = "a shared call" if target.share else "a layer"
+            out.error(where, "KS208", f"cannot share '{share}': '{target.name}' is {what}, not a block call")
+            return
+        if target.repeat is not None:
+            out.error(
+                where,
+                "KS208",
+                f"cannot share '{share}': '{target.name}' repeats, so '{name}' names several layers",
+            )
+            return
+        scope = spec.blocks[target.type].scope
+        inner = scope.call(name)
+        if inner is None:
+            names = [c.name for c in scope.calls]
+            out.error(
+                where,
+                "KS202",
+                f"block {target.type} (called as '{target.name}') has no layer '{name}'"
+                + suggestion(name, names),
+            )
+            return
+        target = inner
+    if type_kind(spec, target.type) == "block" or target.repeat is not None:
+        what = "a block call" if target.repeat is None else "a repeated call"
+        out.error(
+            where,
+            "KS208",
+            f"cannot share '{share}': it is {what} inside a block",
+            "name one layer inside it, or share the whole call that contains it",
+        )
+
+
+def _check_block_inputs(spec: Spec, call: Call, block, out) -> None:
+    """A block call, or a call sharing one, gives the block one tensor per input, in order."""
+    if call.inputs is None:
+        return
+    given = (
+        len(call.inputs) if isinstance(call.inputs, list) else None if isinstance(call.inputs, dict) else 1
+    )
+    wanted = block.scope.inputs
+    if given == len(wanted):
+        return
+    where = call.where + ("inputs",)
+    names = ", ".join(wanted)
+    if given is None:
+        message = f"'{call.name}' gives block {block.name} keyword inputs; a block takes a name or a list"
+    else:
+        message = f"'{call.name}' gives block {block.name} {given} input(s); it takes {len(wanted)} ({names})"
+    out.error(where, "KS212", message, f"write `inputs: [{names}]` with a tensor for each, in this order")
 
 
 def _check_ref(spec: Spec, scope: Scope, ref: Ref, calls: dict, out, code: str, user: Call | None) -> None:
@@ -163,7 +232,7 @@ def _check_ref(spec: Spec, scope: Scope, ref: Ref, calls: dict, out, code: str, 
         )
         return
     if isinstance(ref.output, str):
-        names = block_call_output_names(spec, target)
+        names = block_call_output_names(spec, target, calls)
         if ref.output not in names:
             shown = ", ".join(names) if names else "none"
             out.error(
@@ -201,7 +270,7 @@ def _check_repeat(spec: Spec, scope: Scope, call: Call, out) -> None:
         n_out = len(block.outputs.items) if block.outputs else 0
         if len(block.inputs) != 1 or n_out != 1:
             reason = f"block {call.type} has {len(block.inputs)} inputs and {n_out} outputs, not one of each"
-    elif kind == "keras" and (layer_output_count(call.type, call.args) or 1) > 1:
+    elif kind == "keras" and (layer_output_count(call.type, call.args, call.call_args) or 1) > 1:
         reason = f"'{call.name}' returns several tensors"
     if reason:
         out.error(
@@ -259,7 +328,7 @@ def _check_unused(scope: Scope, calls: dict, out, label: str) -> None:
     for call in scope.calls:
         consumed.update(r.name for r in call.refs())
         if call.share:
-            consumed.add(call.share)
+            consumed.add(call.share_path[0])
 
     reached = calls_reaching_outputs(scope)
     outputs = {r.name for r in scope.outputs.refs}

@@ -91,9 +91,15 @@ class SpecData:
                 item.update(_arguments(entry["class_name"], entry["config"]))
         else:
             item["share"] = entry["name"]
-        inputs = self._inputs(node)
+        inputs = self._inputs(
+            node, None if _is_operation(entry) else catalog().layer_call(entry["class_name"])
+        )
         if not (isinstance(inputs, str) and inputs == previous):
             item["inputs"] = inputs
+        if not _is_operation(entry):
+            constants = _call_arguments(entry["class_name"], node)
+            if constants:
+                item["call"] = constants
         return item
 
     def _type_of(self, entry, position) -> str:
@@ -116,8 +122,16 @@ class SpecData:
             self.custom[class_name] = f"{module}:{class_name}"
         return class_name
 
-    def _inputs(self, node):
+    def _inputs(self, node, call=None):
+        """The inputs of a node; a layer's positional tensors (`mha(q, v)`) by their names in the
+        signature of its call(), `call`, where the catalog has it."""
         args = node.get("args", [])
+        if call is not None and len(args) > 1 and all(_has_tensor(a) for a in args):
+            names = list(call.params)[: len(args)]
+            tensors = {k: v for k, v in node.get("kwargs", {}).items() if _has_tensor(v) and k != "mask"}
+            return {n: self._reference(a) for n, a in zip(names, args)} | {
+                k: self._reference(v) for k, v in tensors.items()
+            }
         if len(args) > 1 and all(_has_tensor(a) for a in args):  # an operation such as x + y
             return [self._reference(a) for a in args]
         if len(args) > 1:  # an operation on a tensor and a constant: the tensor
@@ -136,13 +150,18 @@ class SpecData:
             return [self._reference(v) for v in value]
         layer, node_index, tensor_index = value["config"]["keras_history"]
         name = layer if node_index == 0 else f"{layer}_call{node_index + 1}"
-        if self._multi_output(layer):
+        if self._multi_output(layer, node_index):
             return f"{name}.{tensor_index}"
         return name
 
-    def _multi_output(self, layer: str) -> bool:
+    def _multi_output(self, layer: str, node_index: int) -> bool:
         for entry in self.config["layers"]:
             if entry["name"] == layer:
+                nodes = entry.get("inbound_nodes") or []
+                if node_index < len(nodes) and nodes[node_index].get("kwargs", {}).get(
+                    "return_attention_scores"
+                ):
+                    return True
                 cfg = entry["config"]
                 if cfg.get("return_state"):
                     return True
@@ -202,6 +221,21 @@ def _arguments(class_name: str, config: dict) -> dict:
     if dtype not in (DEFAULT_DTYPE, None):
         args["dtype"] = dtype
     return args
+
+
+def _call_arguments(class_name: str, node: dict) -> dict:
+    """The constant keyword arguments a layer was called with (`use_causal_mask`, `training`), as
+    Keras records them in the node; tensors are inputs, and masks Keras computes itself."""
+    signature = catalog().layer_call(class_name)
+    found = {}
+    for key, value in node.get("kwargs", {}).items():
+        if key == "mask" or _has_tensor(value):
+            continue
+        param = signature.params.get(key) if signature is not None else None
+        if signature is not None and (param is None and not signature.takes_kwargs or param and param.tensor):
+            continue  # a tensor argument passed as None
+        found[key] = spec_value(value)
+    return found
 
 
 def _is_operation(entry: dict) -> bool:

@@ -17,6 +17,7 @@ from .errors import ShapeError, fmt
 
 RULES = {**core.RULES, **conv.RULES, **merge.RULES, **recurrent.RULES, **attention.RULES}
 WRAPPERS = recurrent.WRAPPERS
+CALL_RULES = attention.CALL_RULES
 
 DTYPE_BYTES = {
     "float16": 2,
@@ -120,7 +121,7 @@ def _infer(spec, graph: FlatGraph) -> ShapeReport:
             if contract is not None:
                 output, trainable, frozen = contracts.apply(contract, args, inputs)
             else:
-                output, trainable, frozen = _apply(target_type, args, inputs)
+                output, trainable, frozen = _apply(target_type, args, inputs, node.call_args)
         except ShapeError as error:
             report.diagnostics.append(
                 _located(document, node, error.code, f"'{node.name}': {error.message}", error.hint)
@@ -170,14 +171,17 @@ class _NoRule(Exception):
     pass
 
 
-def _apply(type_name: str, args: dict, inputs):
+def _apply(type_name: str, args: dict, inputs, call_args=None):
     canonical = _canonical(type_name)
     if canonical in WRAPPERS:
         return WRAPPERS[canonical](args, inputs, _nested)
     rule = RULES.get(canonical)
     if rule is None:
         raise _NoRule
-    return rule(args, inputs)
+    output, trainable, frozen = rule(args, inputs)
+    if call_args and canonical in CALL_RULES:
+        output = CALL_RULES[canonical](args, inputs, output, call_args)
+    return output, trainable, frozen
 
 
 def _nested(type_name: str, args: dict, inputs):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import keyword
 import math
 
+from ...ir import snake_case
+
 
 class Expr:
     """A Python expression that knows its one-line form."""
@@ -188,6 +190,4 @@ def class_name(name: str) -> str:
 
 def snake_name(name: str) -> str:
     """snake_case function name from a block name: ResidualBlock -> residual_block."""
-    from ...ir import snake_case
-
     return identifier(snake_case(name))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ...flatten import topological
-from .expr import Atom, Call, Dict, Seq, constant, snake_name
+from ...flatten import Group, flatten
+from .expr import Atom, Call, Seq, constant, snake_name
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, call_arguments, parameter_names
-from .scope import ScopeEmitter, block_output_keys, needed_calls
+from .scope import ScopeEmitter, block_output_keys, shared_across, written_args
 
 
 class FunctionalWriter(ModuleWriter):
@@ -14,7 +14,11 @@ class FunctionalWriter(ModuleWriter):
 
     def definitions(self) -> list[str]:
         self.block_functions = {name: snake_name(name) for name in self.spec.blocks}
-        return [*(self.block_function(name) for name in used_blocks(self.spec)), self.build_function()]
+        graph = flatten(self.spec)
+        self.crossed = shared_across(graph)
+        self.share_targets = {node.share for node in graph.nodes if node.share}
+        self.templates = first_instances(graph.root, self.inline)
+        return [*(self.block_function(name) for name in self.templates), self.build_function()]
 
     def build_function(self) -> str:
         spec = self.spec
@@ -29,7 +33,13 @@ class FunctionalWriter(ModuleWriter):
             inputs[spec_input.name] = var
             lines += statement(f"{var} = ", self.input_expr(spec_input), INDENT)
         emitter = FunctionalScope(
-            self, spec.scope, namer, INDENT, name_of=lambda local: constant(local), values=self.values
+            self,
+            flatten(spec).root,
+            spec.scope.outputs,
+            namer,
+            INDENT,
+            name_of=lambda local: constant(local),
+            values=self.values,
         )
         emitter.bind_inputs(inputs)
         emitter.emit()
@@ -73,7 +83,8 @@ class FunctionalWriter(ModuleWriter):
         values = self.values.with_params({n: Atom(p) for n, p in params.items()})
         emitter = FunctionalScope(
             self,
-            block.scope,
+            self.templates[block_name],
+            block.scope.outputs,
             namer,
             INDENT,
             values=values,
@@ -82,58 +93,66 @@ class FunctionalWriter(ModuleWriter):
         emitter.bind_inputs(inputs)
         emitter.emit()
         lines += emitter.lines
-        keys = block_output_keys(block)
-        result = emitter.outputs_expr()
-        if keys is not None:
-            exprs = [emitter.env[ref.name].select(ref.output) for ref in block.scope.outputs.refs]
-            result = Dict(list(zip(keys, exprs)))
-        lines += statement("return ", result, INDENT)
+        lines += statement("return ", emitter.outputs_expr(block_output_keys(block)), INDENT)
         return "\n".join(lines)
+
+    def inline(self, step) -> bool:
+        """Whether a block call is written in its caller: where a layer is shared across the
+        edge of the block call, as a block function makes its layers anew at each call."""
+        first = step.instances[0]
+        return first.group is not None and any(i.group.frame.name in self.crossed for i in step.instances)
 
 
 class FunctionalScope(ScopeEmitter):
-    def __init__(self, writer, scope, namer, indent, name_of, values):
-        super().__init__(writer, scope, namer, indent)
+    def __init__(self, writer, group, outputs, namer, indent, name_of, values):
+        super().__init__(writer, group, outputs, namer, indent)
         self.name_of = name_of
         self.values = values
-        self.shared_layers: dict[str, str] = {}
-        self.share_targets = {c.share for c in scope.calls if c.share}
+        self.shared_layers: dict[str, str] = {}  # full node name -> the variable holding its layer
 
-    def callee(self, call, instance: str):
+    def callee(self, call, instance, name: str):
         spec = self.spec
-        if call.share:
-            return Atom(self.shared_layers[call.share]), None
+        node = instance.node
+        if node is not None and node.share:
+            return Atom(self.shared_layers[node.share]), None
+        args = written_args(spec, call.args, self.frames)
         if call.type in spec.blocks:
-            args = call_arguments(spec.blocks[call.type], call.args, self.values)
-            args.append(("name", self.name_of(instance)))
-            return Call(self.writer.block_functions[call.type], args), block_output_keys(
+            arguments = call_arguments(spec.blocks[call.type], args, self.values)
+            arguments.append(("name", self.name_of(name)))
+            return Call(self.writer.block_functions[call.type], arguments), block_output_keys(
                 spec.blocks[call.type]
             )
-        layer = self.values.layer(call.type, call.args, self.name_of(instance))
-        if call.name in self.share_targets:
-            var = self.namer(call.name + "_layer")
+        layer = self.values.layer(call.type, args, self.name_of(name))
+        if node.name in self.writer.share_targets:
+            var = self.namer(name + "_layer")
             self.lines += statement(f"{var} = ", layer, self.indent)
-            self.shared_layers[call.name] = var
+            self.shared_layers[node.name] = var
             return Atom(var), None
         return layer, None
 
-    def invoke(self, callee, inputs):
+    def invoke(self, callee, inputs, extra=()):
         if isinstance(callee, Call) and callee.func in self.writer.block_functions.values():
             positional = inputs.items if isinstance(inputs, Seq) else [inputs]
             return Call(callee.func, [(None, item) for item in positional] + callee.args)
-        return super().invoke(callee, inputs)
+        return super().invoke(callee, inputs, extra)
 
 
-def used_blocks(spec) -> list[str]:
-    """Blocks that the model uses, each after the blocks it uses itself."""
-    order: list[str] = []
+def first_instances(root: Group, inline) -> dict:
+    """Block name -> the lowered instance its function is written from (its first call not
+    written inline), each block after the blocks it uses itself."""
+    found: dict = {}
 
-    def visit(scope):
-        needed = needed_calls(scope)
-        for call in topological(scope):
-            if call.name in needed and call.type in spec.blocks and call.type not in order:
-                visit(spec.blocks[call.type].scope)
-                order.append(call.type)
+    def visit(group: Group) -> None:
+        for step in group.steps:
+            first = step.instances[0]
+            if first.group is None:
+                continue
+            if inline(step):
+                for instance in step.instances:
+                    visit(instance.group)
+            elif step.call.type not in found:
+                visit(first.group)
+                found[step.call.type] = first.group
 
-    visit(spec.scope)
-    return order
+    visit(root)
+    return found

@@ -1,16 +1,20 @@
-"""Emit the statements of one graph scope (the model, or a block) in call order.
+"""Emit the statements of one lowered scope (the model, or a block) in build order.
 
 Functional and subclass modules differ only in what they call for a layer
 (`layers.Dense(...)` inline, or `self.dense`) and in how names are written;
-the walk over the graph, the variables and the references are shared here.
+the walk over the lowered calls (`flatten.Group`), the variables and the
+references are shared here. A block call can be written inline: its calls
+become the scope's own, named `<call>_<layer>`, reading the block's inputs
+from the call's.
 """
 
 from __future__ import annotations
 
-from ...flatten import topological
-from ...ir import Call as SpecCall, Ref, Scope, calls_reaching_outputs, instance_names, output_names
+from ...flatten import FlatGraph, Group, Instance, Step, substitute
+from ...ir import Outputs, Ref, output_index, output_names
 from .expr import Atom, Call, Dict, Expr, Seq, constant
 from .layout import statement
+from .values import identifier_arg
 
 
 class Tensor:
@@ -29,9 +33,47 @@ class Tensor:
         return Atom(f"{self.var}[{constant(key).flat()}]")
 
 
-def needed_calls(scope: Scope) -> set[str]:
-    """Names of the calls (not inputs) that some output of the scope depends on."""
-    return calls_reaching_outputs(scope) - set(scope.inputs)
+class Bound:
+    """A block input written inline: the expression the call passed for it."""
+
+    def __init__(self, expr: Expr):
+        self.expr = expr
+
+    def select(self, output) -> Expr:
+        return self.expr
+
+
+class Inlined:
+    """The outputs of a block call written inline, read from the block's own variables."""
+
+    def __init__(self, emitter: ScopeEmitter, outputs: Outputs, prefix: str):
+        self.emitter = emitter
+        self.outputs = outputs
+        self.prefix = prefix
+
+    def select(self, output) -> Expr:
+        ref = self.outputs.refs[output_index(self.outputs, output)]
+        return self.emitter.reference(ref, self.prefix)
+
+
+def shared_across(graph: FlatGraph) -> set[str]:
+    """Names of the block call instances that a shared layer crosses the edge of. They are
+    written inline: a layer object cannot pass in or out of a block's function or class."""
+    crossed: set[str] = set()
+    for node in graph.nodes:
+        if node.share:
+            target = graph.node(node.share)
+            crossed |= {f.name for f in node.scope} ^ {f.name for f in target.scope}
+    return crossed
+
+
+def written_args(spec, args: dict, frames: tuple) -> dict:
+    """A call's arguments as the scope that writes it inline sees them: the parameters of
+    the blocks written inline around it replaced by what their calls pass."""
+    for frame in reversed(frames):
+        block = spec.blocks[frame.block]
+        args = substitute(args, {**block.params, **frame.call.args})
+    return args
 
 
 def block_output_keys(block) -> list[str] | None:
@@ -43,16 +85,21 @@ def block_output_keys(block) -> list[str] | None:
 
 
 class ScopeEmitter:
-    """Writes `var = ...(inputs)` statements for the needed calls of a scope."""
+    """Writes `var = ...(inputs)` statements for the lowered calls of a scope; `values` (set by
+    each style) writes the constant call arguments."""
 
-    def __init__(self, writer, scope: Scope, namer, indent: str):
+    values = None
+
+    def __init__(self, writer, group: Group, outputs: Outputs, namer, indent: str):
         self.writer = writer
         self.spec = writer.spec
-        self.scope = scope
+        self.group = group
+        self.outputs = outputs
         self.namer = namer
         self.indent = indent
-        self.env: dict[str, Tensor] = {}
+        self.env: dict = {}  # name in the scope (`<call>_` before it when inline) -> Tensor, Bound, Inlined
         self.lines: list[str] = []
+        self.frames: tuple = ()  # the block calls being written inline, outermost first
 
     def bind_inputs(self, names: dict) -> None:
         """Scope input name -> Python variable already holding it."""
@@ -60,49 +107,85 @@ class ScopeEmitter:
             self.env[spec_name] = Tensor(var)
 
     def emit(self) -> None:
-        needed = needed_calls(self.scope)
-        for call in topological(self.scope):
-            if call.name in needed:
-                self.emit_call(call)
+        self.emit_group(self.group, prefix="")
 
-    def emit_call(self, call: SpecCall) -> None:
-        inputs = self.inputs(call.inputs)
-        for instance in instance_names(call):
-            var = self.namer(instance)
-            callee, keys = self.callee(call, instance)
-            self.lines += statement(f"{var} = ", self.invoke(callee, inputs), self.indent)
-            self.env[call.name] = Tensor(var, keys)
+    def emit_group(self, group: Group, prefix: str) -> None:
+        for step in group.steps:
+            self.emit_step(step, prefix)
+
+    def emit_step(self, step: Step, prefix: str) -> None:
+        call = step.call
+        inputs = self.inputs(call.inputs, prefix)
+        inline = self.inline(step)
+        for instance in step.instances:
+            if inline:
+                inputs = self.emit_inline(step, instance, inputs, prefix)
+                continue
+            var = self.namer(prefix + instance.local)
+            callee, keys = self.callee(call, instance, prefix + instance.local)
+            extra = [
+                (identifier_arg(k), self.call_argument(k, v))
+                for k, v in written_args(self.spec, call.call_args, self.frames).items()
+            ]
+            self.lines += statement(f"{var} = ", self.invoke(callee, inputs, extra), self.indent)
+            self.env[prefix + call.name] = Tensor(var, keys)
             inputs = Atom(var)
 
-    def inputs(self, inputs) -> object:
+    def inline(self, step: Step) -> bool:
+        """Whether a block call's instances are written as the scope's own calls."""
+        return self.writer.inline(step)
+
+    def emit_inline(self, step: Step, instance: Instance, inputs, prefix: str) -> Expr:
+        """Write a block call's layers in place; the value its next repetition takes."""
+        inner = prefix + instance.local + "_"
+        block = self.spec.blocks[instance.group.frame.block]
+        given = inputs.items if isinstance(inputs, Seq) else [inputs]
+        for name, expr in zip(block.scope.inputs, given):
+            self.env[inner + name] = Bound(expr)
+        self.frames += (instance.group.frame,)
+        self.emit_group(instance.group, inner)
+        self.frames = self.frames[:-1]
+        value = self.env[prefix + step.call.name] = Inlined(self, block.scope.outputs, inner)
+        return value.select(None)
+
+    def reference(self, ref: Ref, prefix: str) -> Expr:
+        return self.env[prefix + ref.name].select(ref.output)
+
+    def inputs(self, inputs, prefix: str) -> object:
         if isinstance(inputs, Ref):
-            return self.env[inputs.name].select(inputs.output)
+            return self.reference(inputs, prefix)
         if isinstance(inputs, list):
-            return Seq([self.inputs(item) for item in inputs])
-        return {key: self.inputs(item) for key, item in inputs.items()}
+            return Seq([self.inputs(item, prefix) for item in inputs])
+        return {key: self.inputs(item, prefix) for key, item in inputs.items()}
 
     @staticmethod
-    def invoke(callee: Expr, inputs) -> Expr:
-        """`callee(inputs)`, with keyword inputs as keyword arguments."""
+    def invoke(callee: Expr, inputs, extra=()) -> Expr:
+        """`callee(inputs)`, with keyword inputs as keyword arguments, then `extra` (the
+        constant call arguments)."""
         call_args = (
             [(key, value) for key, value in inputs.items()] if isinstance(inputs, dict) else [(None, inputs)]
-        )
+        ) + list(extra)
         if isinstance(callee, Call) and callee.call_args is None:
             return Call(callee.func, callee.args, call_args)
         return Call(callee.flat(), call_args)
 
-    def callee(self, call: SpecCall, instance: str):
-        """What to call for one instance (repetition) of a spec call, and its output keys."""
+    def call_argument(self, key: str, value) -> Expr:
+        """The expression of one constant call argument."""
+        return self.values.value(value)
+
+    def callee(self, call, instance: Instance, name: str):
+        """What to call for one instance (repetition) of a call, named `name` in the scope,
+        and its output keys."""
         raise NotImplementedError
 
-    def outputs_expr(self) -> Expr:
-        outputs = self.scope.outputs
-        exprs = [self.env[ref.name].select(ref.output) for ref in outputs.refs]
+    def outputs_expr(self, keys: list | None = None) -> Expr:
+        """The scope's result: one tensor, a list, or a dict (by output name, or by `keys`)."""
+        outputs = self.outputs
+        exprs = [self.reference(ref, "") for ref in outputs.refs]
+        if keys is not None:
+            return Dict(list(zip(keys, exprs)))
         if outputs.kind == "named":
             return Dict([(name, e) for (name, _), e in zip(outputs.items, exprs)])
         if outputs.kind == "list" and len(exprs) > 1:
             return Seq(exprs)
         return exprs[0]
-
-
-__all__ = ["ScopeEmitter", "Tensor", "block_output_keys", "needed_calls", "Dict"]

@@ -8,13 +8,13 @@ will see; `get_config()` returns every constructor argument.
 
 from __future__ import annotations
 
-from ...flatten import flatten
-from ...ir import instance_name, instance_names
+from ...catalog import catalog
+from ...flatten import Group, Step, flatten
 from .expr import Atom, Call, Dict, Seq, class_name, constant
-from .inline import LayerRanks, inline_scope
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, attribute_name, call_arguments, parameter_names
-from .scope import ScopeEmitter, block_output_keys, needed_calls
+from .ranks import LayerRanks
+from .scope import ScopeEmitter, block_output_keys, shared_across, written_args
 
 I2 = INDENT * 2
 
@@ -27,24 +27,42 @@ class SubclassWriter(ModuleWriter):
         taken = {"keras", "layers", "build_model", "compile_model", self.model_class_name()}
         names = Namer(taken)
         self.ranks = LayerRanks(flatten(spec))
-        self.scopes = {None: inline_scope(spec, spec.scope, "", self.ranks)}
-        self.prefixes = {None: ""}
-        self._collect_blocks(self.scopes[None], "")
-        self.block_classes = {name: names(class_name(name)) for name in reversed(list(self.scopes)) if name}
+        self.crossed = shared_across(flatten(spec))
+        self.groups = {None: flatten(spec).root}
+        self._collect_blocks(self.groups[None])
+        self.block_classes = {name: names(class_name(name)) for name in reversed(list(self.groups)) if name}
         parts = [self.block_class(name) for name in self.block_classes]
         parts += [self.model_class(), self.build_function()]
         return parts
 
-    def _collect_blocks(self, scope, prefix: str) -> None:
-        """The scope (inlined where needed) of every block kept as a class, from its first call."""
-        for call in needed_scope_calls(scope):
-            if call.type not in self.spec.blocks or call.type in self.scopes:
-                continue
-            instance = prefix + instance_name(call, 1) + "_"
-            block = self.spec.blocks[call.type]
-            self.scopes[call.type] = inline_scope(self.spec, block.scope, instance, self.ranks)
-            self.prefixes[call.type] = instance
-            self._collect_blocks(self.scopes[call.type], instance)
+    def _collect_blocks(self, group: Group) -> None:
+        """The lowered instance of every block kept as a class that its class is written from:
+        its first call."""
+        for step, _ in self.members(group):
+            first = step.instances[0].group
+            if first is not None and step.call.type not in self.groups:
+                self.groups[step.call.type] = first
+                self._collect_blocks(first)
+
+    def inline(self, step: Step) -> bool:
+        """Whether a block call is written as its caller's own layers: where Keras's order
+        interleaves its layers with others' (parallel blocks, as in an Inception module), a
+        Layer subclass would list the weights in another order; and where a layer is shared
+        across the edge of the call, as the block's class keeps its layers to itself."""
+        if step.instances[0].group is None:
+            return False
+        frames = [instance.group.frame.name for instance in step.instances]
+        return any(name in self.crossed or not self.ranks.contiguous(name) for name in frames)
+
+    def members(self, group: Group, frames: tuple = ()):
+        """(step, inline frames) of the calls whose layers a class creates: a block call written
+        inline gives its own calls, under the frames of the calls written inline around them."""
+        for step in group.steps:
+            if self.inline(step):
+                for instance in step.instances:
+                    yield from self.members(instance.group, frames + (instance.group.frame,))
+            else:
+                yield step, frames
 
     def package(self) -> str:
         return f"kspec.{self.spec.name}"
@@ -75,17 +93,14 @@ class SubclassWriter(ModuleWriter):
         for p in params:
             lines.append(f"{I2}self.{stored[p]} = {args[p]}")
         values = self.values.with_params({p: Atom(args[p]) for p in params})
-        scope = self.scopes[block_name]
+        group = self.groups[block_name]
         layer_attrs = self.init_layers(
-            scope,
-            lines,
-            values,
-            attributes,
-            name_of=lambda local: Atom(f'f"{{self.name}}_{local}"'),
-            prefix=self.prefixes[block_name],
+            group, lines, values, attributes, name_of=lambda local: Atom(f'f"{{self.name}}_{local}"')
         )
-        lines += ["", *self.build_method(scope.inputs, dtypes=None)]
-        lines += ["", *self.call_method(scope, layer_attrs, block_output_keys(block))]
+        lines += ["", *self.build_method(block.scope.inputs, dtypes=None)]
+        call_values = self.values.with_params({p: Atom(f"self.{stored[p]}") for p in params})
+        keys = block_output_keys(block)
+        lines += ["", *self.call_method(group, block.scope, layer_attrs, keys, call_values)]
         lines += [
             "",
             f"{INDENT}def get_config(self):",
@@ -111,13 +126,13 @@ class SubclassWriter(ModuleWriter):
             f"{I2}super().__init__(**kwargs)",
         ]
         attributes = Namer(set(self.reserved_attributes()))
-        scope = self.scopes[None]
+        group = self.groups[None]
         layer_attrs = self.init_layers(
-            scope, lines, self.values, attributes, name_of=lambda local: constant(local), prefix=""
+            group, lines, self.values, attributes, name_of=lambda local: constant(local)
         )
         dtypes = [i.dtype for i in spec.inputs.values()]
         lines += ["", *self.build_method(tuple(spec.inputs), dtypes)]
-        lines += ["", *self.call_method(scope, layer_attrs, None)]
+        lines += ["", *self.call_method(group, spec.scope, layer_attrs, None, self.values)]
         lines += [
             "",
             f"{INDENT}def get_config(self):",
@@ -149,29 +164,37 @@ class SubclassWriter(ModuleWriter):
 
     # Methods --------------------------------------------------------------------
 
-    def init_layers(self, scope, lines, values, attributes, name_of, prefix: str) -> dict:
-        """`self.<attr> = <layer>` for every needed call, in Keras's layer order."""
-        first = {c.name: prefix + instance_name(c, 1) for c in scope.calls}
-        calls = sorted(
-            (c for c in needed_scope_calls(scope) if not c.share),
-            key=lambda c: self.ranks.rank(first[c.name]),
-        )
+    def init_layers(self, group: Group, lines, values, attributes, name_of) -> dict:
+        """`self.<attr> = <layer>` for every call the class creates, in Keras's layer order;
+        a call sharing a layer gets the attribute of the layer it shares."""
+        members = list(self.members(group))
         attrs: dict[str, str] = {}
-        for call in calls:
-            for instance in instance_names(call):
-                attr = attribute_name(instance, attributes)
-                attrs[instance] = attr
+        for step, frames in sorted(
+            (member for member in members if not shares(member[0])), key=lambda member: self.rank(member[0])
+        ):
+            call, prefix = step.call, inline_prefix(frames)
+            args = written_args(self.spec, call.args, frames)
+            for instance in step.instances:
+                name = prefix + instance.local
+                attrs[name] = attribute_name(name, attributes)
                 if call.type in self.spec.blocks:
-                    args = call_arguments(self.spec.blocks[call.type], call.args, values)
-                    args.append(("name", name_of(instance)))
-                    expr = Call(self.block_classes[call.type], args)
+                    arguments = call_arguments(self.spec.blocks[call.type], args, values)
+                    arguments.append(("name", name_of(name)))
+                    expr = Call(self.block_classes[call.type], arguments)
                 else:
-                    expr = values.layer(call.type, call.args, name_of(instance))
-                lines.extend(statement(f"self.{attr} = ", expr, I2))
-        for call in needed_scope_calls(scope):
-            if call.share:
-                attrs[call.name] = attrs[call.share]
+                    expr = values.layer(call.type, args, name_of(name))
+                lines.extend(statement(f"self.{attrs[name]} = ", expr, I2))
+        outside = len(group.frame.name) + 1 if group.frame else 0  # the class's own name and "_"
+        for step, frames in members:
+            if shares(step):
+                for instance in step.instances:
+                    attrs[inline_prefix(frames) + instance.local] = attrs[instance.node.share[outside:]]
         return attrs
+
+    def rank(self, step: Step) -> int:
+        """Where a call's first layer is in Keras's order."""
+        first = step.instances[0]
+        return self.ranks.rank(first.node.name if first.node is not None else first.group.frame.name)
 
     def build_method(self, inputs: tuple, dtypes) -> list[str]:
         lines = [
@@ -198,7 +221,7 @@ class SubclassWriter(ModuleWriter):
         lines.append(f"{I2}super().build(input_shape)")
         return lines
 
-    def call_method(self, scope, attrs: dict, keys) -> list[str]:
+    def call_method(self, group: Group, scope, attrs: dict, keys, values) -> list[str]:
         namer = Namer({"self", "inputs", "training", "keras", "layers"})
         lines = [f"{INDENT}def call(self, inputs, training=None):"]
         variables = {name: namer(name) for name in scope.inputs}
@@ -206,33 +229,42 @@ class SubclassWriter(ModuleWriter):
             lines.append(f"{I2}{next(iter(variables.values()))} = inputs")
         else:
             lines.append(f"{I2}{', '.join(variables.values())} = inputs")
-        emitter = SubclassScope(self, scope, namer, I2, attrs)
+        emitter = SubclassScope(self, group, scope.outputs, namer, I2, attrs, values)
         emitter.bind_inputs(variables)
         emitter.emit()
         lines += emitter.lines
-        result = emitter.outputs_expr()
-        if keys is not None:
-            result = Dict(list(zip(keys, [emitter.env[r.name].select(r.output) for r in scope.outputs.refs])))
-        lines += statement("return ", result, I2)
+        lines += statement("return ", emitter.outputs_expr(keys), I2)
         return lines
 
     def reserved_attributes(self):
-        from ...catalog import catalog
-
         return catalog().model_attributes
 
 
 class SubclassScope(ScopeEmitter):
-    def __init__(self, writer, scope, namer, indent, attrs):
-        super().__init__(writer, scope, namer, indent)
+    def __init__(self, writer, group, outputs, namer, indent, attrs, values):
+        super().__init__(writer, group, outputs, namer, indent)
         self.attrs = attrs
+        self.values = values
 
-    def callee(self, call, instance):
-        keys = block_output_keys(self.spec.blocks[call.type]) if call.type in self.spec.blocks else None
-        return Atom(f"self.{self.attrs[instance]}"), keys
+    def call_argument(self, key, value):
+        """As in a Functional model, where a `training` the model is called with (fit, predict)
+        replaces the one a layer call was given."""
+        expr = super().call_argument(key, value)
+        if key != "training":
+            return expr
+        return Atom(f"{expr.flat()} if training is None else training")
+
+    def callee(self, call, instance, name: str):
+        keys = block_output_keys(self.spec.blocks[instance.group.frame.block]) if instance.group else None
+        return Atom(f"self.{self.attrs[name]}"), keys
 
 
-def needed_scope_calls(scope) -> list:
-    """The calls of a scope that some output depends on, in list order."""
-    needed = needed_calls(scope)
-    return [c for c in scope.calls if c.name in needed]
+def shares(step: Step) -> bool:
+    """Whether a call's layers are another call's (`share`, or inside a shared block call)."""
+    first = step.instances[0]
+    return first.node is not None and first.node.share is not None
+
+
+def inline_prefix(frames: tuple) -> str:
+    """What the names of a call written inline start with: `<block call>_` for each frame."""
+    return "".join(frame.local + "_" for frame in frames)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from keyword import iskeyword
+
 from ...catalog.aliases import full_name
 from ...catalog.argkinds import OBJECT_SUFFIXES
 from ...expressions import is_expression, parse
-from .expr import Arithmetic, Call, Dict, Expr, Seq, constant, identifier
+from .expr import Arithmetic, Call, Dict, Expr, Seq, constant
 
 LAYER_ARGS = ("layer", "backward_layer", "cell")  # arguments that hold a nested layer
 
@@ -100,8 +102,9 @@ class Values:
 
 
 def identifier_arg(name: str) -> str:
-    """A keyword argument name: it must be a plain identifier, and no keyword."""
-    if identifier(name) != name:
+    """A keyword argument name: it must be a plain identifier, and no keyword (`training` and
+    `inputs`, which a generated module's own names avoid, are fine here)."""
+    if not isinstance(name, str) or not name.isidentifier() or not name.isascii() or iskeyword(name):
         raise ValueError(f"{name!r} cannot be a keyword argument")
     return name
 
