@@ -43,6 +43,7 @@ CODES = {
     "KS210": "missing inputs",
     "KS211": "Keras style that the graph does not allow",
     "KS212": "block call with the wrong number of inputs",
+    "KS213": "layer or output that no model input reaches",
     # Constructor and call arguments, nested Keras objects.
     "KS301": "unknown constructor argument",
     "KS302": "constructor argument of the wrong type",
@@ -75,4 +76,8 @@ CODES = {
     "KS606": "no shape rule for the layer: shapes after it are unknown",
     "KS607": "weights larger than this machine's memory",
     "KS608": "custom layer contract that cannot be computed for a call",
+    # keras.ops calls.
+    "KS701": "unknown or disallowed keras.ops function",
+    "KS702": "unknown keras.ops argument, one given twice, or too many tensor inputs",
+    "KS703": "required keras.ops argument missing",
 }

@@ -45,7 +45,7 @@ class Frame(NamedTuple):
 
 
 class Node(NamedTuple):
-    """One concrete layer call."""
+    """One concrete layer call, or keras.ops call (`op`; its type is `ops.<op>`)."""
 
     name: str
     type: str
@@ -57,6 +57,7 @@ class Node(NamedTuple):
     origin: Call | None = None  # the call as written, which this node is an instance of
     local: str = ""  # the node's name in its own scope: conv_a, or conv_a_2 with repeat
     call_args: dict = {}  # constant keyword arguments of the call, parameters substituted
+    op: str | None = None  # the keras.ops function of an op call
 
     def ports(self) -> list[Port]:
         return list(iter_ports(self.inputs))
@@ -257,8 +258,9 @@ class _Expander:
             return self.blocks(call, call.type, names, args, inputs, prefix, nesting, step)
         value = None
         for name in instance_names(call):
+            kind = call.type if call.op is None else "ops." + call.op
             value = inputs = self.layer(
-                prefix + name, call.type, args, inputs, nesting, call, name, step, call_args=call_args
+                prefix + name, kind, args, inputs, nesting, call, name, step, call_args=call_args
             )
         return value
 
@@ -278,7 +280,9 @@ class _Expander:
         if share is None and self.sharing is not None:
             own, target = self.sharing
             share = self.graph.node(target + name[len(own) :])
-        if share is not None:
+        if share is not None and share.op is not None:  # an op has no layer: the same call again
+            type_name, args, share = share.type, share.args, None
+        elif share is not None:
             type_name, args = share.type, {}
             share = share.share or share.name
         node = Node(
@@ -292,6 +296,7 @@ class _Expander:
             origin=call,
             local=local,
             call_args=call_args or {},
+            op=call.op,
         )
         self.graph.nodes.append(node)
         step.instances.append(Instance(local, node=node))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple, Union
 
-CALL_KEYS = ("name", "type", "share", "inputs", "repeat", "call")
+CALL_KEYS = ("name", "type", "share", "op", "inputs", "repeat", "call")
 _CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _CAMEL_2 = re.compile(r"([a-z])([A-Z])")
 _REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]+|[A-Za-z_][A-Za-z0-9_]*))?$")
@@ -60,7 +60,7 @@ class Input(NamedTuple):
 
 
 class Call(NamedTuple):
-    """One item of a `layers` list."""
+    """One item of a `layers` list: a layer (`type`), a shared layer (`share`) or a keras.ops call (`op`)."""
 
     name: str
     type: str | None
@@ -72,6 +72,7 @@ class Call(NamedTuple):
     where: tuple
     explicit_name: bool = True
     call_args: dict = {}  # constant keyword arguments of the layer's call(), from `call:`
+    op: str | None = None  # a keras.ops function; `args` are its constant arguments
 
     def refs(self) -> list[Ref]:
         return list(iter_refs(self.inputs))
@@ -344,13 +345,18 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
             continue
         type_name = item.get("type") if isinstance(item.get("type"), str) else None
         share = item.get("share") if isinstance(item.get("share"), str) else None
+        op = item.get("op") if isinstance(item.get("op"), str) and item["op"].isidentifier() else None
         name = item.get("name") if isinstance(item.get("name"), str) else None
         explicit = name is not None
         if name is None:
-            name = _derive_name(type_name or (share and share.split("/")[-1]) or "layer", taken, counters)
+            name = _derive_name(
+                type_name or (share and share.split("/")[-1]) or op or "layer", taken, counters
+            )
         raw_in = item.get("inputs")
         implicit = raw_in is None
         call_inputs = previous if implicit else _parse_inputs(raw_in, item_where + ("inputs",))
+        if implicit and op is not None and not _op_takes_tensors(op):
+            call_inputs = []  # `arange`, `ones`: nothing to take from the previous call
         if call_inputs is None and not implicit:
             call_inputs = []  # malformed: the schema has reported it
         repeat = item.get("repeat")
@@ -366,11 +372,20 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
             where=item_where,
             explicit_name=explicit,
             call_args=dict(call_args) if isinstance(call_args, dict) else {},
+            op=op,
         )
         calls.append(call)
         previous = Ref(name, None, item_where)
     outputs = _parse_outputs(raw_outputs, where + ("outputs",))
     return Scope(inputs, tuple(calls), outputs, where)
+
+
+def _op_takes_tensors(op: str) -> bool:
+    """Whether a keras.ops function takes a tensor (an unknown one is taken to)."""
+    from .catalog import catalog
+
+    signature = catalog().op(op)
+    return signature is None or bool(signature.tensors)
 
 
 def _derive_name(base_type: str, taken: set, counters: dict) -> str:

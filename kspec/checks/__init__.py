@@ -11,6 +11,7 @@ from .arguments import EXPRESSION_HINT, ValueChecker
 from .compile import check_compile
 from .expansion import check_expansion
 from .graph import check_scope, shared_call, type_kind
+from .ops import check_constant_calls, check_op_call
 from .paths import IMPORT_PATH, custom_path_problem
 
 
@@ -96,6 +97,8 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
     checker = ValueChecker(spec, out)
     _check_calls(spec, spec.scope, checker, usages)
     check_compile(spec, checker)
+    if not out.has_errors:  # the lowered graph needs a spec without errors
+        check_constant_calls(spec, out)
 
 
 def _check_contract(contract, out) -> None:
@@ -112,7 +115,9 @@ def _check_contract(contract, out) -> None:
 def _check_calls(spec, scope, checker, usages) -> None:
     for call in scope.calls:
         kind = type_kind(spec, call.type)
-        if kind == "keras":
+        if call.op is not None:
+            check_op_call(call, checker)
+        elif kind == "keras":
             checker.check_layer(call.type, call.args, call.where, call.where + ("type",))
         elif kind == "block":
             block_checks.check_block_call(spec, call, checker, usages)

@@ -38,7 +38,7 @@ def check_evaluated(spec, out) -> None:
         return
     holding = {where for where, _, _ in graph.evaluated}
     for node in graph.nodes:
-        if node.share or catalog().layer(node.type) is None:
+        if node.share or node.op is not None or catalog().layer(node.type) is None:
             continue
         if node.scope or node.where in holding:
             checker = ValueChecker(spec, _InCall(out, node.scope))

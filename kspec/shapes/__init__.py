@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..catalog import catalog
 from ..diagnostics import WARNING, Diagnostic, block_context
 from ..flatten import FlatGraph, Node, Port, flatten
-from . import attention, contracts, conv, core, merge, recurrent
+from . import attention, contracts, conv, core, merge, ops, recurrent
 from .errors import ShapeError, fmt
 
 RULES = {**core.RULES, **conv.RULES, **merge.RULES, **recurrent.RULES, **attention.RULES}
@@ -118,7 +118,9 @@ def _infer(spec, graph: FlatGraph) -> ShapeReport:
             target_type, args = node.type, node.args
         contract = spec.contracts.get(target_type)
         try:
-            if contract is not None:
+            if node.op is not None:
+                output, trainable, frozen = _apply_op(node.op, args, inputs)
+            elif contract is not None:
                 output, trainable, frozen = contracts.apply(contract, args, inputs)
             else:
                 output, trainable, frozen = _apply(target_type, args, inputs, node.call_args)
@@ -145,7 +147,7 @@ def _infer(spec, graph: FlatGraph) -> ShapeReport:
                     document,
                     node,
                     "KS606",
-                    f"no shape rule for {node.type}: the output shape of "
+                    f"no shape rule for {'keras.' if node.op else ''}{node.type}: the output shape of "
                     f"'{node.name}' and what follows it are unknown",
                     "the model still builds; kspec summary shows '?'"
                     + (
@@ -182,6 +184,12 @@ def _apply(type_name: str, args: dict, inputs, call_args=None):
     if call_args and canonical in CALL_RULES:
         output = CALL_RULES[canonical](args, inputs, output, call_args)
     return output, trainable, frozen
+
+
+def _apply_op(op: str, args: dict, inputs):
+    if op not in ops.RULES:
+        raise _NoRule
+    return ops.apply(op, args, inputs), 0, 0
 
 
 def _nested(type_name: str, args: dict, inputs):

@@ -42,6 +42,28 @@ class Values:
             call_args.append(("name", name))
         return Call(self.layer_class(type_name), call_args)
 
+    def op(self, op: str, tensors: dict, args: dict) -> Call:
+        """`keras.ops.matmul(q, k)`: tensors positionally while they fill the first parameters,
+        then by keyword; constants by keyword (`axis=-1`). A list (or parameter) given for a
+        tensor becomes one: Keras takes a bare list for a tensor only outside a model."""
+        from ...catalog import catalog
+
+        signature = catalog().op(op)
+        call_args, positional = [], True
+        for name in signature.params:
+            if name in tensors and positional:
+                call_args.append((None, tensors[name]))
+                continue
+            positional = False
+            if name in tensors:
+                call_args.append((identifier_arg(name), tensors[name]))
+            elif name in args:
+                value = self.value(args[name])
+                if name in signature.tensors and (isinstance(args[name], list) or self.is_param(args[name])):
+                    value = Call("keras.ops.convert_to_tensor", [(None, value)])
+                call_args.append((identifier_arg(name), value))
+        return Call(f"keras.ops.{identifier_attr(op)}", call_args)
+
     def layer_class(self, type_name: str) -> str:
         if type_name in self.custom:
             return self.custom[type_name]
