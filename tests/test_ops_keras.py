@@ -289,6 +289,10 @@ def test_each_shape_rule_gives_what_keras_computes(op, shapes, args):
 def test_each_shape_error_is_an_error_in_keras(op, shapes, args):
     with pytest.raises(ShapeError):
         apply(op, args, spec_inputs(op, shapes))
+    import keras
+
+    if op == "arange" and keras.backend.backend() != "tensorflow":
+        pytest.skip("an empty arange is an error on TensorFlow only; kspec refuses it everywhere")
     with pytest.raises(Exception):
         keras_shape(op, shapes, args)
 
