@@ -485,7 +485,7 @@ def build_command(spec_path, style, search_path) -> None:
         _fail(f"building needs Keras: pip install 'kspec[keras]' ({exc})", 2)
     click.echo(f"building {spec.name} ({style}) with Keras ...", err=True)
     try:
-        model = build(spec, style, path=search_path)
+        model = _allowed(lambda spec_, style_: build(spec_, style_, path=search_path), spec, style)
     except ImportError as error:
         _fail(f"cannot import a custom layer: {error}", 2)
     except CustomLayerRefused as error:

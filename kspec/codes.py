@@ -62,9 +62,12 @@ CODES = {
     "KS406": "block parameter named like a call key",
     "KS407": "blocks and repeats expand past the limit",
     "KS408": "block calls nested too deeply",
+    "KS409": "malformed expression",
+    "KS410": "expression that cannot be computed",
     # Compile settings and custom layers.
     "KS501": "per-output setting names no output",
     "KS502": "malformed custom import path",
+    "KS503": "custom layer contract that the real layer contradicts",
     # Shapes (static inference).
     "KS601": "shapes that do not fit together",
     "KS602": "input of the wrong rank or form for the layer",
@@ -73,6 +76,7 @@ CODES = {
     "KS605": "Reshape target that does not hold the input's values",
     "KS606": "no shape rule for the layer: shapes after it are unknown",
     "KS607": "weights larger than this machine's memory",
+    "KS608": "custom layer contract that cannot be computed for a call",
     # keras.ops calls.
     "KS701": "unknown or disallowed keras.ops function",
     "KS702": "unknown keras.ops argument, one given twice, or too many tensor inputs",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from . import expressions
 from .ir import (
     Call,
     Ref,
@@ -104,6 +105,9 @@ class FlatGraph:
         self.outputs: list = []  # (output name or None, Port)
         self.outputs_kind = "single"
         self.root = Group(None, [])
+        # Calls with expressions in their arguments: (call's where, scope, [(path, ExpressionError
+        # or None)]), as substitute records them; validation reports what could not be computed.
+        self.evaluated: list = []
         self._index: dict = {}
 
     def node(self, name: str) -> Node:
@@ -157,14 +161,32 @@ def _reaching_outputs(graph: FlatGraph) -> list:
     return [n for n in graph.nodes if n.name in needed]
 
 
-def substitute(value, params: dict):
-    """A value with every `$name` (at any depth) replaced by the parameter's value."""
-    if isinstance(value, str) and value.startswith("$") and value[1:] in params:
-        return params[value[1:]]
+def substitute(value, params: dict, found: list | None = None, at: tuple = ()):
+    """A value with every `$name` (at any depth) replaced by the parameter's value, and every
+    expression by its value (or, where parameters stay unbound, by the expression over them).
+
+    With `found`, each expression met is recorded there as (path, None) or, where it cannot
+    be computed, (path, ExpressionError) and left as written; without it, that raises.
+    """
+    if isinstance(value, str):
+        if value.startswith("$") and value[1:] in params:
+            return params[value[1:]]
+        if not expressions.is_expression(value):
+            return value
+        try:
+            result = expressions.substitute(value, params)
+        except expressions.ExpressionError as error:
+            if found is None:
+                raise
+            found.append((at, error))
+            return value
+        if found is not None:
+            found.append((at, None))
+        return result
     if isinstance(value, list):
-        return [substitute(v, params) for v in value]
+        return [substitute(v, params, found, at + (i,)) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: substitute(v, params) for k, v in value.items()}
+        return {k: substitute(v, params, found, at + (k,)) for k, v in value.items()}
     return value
 
 
@@ -227,10 +249,10 @@ class _Expander:
 
     def call(self, call: Call, env: dict, prefix: str, params: dict, nesting: tuple, step: Step):
         inputs = self.inputs(call.inputs, env)
-        call_args = substitute(call.call_args, params) if params else call.call_args
+        call_args = self.substitute(call.call_args, params, call.where + ("call",), nesting)
         if call.share is not None:
             return self.share(call, env[call.share_path[0]], inputs, prefix, params, nesting, step)
-        args = substitute(call.args, params) if params else call.args
+        args = self.substitute(call.args, params, call.where, nesting)
         if call.type in self.spec.blocks:
             names = instance_names(call)
             return self.blocks(call, call.type, names, args, inputs, prefix, nesting, step)
@@ -241,6 +263,15 @@ class _Expander:
                 prefix + name, kind, args, inputs, nesting, call, name, step, call_args=call_args
             )
         return value
+
+    def substitute(self, args: dict, params: dict, where: tuple, nesting: tuple) -> dict:
+        """`args` with parameters and expressions substituted, each expression recorded in
+        `graph.evaluated` (with the error, where it cannot be computed)."""
+        found: list = []
+        args = substitute(args, params, found)
+        if found:
+            self.graph.evaluated.append((where, nesting, found))
+        return args
 
     def layer(
         self, name, type_name, args, inputs, nesting, call, local, step, share=None, call_args=None
@@ -290,13 +321,13 @@ class _Expander:
                 self.sharing = (prefix + name + "_", frame.name + "_")
                 # With the target call's parameters, which its layers' call arguments ($causal) read
                 # (here, and in the frame for the writers).
-                args = substitute(frame.call.args, params)
+                args = substitute(frame.call.args, params, [])  # what fails is the target's error
                 same = call._replace(args=frame.call.args)
                 value = self.blocks(same, frame.block, [name], args, inputs, prefix, nesting, step)
                 inputs = value.port(None)
             self.sharing = outer
             return value
-        call_args = substitute(call.call_args, params)
+        call_args = self.substitute(call.call_args, params, call.where + ("call",), nesting)
         return self.layer(
             prefix + call.name,
             None,

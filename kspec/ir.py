@@ -194,6 +194,15 @@ class Block(NamedTuple):
     where: tuple
 
 
+class Contract(NamedTuple):
+    """What a `custom` entry says its layer gives (kspec.shapes.contracts applies it)."""
+
+    output_shape: object  # "same", {"same_as": K}, a shape list, or a list of shape lists
+    weights: object  # trainable parameters: an int, or an expression over input dims and $arguments
+    non_trainable: object  # the same for non-trainable parameters (0 when not said)
+    where: tuple
+
+
 class Spec:
     """A whole spec: the model scope, blocks, custom layers and compile settings."""
 
@@ -210,6 +219,7 @@ class Spec:
         custom_where: dict | None = None,
         clashes: tuple = (),
         library: bool = False,
+        contracts: dict | None = None,
     ):
         self.name = name
         self.description = description
@@ -217,6 +227,7 @@ class Spec:
         self.scope = scope  # the model's own graph
         self.blocks = blocks  # name -> Block
         self.custom = custom  # type name -> import path
+        self.contracts = contracts or {}  # type name -> Contract, for custom entries that have one
         self.compile = compile
         self.document = document
         self.custom_where = custom_where or {name: ("custom", name) for name in custom}  # name -> where
@@ -254,16 +265,22 @@ def build_spec(data: dict, document=None, included: tuple = ()) -> Spec:
     blocks: dict = {}
     custom: dict = {}
     custom_where: dict = {}
+    contracts: dict = {}
     clashes: list = []  # (what, name, where, where of the first definition)
     for prefix, source in (((), data), *included):
         _add_blocks(blocks, source.get("blocks"), prefix, clashes)
         raw_custom = source.get("custom")
-        for name, path in raw_custom.items() if isinstance(raw_custom, dict) else ():
+        for name, body in raw_custom.items() if isinstance(raw_custom, dict) else ():
             where = prefix + ("custom", name)
             if name in custom_where:
                 clashes.append(("custom layer", name, where, custom_where[name]))
                 continue
+            path = body.get("class") if isinstance(body, dict) else body
             custom[name], custom_where[name] = path, where
+            if isinstance(body, dict) and "output_shape" in body and "weights" in body:
+                contracts[name] = Contract(
+                    body["output_shape"], body["weights"], body.get("non_trainable_weights", 0), where
+                )
     compile_ = data.get("compile") if isinstance(data.get("compile"), dict) else None
     description = data.get("description") if isinstance(data.get("description"), str) else None
     name = data.get("name") if isinstance(data.get("name"), str) else "model"
@@ -279,6 +296,7 @@ def build_spec(data: dict, document=None, included: tuple = ()) -> Spec:
         custom_where=custom_where,
         clashes=tuple(clashes),
         library=is_library(data),
+        contracts=contracts,
     )
 
 

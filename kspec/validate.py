@@ -6,6 +6,7 @@ import os
 from typing import NamedTuple
 
 from .checks import Collector, check_spec
+from .checks.evaluated import check_evaluated
 from .checks.expansion import DEFAULT_MAX_EXPANSION
 from .diagnostics import Diagnostic
 from .gcpause import gc_paused
@@ -235,6 +236,8 @@ def validate_document(document: Document, limits: Limits = Limits(), overrides=(
             return _result(documents, None, out)
         spec.target = target(limits.keras_version, _keras_field(document.data))
         check_spec(spec, out, limits.max_expansion, spec.target)
+        if not out.has_errors and not spec.library:
+            check_evaluated(spec, out)
         if not out.has_errors and not spec.library:
             shapes = infer(spec)
             out.diagnostics.extend(shapes.diagnostics)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from ..catalog import catalog
 from ..catalog.versions import Target, target as default_target
 from ..diagnostics import ERROR, WARNING, Diagnostic
+from ..expressions import ExpressionError, parse
+from ..shapes.contracts import expressions_of
 from . import blocks as block_checks
-from .arguments import ValueChecker
+from .arguments import EXPRESSION_HINT, ValueChecker
 from .compile import check_compile
 from .expansion import check_expansion
 from .graph import check_scope, shared_call, type_kind
@@ -65,6 +67,8 @@ def check_spec(spec, out: Collector, max_expansion: int, target: Target | None =
         if name in spec.blocks or catalog().layer(name) is not None:
             what = "a block" if name in spec.blocks else f"keras.layers.{name}"
             out.error(where, "KS201", f"custom type '{name}' has the name of {what}", key=True)
+    for contract in spec.contracts.values():
+        _check_contract(contract, out)
     for name, block in spec.blocks.items():
         if catalog().layer(name) is not None:
             out.error(
@@ -99,6 +103,17 @@ def check_spec(spec, out: Collector, max_expansion: int, target: Target | None =
     check_compile(spec, checker)
     if not out.has_errors:  # the lowered graph needs a spec without errors
         check_constant_calls(spec, out)
+
+
+def _check_contract(contract, out) -> None:
+    """Every expression of a custom layer's contract is well formed (its values depend on each call)."""
+    for path, text in expressions_of(contract):
+        try:
+            parse(text, allow_input=True)
+        except ExpressionError as error:
+            at = f" (character {error.column})" if error.column else ""
+            hint = EXPRESSION_HINT + ", and input[J] or input.K[J] for a dimension of an input"
+            out.error(contract.where + path, "KS409", f"{error.message}{at} in '{text}'", hint)
 
 
 def _check_calls(spec, scope, checker, usages) -> None:

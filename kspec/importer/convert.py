@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from . import writing
 from .compile_section import compile_settings
+from .contracts import measured_contracts
 from .graph import functional_graph
 from .refusals import ImportRefused
 from .spec_data import SpecData, output_names
@@ -42,7 +43,7 @@ def imported_model(model, compile_config: dict | None = None) -> Imported:
     if compile_config is None:
         compile_config = model.get_compile_config() or {}
     return imported_config(
-        model.get_config(), "Sequential" if kind == "Sequential" else "Functional", compile_config
+        model.get_config(), "Sequential" if kind == "Sequential" else "Functional", compile_config, model
     )
 
 
@@ -61,9 +62,10 @@ def from_keras_config(
 
 
 def imported_config(
-    config: dict, class_name: str = "Functional", compile_config: dict | None = None
+    config: dict, class_name: str = "Functional", compile_config: dict | None = None, model=None
 ) -> Imported:
-    """As from_keras_config, with the list of settings the spec could not carry."""
+    """As from_keras_config, with the list of settings the spec could not carry; with the
+    `model` itself, custom classes get the contracts measured on it."""
     spec = SpecData(functional_graph(config, class_name))
     lines = writing.heading(spec.name())
     lines += writing.inputs_section(spec.inputs())
@@ -72,7 +74,8 @@ def imported_config(
     lines += writing.layers_section(spec.layers())
     outputs = spec.outputs()
     lines += writing.outputs_section(outputs)
-    lines += writing.custom_section(spec.custom)
+    contracts = measured_contracts(model, spec.custom) if model is not None and spec.custom else {}
+    lines += writing.custom_section(spec.custom, contracts)
     settings, not_carried = compile_settings(compile_config, output_names(outputs))
     lines += writing.compile_section(settings, not_carried)
     return Imported("\n".join(lines) + "\n", not_carried)

@@ -6,7 +6,8 @@ from keyword import iskeyword
 
 from ...catalog.aliases import full_name
 from ...catalog.argkinds import OBJECT_SUFFIXES
-from .expr import Call, Dict, Expr, Seq, constant
+from ...expressions import is_expression, parse
+from .expr import Arithmetic, Call, Dict, Expr, Seq, constant
 
 LAYER_ARGS = ("layer", "backward_layer", "cell")  # arguments that hold a nested layer
 
@@ -81,8 +82,8 @@ class Values:
 
     def keras_object(self, namespace: str, value) -> Expr:
         """An initializer, regularizer, optimizer, loss, ... by name or as a constructor call."""
-        if self.is_param(value):
-            return self.params[value[1:]]
+        if self.is_param(value) or is_expression(value):
+            return self.value(value)
         if isinstance(value, str):
             return constant(full_name(value) if namespace in ("losses", "metrics") else value)
         if not isinstance(value, dict):
@@ -107,9 +108,11 @@ class Values:
         return self.keras_object(namespace, value)
 
     def value(self, value) -> Expr:
-        """A plain value, with `$param` references resolved at any depth."""
+        """A plain value, with `$param` references and expressions resolved at any depth."""
         if self.is_param(value):
             return self.params[value[1:]]
+        if is_expression(value):
+            return Arithmetic(parse(value), self.params)
         if isinstance(value, list):
             return Seq([self.value(v) for v in value])
         if isinstance(value, dict):
