@@ -37,8 +37,8 @@ def _delta(value) -> str:
     return "?" if value is None else f"{value:+,}"
 
 
-def _what(change: LayerChange) -> list[str]:
-    """The parts of a change, each a short phrase."""
+def _what(change: LayerChange, sizes: bool = True) -> list[str]:
+    """The parts of a change, each a short phrase; with `sizes`, the shape and parameters too."""
     a, b = change.a, change.b
     if change.status == "added":
         return [f"added, {b.type}" + (f" sharing {b.share}" if b.share else "")]
@@ -48,6 +48,8 @@ def _what(change: LayerChange) -> list[str]:
     parts += [f"{key}: {_value(x)} -> {_value(y)}" for key, x, y in change.args]
     if change.inputs:
         parts.append(f"inputs: {_value(a.inputs)} -> {_value(b.inputs)}")
+    if not sizes:
+        return parts
     if a.output != b.output:
         parts.append(f"shape {_shape(a.output)} -> {_shape(b.output)}")
     if a.params != b.params:
@@ -208,10 +210,15 @@ def markdown(d: Diff) -> str:
                 if c.a is None or c.b is None or c.a.output == c.b.output
                 else f"{_shape(c.a.output)} → {_shape(c.b.output)}"
             )
-            params = _delta(c.params_delta) if c.params_delta else _count(layer.params)
+            if c.params_delta == 0:
+                params = _count(layer.params)
+            elif c.a and c.b:
+                params = f"{_count(c.a.params)} → {_count(c.b.params)} ({_delta(c.params_delta)})"
+            else:
+                params = _delta(c.params_delta)
             lines.append(
                 f"| {MARKS[c.status]} | `{_cell(_name(c))}` | {layer.type} | "
-                f"{_cell('; '.join(_what(c)))} | {shape} | {params} |"
+                f"{_cell('; '.join(_what(c, sizes=False)))} | {shape} | {params} |"
             )
     lines += [
         "",
