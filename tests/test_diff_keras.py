@@ -44,7 +44,7 @@ CHANGES = {  # B as a change of CNN, and the verdicts by name and by position th
         False,
     ),
     "a BatchNormalization removed": (("  - {name: norm_1, type: BatchNormalization}\n", ""), False, False),
-    "kernel size 3x1 against 1x3, same parameters": (
+    "kernel size 3x3 against 1x3": (
         ("filters: 16, kernel_size: 3}", "filters: 16, kernel_size: [1, 3]}"),
         False,
         False,
@@ -87,6 +87,18 @@ def test_weight_verdicts_are_what_keras_does(case):
     assert _keras_loads(model_a, model_b) == (by_name, by_position)
     assert (found.by_name.loads, found.by_position.loads) == (by_name, by_position)
     assert found.params_delta == model_b.count_params() - model_a.count_params()
+
+
+def test_weights_of_the_same_count_and_other_shapes_do_not_load():
+    spec_a = kspec.load(CNN.replace("filters: 16, kernel_size: 3}", "filters: 16, kernel_size: [3, 1]}"))
+    spec_b = kspec.load(CNN.replace("filters: 16, kernel_size: 3}", "filters: 16, kernel_size: [1, 3]}"))
+    model_a = kspec.build(spec_a, compile=False)
+    model_b = kspec.build(spec_b, compile=False)
+    assert model_a.count_params() == model_b.count_params()
+    found = diff(spec_a, spec_b)
+    assert found.params_delta == 0 and found.layers[0].args == [("kernel_size", [3, 1], [1, 3])]
+    assert _keras_loads(model_a, model_b) == (False, False)
+    assert (found.by_name.loads, found.by_position.loads) == (False, False)
 
 
 def test_the_parameter_delta_of_each_layer_is_keras_count_params():
