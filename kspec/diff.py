@@ -251,10 +251,10 @@ def _match_layers(layers_a: dict, layers_b: dict, mapping: dict) -> None:
     for name in layers_a:
         if name in layers_b:
             mapping[name] = name
-    while True:
-        found = _match_forward(layers_a, layers_b, mapping) + _match_backward(layers_a, layers_b, mapping)
-        if not found:
-            return
+    # One pass each is enough: forward meets a layer after the layers it takes, backward after
+    # those that take it, and a layer matched backward has every consumer matched already.
+    _match_forward(layers_a, layers_b, mapping)
+    _match_backward(layers_a, layers_b, mapping)
 
 
 def _closest(a: Layer, candidates: list, layers_b: dict, taken: set):
@@ -270,14 +270,13 @@ def _closest(a: Layer, candidates: list, layers_b: dict, taken: set):
     return best
 
 
-def _match_forward(layers_a: dict, layers_b: dict, mapping: dict) -> int:
+def _match_forward(layers_a: dict, layers_b: dict, mapping: dict) -> None:
     """Unmatched layers that take the same (matched) tensors, in build order."""
     taken = set(mapping.values())
     by_inputs: dict = {}
     for name, b in layers_b.items():
         if name not in taken:
             by_inputs.setdefault(repr(b.inputs), []).append(name)
-    found = 0
     for name, a in layers_a.items():
         if name in mapping:
             continue
@@ -285,8 +284,6 @@ def _match_forward(layers_a: dict, layers_b: dict, mapping: dict) -> int:
         if match is not None:
             mapping[name] = match
             taken.add(match)
-            found += 1
-    return found
 
 
 def _consumers(layers: dict) -> dict:
@@ -305,7 +302,7 @@ def _flat(inputs) -> list:
     return [port for item in values for port in _flat(item)]
 
 
-def _match_backward(layers_a: dict, layers_b: dict, mapping: dict) -> int:
+def _match_backward(layers_a: dict, layers_b: dict, mapping: dict) -> None:
     """Unmatched layers whose outputs go to the same (matched) calls, last first."""
     taken = set(mapping.values())
     users_a, users_b = _consumers(layers_a), _consumers(layers_b)
@@ -313,7 +310,6 @@ def _match_backward(layers_a: dict, layers_b: dict, mapping: dict) -> int:
     for name in layers_b:
         if name not in taken and users_b.get(name):
             by_users.setdefault(tuple(users_b[name]), []).append(name)
-    found = 0
     for name in reversed(list(layers_a)):
         if name in mapping or not users_a.get(name):
             continue
@@ -324,8 +320,6 @@ def _match_backward(layers_a: dict, layers_b: dict, mapping: dict) -> int:
         if match is not None:
             mapping[name] = match
             taken.add(match)
-            found += 1
-    return found
 
 
 def _changes(layers_a: dict, layers_b: dict, mapping: dict):

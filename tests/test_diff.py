@@ -119,6 +119,7 @@ def test_inputs_and_outputs_changes():
     found = _diff(MLP, b)
     assert found.inputs == [("pixels", "image", (None, 784), (None, 100))]
     assert _by_name(found)["hidden_1"].params_delta == -684 * 256
+    assert found.by_name.loads is False and found.by_position.loads is False  # hidden_1's kernel
     two = MLP.replace("outputs: probs", "outputs: [probs, hidden_2]")
     assert _diff(MLP, two).outputs == (["probs"], ["probs", "hidden_2"])
 

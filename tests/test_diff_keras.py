@@ -49,6 +49,11 @@ CHANGES = {  # B as a change of CNN, and the verdicts by name and by position th
         False,
         False,
     ),
+    "an input with other channels (the first layers' arguments unchanged)": (
+        ("image: {shape: [16, 16, 3]}", "image: {shape: [16, 16, 1]}"),
+        False,
+        False,
+    ),
     "initializers and regularizers": (
         ("units: 32, activation: relu}", "units: 32, kernel_initializer: he_normal, kernel_regularizer: l2}"),
         True,
@@ -99,6 +104,38 @@ def test_weights_of_the_same_count_and_other_shapes_do_not_load():
     assert found.params_delta == 0 and found.layers[0].args == [("kernel_size", [3, 1], [1, 3])]
     assert _keras_loads(model_a, model_b) == (False, False)
     assert (found.by_name.loads, found.by_position.loads) == (False, False)
+
+
+BRANCHES = """kspec: 1
+name: branches
+inputs:
+  x: {shape: [6]}
+layers:
+  - {name: wide, type: Dense, units: 8, inputs: x}
+  - {name: narrow, type: Dense, units: 4, inputs: x}
+  - {name: joined, type: Concatenate, inputs: [narrow, wide]}
+  - {name: out, type: Dense, units: 1}
+outputs: out
+"""
+
+
+def test_by_position_follows_keras_layer_order_not_the_spec_order():
+    swapped = BRANCHES.replace(
+        "  - {name: wide, type: Dense, units: 8, inputs: x}\n  - {name: narrow, type: Dense, units: 4, inputs: x}",
+        "  - {name: narrow, type: Dense, units: 4, inputs: x}\n  - {name: wide, type: Dense, units: 8, inputs: x}",
+    )
+    assert swapped != BRANCHES
+    spec_a, spec_b = kspec.load(BRANCHES), kspec.load(swapped)
+    model_a = kspec.build(spec_a, compile=False)
+    model_b = kspec.build(spec_b, compile=False)
+    assert _keras_loads(model_a, model_b) == (True, True)
+    found = diff(spec_a, spec_b)
+    assert found.equal and (found.by_name.loads, found.by_position.loads) == (True, True)
+    joined_the_other_way = BRANCHES.replace("[narrow, wide]", "[wide, narrow]")
+    model_c = kspec.build(kspec.load(joined_the_other_way), compile=False)
+    found = diff(spec_a, kspec.load(joined_the_other_way))
+    assert _keras_loads(model_a, model_c) == (True, False)
+    assert (found.by_name.loads, found.by_position.loads) == (True, False)
 
 
 def test_the_parameter_delta_of_each_layer_is_keras_count_params():
