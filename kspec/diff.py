@@ -138,7 +138,7 @@ def diff(spec_a, spec_b, source_a: str = "A", source_b: str = "B") -> Diff:
     inputs, mapping = _match_inputs(report_a.input_shapes, report_b.input_shapes)
     _match_layers(layers_a, layers_b, mapping)
     changes, unchanged = _changes(layers_a, layers_b, mapping)
-    outputs_a = [_output(name, port, mapping) for name, port in graph_a.outputs]
+    outputs_a = [_output(name, port, mapping) for name, port in graph_a.outputs]  # in B's names
     outputs_b = [_output(name, port, {}) for name, port in graph_b.outputs]
     return Diff(
         Side(source_a, spec_a.name, report_a.total_params, report_a.trainable_params),
@@ -171,8 +171,9 @@ def _layers(spec) -> dict:
 
 
 def _resolved(type_name: str, args: dict, input_shapes) -> dict:
-    """The arguments with the defaults Keras resolves when it builds the layer (and writes into
-    its config, so that a saved model has them), as a spec leaves them out."""
+    """The arguments, with the defaults that Keras resolves when it builds a layer and then writes
+    into its config: a saved model has them where a spec leaves them out. (shapes/attention.py
+    resolves value_dim the same way.)"""
     signature = catalog().layer(type_name)
     if signature is None or signature.canonical != "MultiHeadAttention":
         return args
