@@ -684,7 +684,7 @@ SAVED_MODELS = (".keras", ".h5")
 
 
 @main.command(name="diff")
-@limit_options
+@spec_options
 @click.argument("path_a", metavar="A", type=click.Path(exists=True, dir_okay=False))
 @click.argument("path_b", metavar="B", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -717,6 +717,7 @@ def diff_command(path_a, path_b, fmt, paths, modules) -> None:
 
     A and B are specs, or saved models (.keras, .h5) imported as `kspec import` does; only a
     saved model imports TensorFlow. Layers are matched by name, then by structure (renamed).
+    --set changes both sides alike.
 
     \b
     Exit status:
@@ -745,9 +746,10 @@ def _diff_side(path: str, paths, modules):
     from .validate import validate_file, validate_text
 
     if path.lower().endswith(SAVED_MODELS):
-        result = validate_text(_imported_text(path, paths, modules), f"{path} (imported)", _limits())
+        text = _imported_text(path, paths, modules)
+        result = validate_text(text, f"{path} (imported)", _limits(), _overrides())
     else:
-        result = validate_file(path, _limits())
+        result = validate_file(path, _limits(), _overrides())
     if result.errors or result.spec is None:
         TextReporter(lambda line: click.echo(line, err=True), color=sys.stderr.isatty()).report([result])
         sys.exit(2)

@@ -58,6 +58,7 @@ class Layer(NamedTuple):
     name: str
     type: str
     args: dict  # the arguments away from their Keras defaults
+    call: dict  # the call's constant keyword arguments (`call:`)
     inputs: object  # the call's input tensors as names: a str, a list or a dict of them
     share: str | None  # the layer whose weights this call reuses
     output: object  # the output shape (a tuple, a list of them, or None when unknown)
@@ -161,6 +162,7 @@ def _layers(spec) -> dict:
             node.name,
             node.type,
             {} if node.share else _own_args(node.type, _resolved(node.type, node.args, shape.input_shapes)),
+            _own_call_args(node.type, node.call_args),
             _names(node.inputs),
             node.share,
             shape.output,
@@ -202,6 +204,21 @@ def _own_args(type_name: str, args: dict) -> dict:
     return out
 
 
+def _own_call_args(type_name: str, call_args: dict) -> dict:
+    """The call arguments that are not at the default of the layer's call() (Keras records a
+    Dropout called without `training` as training=False)."""
+    signature = catalog().layer_call(type_name) if call_args else None
+    if signature is None:
+        return call_args
+    return {
+        key: value
+        for key, value in call_args.items()
+        if key not in signature.params
+        or signature.params[key].required
+        or not same_value(value, signature.params[key].default)
+    }
+
+
 def _names(inputs):
     if isinstance(inputs, Port):
         return str(inputs)
@@ -240,10 +257,15 @@ def _match_inputs(shapes_a: dict, shapes_b: dict):
 
 
 def _arg_changes(a: Layer, b: Layer) -> list:
+    """(argument, A's value, B's value) for each that differs; call arguments as `call.NAME`."""
+    return _changed(a.args, b.args, "") + _changed(a.call, b.call, "call.")
+
+
+def _changed(mine: dict, theirs: dict, prefix: str) -> list:
     return [
-        (key, a.args.get(key, MISSING), b.args.get(key, MISSING))
-        for key in list(a.args) + [k for k in b.args if k not in a.args]
-        if not same_value(a.args.get(key, MISSING), b.args.get(key, MISSING))
+        (prefix + key, mine.get(key, MISSING), theirs.get(key, MISSING))
+        for key in list(mine) + [k for k in theirs if k not in mine]
+        if not same_value(mine.get(key, MISSING), theirs.get(key, MISSING))
     ]
 
 

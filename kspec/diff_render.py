@@ -129,6 +129,7 @@ def _layer(layer) -> dict | None:
         "name": layer.name,
         "type": layer.type,
         "args": layer.args,
+        "call": layer.call,
         "inputs": layer.inputs,
         "share": layer.share,
         "output_shape": _json_shape(layer.output),

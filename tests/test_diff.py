@@ -114,6 +114,14 @@ def test_a_shared_call_named_otherwise_is_not_a_rename():
     assert [c.status for c in _diff(spec, moved).layers] == ["changed"]
 
 
+def test_a_call_argument_change():
+    spec = (ROOT / "specs" / "causal_lm.yaml").read_text()
+    assert "causal: true}" in spec
+    found = _diff(spec, spec.replace("causal: true}", "causal: false}"))
+    assert found.layers and all(c.args == [("call.use_causal_mask", True, MISSING)] for c in found.layers)
+    assert found.by_name.loads and found.by_position.loads
+
+
 def test_inputs_and_outputs_changes():
     b = MLP.replace("pixels: {shape: [784]}", "image: {shape: [100]}")
     found = _diff(MLP, b)

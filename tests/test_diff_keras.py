@@ -157,6 +157,7 @@ def test_the_parameter_delta_of_each_layer_is_keras_count_params():
         ("mlp", ".keras"),
         ("siamese_tower", ".keras"),
         ("transformer_encoder", ".keras"),
+        ("causal_lm", ".keras"),
         ("tiny_resnet", ".h5"),
         pytest.param("inception_mini", ".keras", marks=pytest.mark.slow),
         pytest.param("text_bilstm", ".keras", marks=pytest.mark.slow),
