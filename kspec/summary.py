@@ -6,7 +6,8 @@ from .shapes import ShapeReport, fmt
 
 
 def keras_layers(report: ShapeReport) -> list[dict]:
-    """One entry per Keras layer (inputs first; a shared layer once, with all its inputs)."""
+    """One entry per Keras layer (inputs first; a shared layer once, with all its inputs; a
+    keras.ops call is no layer, and `model.layers` does not list it)."""
     rows = []
     for name, shape in report.input_shapes.items():
         rows.append(
@@ -23,6 +24,8 @@ def keras_layers(report: ShapeReport) -> list[dict]:
     by_name = {}
     for layer in report.layers:
         node = layer.node
+        if node.op is not None:
+            continue
         inputs = [str(p) for p in node.ports()]
         if node.share:
             by_name[node.share]["inputs"].extend(inputs)

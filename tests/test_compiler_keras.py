@@ -1,5 +1,6 @@
 """One spec, every style it allows, provably the same model (compared in Keras)."""
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -177,3 +178,75 @@ def test_a_chain_deeper_than_keras_recursion_allows_builds():
     assert len(model.layers) == len(kspec.flatten.flatten(spec).nodes) + 1
     assert model.count_params() == infer(spec).total_params
     assert sys.getrecursionlimit() == limit
+
+
+def hand_written_gpt_decoder():
+    """specs/gpt_decoder.yaml as a Keras user writes it, with keras.ops for the positions."""
+    import keras
+    from keras import layers, ops
+
+    tokens = keras.Input((64,), dtype="int32", name="tokens")
+    token_emb = layers.Embedding(5000, 128, name="token_emb")(tokens)
+    position_ids = ops.add(ops.zeros_like(tokens), ops.arange(0, 64, dtype="int32"))
+    x = ops.add(token_emb, layers.Embedding(64, 128, name="pos_emb")(position_ids))
+    x = layers.Dropout(0.1, name="drop")(x)
+    for i in range(1, 5):
+        block = f"blocks_{i}"
+        h = layers.LayerNormalization(epsilon=1e-5, name=f"{block}_attn_norm")(x)
+        attn = layers.MultiHeadAttention(4, 128 // 4, dropout=0.1, name=f"{block}_attn")
+        x = ops.add(x, attn(query=h, value=h, use_causal_mask=True))
+        h = layers.LayerNormalization(epsilon=1e-5, name=f"{block}_mlp_norm")(x)
+        h = layers.Dense(4 * 128, activation="gelu", name=f"{block}_mlp_in")(h)
+        h = layers.Dense(128, name=f"{block}_mlp_out")(h)
+        x = ops.add(x, layers.Dropout(0.1, name=f"{block}_mlp_drop")(h))
+    x = layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
+    return keras.Model(tokens, layers.Dense(5000, name="logits")(x), name="gpt_decoder")
+
+
+def hand_written_vae_encoder():
+    """specs/vae_encoder.yaml as a Keras user writes it, with the same Sampling class."""
+    import keras
+    from keras import layers
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "specs"))
+    from vae_layers import Sampling
+
+    image = keras.Input((28, 28, 1), name="image")
+    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu", name="conv1")(image)
+    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu", name="conv2")(x)
+    x = layers.Dense(16, activation="relu", name="hidden")(layers.Flatten(name="flat")(x))
+    z_mean = layers.Dense(2, name="z_mean")(x)
+    z_log_var = layers.Dense(2, name="z_log_var")(x)
+    z = Sampling(seed=1337, name="z")([z_mean, z_log_var])
+    return keras.Model(image, {"z_mean": z_mean, "z_log_var": z_log_var, "z": z}, name="vae_encoder")
+
+
+@pytest.mark.parametrize(
+    "name, hand_written",
+    [("gpt_decoder", hand_written_gpt_decoder), ("vae_encoder", hand_written_vae_encoder)],
+)
+def test_the_modern_examples_are_the_models_written_by_hand(name, hand_written):
+    """Every layer's output shape and parameter count, the static total, and the predictions
+    with the same weights, in each style, against the model written with Keras directly."""
+    from kspec.shapes import infer
+
+    spec = kspec.load(Path(__file__).parent.parent / "specs" / f"{name}.yaml")
+    hand = hand_written()
+    static = infer(spec)
+    assert static.total_params == hand.count_params()
+    inputs = sample_inputs(spec)
+    expected = predictions(hand, inputs)
+    for style in ("functional", "subclass"):
+        model = kspec.build(spec, style, compile=False)
+        assert model.count_params() == hand.count_params(), style
+        theirs = leaf_layers(hand)
+        for layer_name, layer in leaf_layers(model).items():
+            assert layer.count_params() == theirs[layer_name].count_params(), (style, layer_name)
+        assert [tuple(w.shape) for w in model.weights] == [tuple(w.shape) for w in hand.weights], style
+        model.set_weights(hand.get_weights())
+        for got, want in zip(predictions(model, inputs), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=style)
+    by_name = {layer.node.name: layer.output for layer in static.layers}
+    for layer in hand.layers:
+        if layer.name in by_name and not isinstance(layer.output, (list, dict)):
+            assert tuple(by_name[layer.name]) == tuple(layer.output.shape), layer.name

@@ -34,7 +34,8 @@ def test_plan_facts_follow_the_measured_table(path, style):
     p = plan(spec, style)
     assert [x.id for x in p.paths] == IDS
     masked_functional = path.stem == "text_bilstm" and style == "functional"  # Embedding(mask_zero=True)
-    assert p.path("h5_file").allowed == (style != "subclass" and not masked_functional)
+    ops_functional = "op:" in path.read_text() and style == "functional"  # op nodes load from .keras only
+    assert p.path("h5_file").allowed == (style != "subclass" and not masked_functional and not ops_functional)
     if masked_functional:
         assert "NotEqual" in p.path("h5_file").reason
     assert p.path("keras_file").keeps == {
