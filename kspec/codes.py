@@ -64,4 +64,12 @@ CODES = {
     "KS605": "Reshape target that does not hold the input's values",
     "KS606": "no shape rule for the layer: shapes after it are unknown",
     "KS607": "weights larger than this machine's memory",
+    # Distribution (the `distribution` section).
+    "KS801": "unknown mesh axis in a layout",
+    "KS802": "layout pattern that matches no weight",
+    "KS803": "layout that does not fit the weight (rank, or a size the axis does not divide)",
+    "KS804": "batch axis missing from the mesh",
+    "KS805": "weight matched by more than one layout pattern",
+    "KS806": "layout pattern that matches different weights in different styles",
+    "KS807": "layout pattern that is not a regular expression",
 }

@@ -205,6 +205,7 @@ class Spec:
         custom: dict,
         compile: dict | None,
         document=None,
+        distribution: dict | None = None,
     ):
         self.name = name
         self.description = description
@@ -213,6 +214,7 @@ class Spec:
         self.blocks = blocks  # name -> Block
         self.custom = custom  # type name -> import path
         self.compile = compile
+        self.distribution = distribution  # the `distribution` section as written, or None
         self.document = document
         # What later passes derive from a valid spec, made once and kept here
         # (flatten.flatten and shapes.infer fill them in on first use).
@@ -262,7 +264,8 @@ def build_spec(data: dict, document=None) -> Spec:
     compile_ = data.get("compile") if isinstance(data.get("compile"), dict) else None
     description = data.get("description") if isinstance(data.get("description"), str) else None
     name = data.get("name") if isinstance(data.get("name"), str) else "model"
-    return Spec(name, description, inputs, scope, blocks, dict(custom), compile_, document)
+    distribution = data.get("distribution") if isinstance(data.get("distribution"), dict) else None
+    return Spec(name, description, inputs, scope, blocks, dict(custom), compile_, document, distribution)
 
 
 def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:

@@ -11,6 +11,7 @@ from .diagnostics import Diagnostic
 from .gcpause import gc_paused
 from .ir import Spec, build_spec
 from .source import DEFAULT_MAX_FILE_SIZE, Document, load_text, read_document
+from .checks.distribution import check_distribution
 from .structure import schema_checker
 
 
@@ -200,6 +201,8 @@ def validate_document(document: Document, limits: Limits = Limits()) -> Result:
             shapes = infer(spec)
             out.diagnostics.extend(shapes.diagnostics)
             _check_memory(shapes, out)
+            if spec.distribution and not out.has_errors:
+                check_distribution(spec, out)
     diagnostics = sorted(out.diagnostics, key=lambda d: (d.line, d.column, d.code))
     return Result(document, spec, diagnostics)
 
