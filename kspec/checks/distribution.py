@@ -34,6 +34,7 @@ def check_distribution(spec, out) -> None:
     layout = body.get("layout") or {}
     weights = [w for w in spec_weights(spec) if w.shape is not None]
     claimed: dict = {}  # (style, path) -> the first rule that matched it
+    clashes: set = set()  # pairs of rules already reported
     for pattern, sharding in layout.items():
         where = SECTION + ("layout", pattern)
         try:
@@ -74,7 +75,8 @@ def check_distribution(spec, out) -> None:
         for style, found in by_style.items():
             for weight in found:
                 other = claimed.setdefault((style, weight.paths[style]), pattern)
-                if other != pattern:
+                if other != pattern and (other, pattern) not in clashes:
+                    clashes.add((other, pattern))
                     out.error(
                         where,
                         "KS805",
