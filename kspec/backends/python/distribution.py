@@ -2,7 +2,9 @@
 
 It returns what each engine lays a model out with: a keras.distribution object on JAX,
 a tf.distribute strategy on TensorFlow (data parallelism only). `build_model()` and
-`compile_model()` run under its `scope()`, which both kinds have.
+`compile_model()` run under its `scope()`, which both kinds have; it is made once
+(`functools.cache`), since TensorFlow refuses to compile a model under another strategy
+than the one that created its weights.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ def distribution_function(section: dict) -> str:
 def _data_parallel(body: dict) -> str:
     count = body.get("devices", "all")
     lines = [
+        "@functools.cache",
         "def distribution():",
         f'{INDENT}"""The spec\'s `distribution`: data parallel, a copy of every weight on each device.',
         "",
@@ -59,6 +62,7 @@ def _model_parallel(body: dict) -> str:
     for size in mesh.values():
         count *= size
     lines = [
+        "@functools.cache",
         "def distribution() -> keras.distribution.ModelParallel:",
         f'{INDENT}"""The spec\'s `distribution`: weights sharded over a device mesh (JAX backend)."""',
         f'{INDENT}if keras.backend.backend() != "jax":',

@@ -28,6 +28,7 @@ _GENERATED = re.compile(
     r"Do not edit: change the spec and run `kspec compile` again\.\n"
     r'"""\n'
     r"\n"
+    r"(?:import functools\n\n)?"  # where the spec has a distribution section
     r"import keras\n"
 )
 HEADER_LIMIT = 1 << 20  # bytes read to find the header: descriptions can be long
@@ -94,6 +95,8 @@ class ModuleWriter:
 
     def imports(self) -> str:
         lines = ["import keras", "from keras import layers"]
+        if self.spec.distribution:
+            lines[:0] = ["import functools", ""]
         for module, name in sorted(set(self.custom.values())):
             lines.append(f"from {module} import {name}")
         return "\n".join(lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...flatten import flatten
 from .expr import Call, Seq, constant
-from .layout import INDENT, statement
+from .layout import statement
 from .module import ModuleWriter
 
 
