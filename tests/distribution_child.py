@@ -89,6 +89,19 @@ def main(spec_path: str, workdir: str) -> None:
         "weights": placed(moved.weights),
         "same_predictions": bool(np.allclose(moved.predict(x, verbose=0), expected, atol=1e-5)),
     }
+    # model.export of a sharded model (jax2tf, needs TensorFlow): which step fails, if any.
+    report["export"] = {"exported": False, "served": False}
+    folder = os.path.join(workdir, "exported")
+    try:
+        sharded.export(folder, verbose=False)
+        report["export"]["exported"] = True
+        import tensorflow as tf
+
+        reloaded = tf.saved_model.load(folder)  # kept in a variable: serve needs it alive
+        served = reloaded.serve(x)
+        report["export"]["served"] = bool(np.allclose(served, expected, atol=1e-5))
+    except Exception as error:  # noqa: BLE001 - what is measured is whether it fails, and how
+        report["export"]["error"] = f"{type(error).__name__}: {error}"[:300]
     print(json.dumps(report))
 
 

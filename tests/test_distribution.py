@@ -217,3 +217,103 @@ def test_keras_file_keeps_values_and_takes_the_layout_of_the_scope_it_loads_in(p
     assert other["same_predictions"]
     assert tuple(other["weights"]["token_emb/embeddings"][0]) == (512, 64)  # model axis of 2
     assert prod(other["weights"]["encoder_1_ff_in/kernel"][0]) == 64 * 64
+
+
+# Two worker processes on loopback -------------------------------------------------------------
+
+
+def _free_ports(count: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+DATA_PARALLEL = (
+    "kspec: 1\nname: m\ninputs: {x: {shape: [6]}}\nlayers:\n  - {name: d, type: Dense, units: 4}\n"
+    "outputs: d\ncompile: {optimizer: {type: SGD, learning_rate: 0.1}, loss: mse}\n"
+    "distribution: {data_parallel: {}}\n"
+)
+
+
+def _two_processes(script: str, arguments, extra_env) -> list:
+    """Run a child script in two processes at once (each given its own env), within 5 minutes;
+    return their last printed lines parsed as JSON, or the stderr of the first that failed."""
+    processes = []
+    for index in range(2):
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            **extra_env(index),
+        }
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, str(ROOT / "tests" / script), *arguments(index)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+        )
+    results = []
+    try:
+        for process in processes:
+            out, err = process.communicate(timeout=300)
+            results.append((process.returncode, out, err))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return results
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_data_parallel_trains_across_two_jax_processes(write_spec):
+    """keras.distribution.initialize on 127.0.0.1, one CPU device per process: the generated
+    DataParallel spans both, and both end with the same losses and weights."""
+    if not HAS_JAX:
+        pytest.skip("JAX is not installed (pip install '.[jax]')")
+    path = write_spec(DATA_PARALLEL)
+    address = f"127.0.0.1:{_free_ports(1)[0]}"
+    results = _two_processes(
+        "jax_multiprocess_child.py",
+        lambda index: [str(path), address, str(index)],
+        lambda index: {"KERAS_BACKEND": "jax", "XLA_FLAGS": ""},
+    )
+    for code, _, err in results:
+        assert code == 0, err[-4000:]
+    reports = [json.loads(out.strip().splitlines()[-1]) for _, out, _ in results]
+    assert [(r["devices"], r["local"]) for r in reports] == [(2, 1), (2, 1)]
+    assert reports[0]["losses"] == reports[1]["losses"]
+    assert reports[0]["weights"] == reports[1]["weights"]
+    assert reports[0]["losses"][-1] < reports[0]["losses"][0]
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_multi_worker_mirrored_fit_fails_as_keras_20585_says(write_spec):
+    """TF_CONFIG on 127.0.0.1 makes distribution() a MultiWorkerMirroredStrategy, but Keras 3.15.1's
+    fit fails under it (keras-team/keras#20585, open). When this test fails, Keras fixed it:
+    update docs/distribution.md and make this test check the training instead."""
+    path = write_spec(DATA_PARALLEL)
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    results = _two_processes(
+        "multiworker_child.py",
+        lambda index: [str(path)],
+        lambda index: {
+            "KERAS_BACKEND": "tensorflow",
+            "TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}),
+        },
+    )
+    for code, _, err in results:
+        assert code != 0
+        assert "multi-worker strategy: True, 2 replicas" in err  # the strategy distribution() chose
+        assert "Attempt to convert a value (PerReplica" in err
