@@ -310,10 +310,32 @@ def test_multi_worker_mirrored_fit_fails_as_keras_20585_says(write_spec):
         lambda index: [str(path)],
         lambda index: {
             "KERAS_BACKEND": "tensorflow",
-            "TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}),
+            "TF_CONFIG": json.dumps(
+                {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+            ),
         },
     )
     for code, _, err in results:
         assert code != 0
         assert "multi-worker strategy: True, 2 replicas" in err  # the strategy distribution() chose
         assert "Attempt to convert a value (PerReplica" in err
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_export_of_a_sharded_model(placed):
+    """model.export of a ModelParallel model on JAX writes a SavedModel that serves the same
+    predictions (measured; kspec/plans/known.py DISTRIBUTION says so)."""
+    assert placed["export"] == {"exported": True, "served": True}
+
+
+def test_plans_of_a_distributed_spec_say_what_each_path_keeps_of_the_layout():
+    from kspec.plans.builder import plan as save_plan
+
+    distributed = save_plan(kspec.load(SHARDED), "functional")
+    keras_file = " ".join(distributed.path("keras_file").caveats)
+    assert "does not record the layout" in keras_file and "another mesh works too" in keras_file
+    assert "keras-team/keras#20585" in keras_file
+    assert "model.export works on a distributed model" in " ".join(distributed.path("saved_model").caveats)
+    plain = save_plan(kspec.load(ROOT / "specs" / "mlp.yaml"), "functional")
+    assert not any("distributed" in c for p in plain.paths for c in p.caveats)
