@@ -19,7 +19,7 @@ from benchmarks.harness import (
     process_timer,
     python,
 )
-from benchmarks.specgen import chain_spec
+from benchmarks.specgen import chain_spec, transformer_spec
 
 
 def validate(quick: bool) -> list[Row]:
@@ -93,6 +93,26 @@ def summary(quick: bool) -> list[Row]:
             lambda r: r >= 50,
         )
     ]
+
+
+def shard(quick: bool) -> list[Row]:
+    """kspec shard of a 1,000-layer Transformer with a model-parallel layout against kspec summary."""
+    folder = Path(tempfile.mkdtemp(prefix="kspec-bench-"))
+    try:
+        path = folder / "transformer.yaml"
+        path.write_text(transformer_spec(1_000))
+        return [
+            compare(
+                "kspec shard / kspec summary, 1,000-layer Transformer, 2 x 4 mesh (whole process)",
+                process_timer(kspec_command("shard", str(path))),
+                process_timer(kspec_command("summary", str(path))),
+                3 if quick else 7,
+                "< 2",
+                lambda r: r < 2,
+            )
+        ]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def compile(quick: bool) -> list[Row]:
@@ -184,4 +204,11 @@ def plan(quick: bool) -> list[Row]:
     return rows
 
 
-SUITES = {"validate": validate, "summary": summary, "compile": compile, "import": import_, "plan": plan}
+SUITES = {
+    "validate": validate,
+    "summary": summary,
+    "shard": shard,
+    "compile": compile,
+    "import": import_,
+    "plan": plan,
+}

@@ -549,6 +549,17 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
         f"verifying {len(the_plan.paths)} paths of {spec.name} ({style}) with keras {keras.__version__}:",
         err=True,
     )
+    if "model_parallel" in (spec.distribution or {}) and keras.backend.backend() != "jax":
+        import copy
+
+        click.echo(
+            f"the model-parallel layout needs JAX and Keras runs on {keras.backend.backend()}: the paths "
+            "are verified on one device; the plan's distribution facts were measured by "
+            "tests/test_distribution.py, not by this run",
+            err=True,
+        )
+        spec = copy.copy(spec)
+        spec.distribution = None
     start = time.perf_counter()
     try:
         checks = run_checks(
