@@ -220,7 +220,8 @@ def text(plan_: Plan, spec) -> str:
     line = "  ".join("-" * w for w in widths)
     mesh = ", ".join(f"{a}: {n}" for a, n in plan_.mesh.items())
     out = [
-        f'Model: "{spec.name}", {plan_.kind} on {plan_.devices} devices (mesh {{{mesh}}}), '
+        f'Model: "{spec.name}", {plan_.kind} on {plan_.devices} device{"s" if plan_.devices != 1 else ""} '
+        f"(mesh {{{mesh}}}), "
         f"{plan_.style} style",
         line,
         "  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
