@@ -75,9 +75,35 @@ def validate(quick: bool) -> list[Row]:
                 lambda r: r < 10,
             )
         )
+        rows.append(_includes(folder, 3 if quick else 9))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return rows
+
+
+def _includes(folder: Path, repeats: int) -> Row:
+    """100 specs that include specs/blocks/residual.yaml against the same with the blocks written in."""
+    library = (ROOT / "specs" / "blocks" / "residual.yaml").read_text()
+    spec = (ROOT / "specs" / "small_resnet.yaml").read_text()
+    blocks = library[library.index("blocks:") :]
+    included, inlined = folder / "included", folder / "inlined"
+    for side in (included, inlined):
+        (side / "blocks").mkdir(parents=True)
+    (included / ".git").mkdir()
+    (included / "blocks" / "residual.yaml").write_text(library)
+    for i in range(100):
+        (included / f"spec_{i:03}.yaml").write_text(spec)
+        (inlined / f"spec_{i:03}.yaml").write_text(
+            spec.replace("include: [blocks/residual.yaml]\n", "") + blocks
+        )
+    return compare(
+        "validate 100 specs including one block library / the same specs with the blocks written in",
+        process_timer(kspec_command("validate", *sorted(map(str, included.glob("*.yaml"))))),
+        process_timer(kspec_command("validate", *sorted(map(str, inlined.glob("*.yaml"))))),
+        repeats,
+        "<= 1.3",
+        lambda r: r <= 1.3,
+    )
 
 
 def summary(quick: bool) -> list[Row]:

@@ -9,6 +9,7 @@ import click
 
 from .version import __version__
 from .checks.expansion import DEFAULT_MAX_EXPANSION
+from .environment import BACKENDS
 from .exits import INTERRUPTED, exit_with
 from .source import DEFAULT_MAX_FILE_SIZE
 
@@ -71,8 +72,38 @@ LIMITS = (  # option, default, environment variable, help
 )
 
 
-def limit_options(command):
-    """--max-file-size and --max-expansion, for every command that reads a spec."""
+def _remember_overrides(ctx, param, value):
+    from .overrides import OverrideError, parse
+
+    try:
+        ctx.meta["kspec.overrides"] = parse(value)
+    except OverrideError as error:
+        raise click.BadParameter(str(error).removeprefix("--set "), ctx=ctx, param=param) from None
+    return value
+
+
+def spec_options(command):
+    """--set, --include-root, --max-file-size and --max-expansion: for every command that reads a spec."""
+    command = click.option(
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="PATH=VALUE",
+        expose_value=False,
+        callback=_remember_overrides,
+        help="Change a value before the spec is read: a top-level parameter (width=128) or a "
+        "dotted path (compile.optimizer.learning_rate=3e-4, layers.head.units=20). Repeatable.",
+    )(command)
+    command = click.option(
+        "--include-root",
+        type=click.Path(exists=True, file_okay=False),
+        envvar="KSPEC_INCLUDE_ROOT",
+        show_envvar=True,
+        expose_value=False,
+        callback=_remember_limit,
+        help="The folder that `include:` paths must stay in [default: the nearest folder above "
+        "the spec that holds .git, else the spec's folder].",
+    )(command)
     for option, default, variable, text in LIMITS:
         command = click.option(
             option,
@@ -86,6 +117,11 @@ def limit_options(command):
             help=text,
         )(command)
     return command
+
+
+def _overrides() -> list:
+    """The `--set` overrides the command line gave."""
+    return click.get_current_context().meta.get("kspec.overrides", [])
 
 
 def _limits():
@@ -107,7 +143,7 @@ def _limits():
     help="text for people, json for tools, github for Actions annotations.",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
-@limit_options
+@spec_options
 @click.option(
     "-j",
     "--jobs",
@@ -139,7 +175,7 @@ def validate(paths, fmt, strict, jobs) -> None:
         _fail(f"cannot read directory {exc.filename}: {exc.strerror or exc}", 2)
     if not files:
         raise click.UsageError("no *.yaml or *.yml files found under " + ", ".join(paths))
-    results = validate_files(files, _limits(), jobs or default_jobs(len(files)))
+    results = validate_files(files, _limits(), jobs or default_jobs(len(files)), _overrides())
     reporter = REPORTERS[fmt](click.echo, color=sys.stdout.isatty())
     reporter.report(results)
     if any(r.unreadable for r in results):
@@ -164,9 +200,11 @@ def _valid_spec(path: str):
 def _validated(path: str):
     """The validation result of a spec without errors, or its diagnostics and exit status 1."""
     from .report import TextReporter
-    from .validate import validate_file
+    from .validate import no_model, validate_file
 
-    result = validate_file(path, _limits())
+    result = validate_file(path, _limits(), _overrides())
+    if result.spec is not None and result.spec.library:
+        result.diagnostics.append(no_model(result.spec))
     if result.errors or result.spec is None:
         TextReporter(lambda line: click.echo(line, err=True), color=sys.stderr.isatty()).report([result])
         sys.exit(2 if result.unreadable else 1)
@@ -204,7 +242,7 @@ def _writable(output: str) -> None:
 
 
 @main.command()
-@limit_options
+@spec_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--format",
@@ -233,7 +271,7 @@ def summary(spec_path, fmt, expand) -> None:
 
 
 @main.command()
-@limit_options
+@spec_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--style",
@@ -274,7 +312,7 @@ def shard(spec_path, style, devices, fmt) -> None:
 
 
 @main.command()
-@limit_options
+@spec_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--format",
@@ -327,7 +365,7 @@ STYLE_CHOICES = ["sequential", "functional", "subclass", "all"]
 
 
 @main.command(name="compile")
-@limit_options
+@spec_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--style",
@@ -445,7 +483,7 @@ _SEARCH_PATH = click.option(
 
 
 @main.command(name="build")
-@limit_options
+@spec_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--style",
@@ -485,7 +523,7 @@ def build_command(spec_path, style, search_path) -> None:
 
 
 @main.command(name="plan")
-@limit_options
+@spec_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--style",
@@ -509,11 +547,19 @@ def build_command(spec_path, style, search_path) -> None:
     help="A spec of a trained model whose layers this one reuses (adds the transfer path).",
 )
 @click.option(
-    "--verify", is_flag=True, help="Run every path in Keras and check each claim (imports TensorFlow)."
+    "--backend",
+    type=click.Choice(BACKENDS),
+    help="The Keras backend the plan is for, and --verify runs on [default: KERAS_BACKEND, "
+    "else ~/.keras/keras.json, else tensorflow].",
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Run every path in Keras and check each claim (imports Keras and the backend).",
 )
 @_SEARCH_PATH
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the plan to this file.")
-def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, output) -> None:
+def plan_command(spec_path, style, fmt, transfer_path, backend, verify, search_path, output) -> None:
     """Every way Keras 3 can save and load the model in a style: what each keeps, the code, the traps.
 
     With --verify, the model is trained a few steps on random data, each path's
@@ -530,7 +576,7 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
     spec = _valid_spec(spec_path)
     source = _valid_spec(transfer_path) if transfer_path else None
     _check_style(spec, style)
-    the_plan = plan(spec, style, transfer_from=source)
+    the_plan = plan(spec, style, transfer_from=source, backend=backend)
     if not verify or fmt not in STRUCTURED:
         _output(FORMATS[fmt](the_plan), output)
     if not verify:
@@ -540,13 +586,15 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
     import time
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["KERAS_BACKEND"] = the_plan.backend  # this process and the fresh ones it starts
     import keras
 
     from .backends.custom_layers import CustomLayerRefused
     from .plans.verify import verify as run_checks
 
     click.echo(
-        f"verifying {len(the_plan.paths)} paths of {spec.name} ({style}) with keras {keras.__version__}:",
+        f"verifying {len(the_plan.paths)} paths of {spec.name} ({style}) with keras {keras.__version__} "
+        f"on {keras.backend.backend()}:",
         err=True,
     )
     if "model_parallel" in (spec.distribution or {}) and keras.backend.backend() != "jax":
@@ -580,7 +628,8 @@ def plan_command(spec_path, style, fmt, transfer_path, verify, search_path, outp
         detail = f" ({check.detail})" if check.detail else ""
         click.echo(f"{check.path:<20}  {'ok' if check.ok else 'FALSE':<6}  {check.claim}{detail}", err=True)
     click.echo(
-        f"{len(checks) - len(failed)} claims hold, {len(failed)} false, keras {keras.__version__}, "
+        f"{len(checks) - len(failed)} claims hold, {len(failed)} false, keras {keras.__version__} "
+        f"on {keras.backend.backend()}, "
         f"{time.perf_counter() - start:.1f} s",
         err=True,
     )

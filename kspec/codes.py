@@ -18,6 +18,11 @@ CODES = {
     "KS009": "YAML nesting too deep",
     "KS010": "YAML merge keys (<<) are not supported",
     "KS011": "ambiguous YAML scalar",
+    "KS012": "included file that cannot be read",
+    "KS013": "include cycle",
+    "KS014": "include outside the project root",
+    "KS015": "too many included files",
+    "KS016": "`--set` path that leads nowhere",
     # Structure (the JSON Schema).
     "KS101": "required key missing",
     "KS102": "unknown layer type",
@@ -38,12 +43,15 @@ CODES = {
     "KS210": "missing inputs",
     "KS211": "Keras style that the graph does not allow",
     "KS212": "block call with the wrong number of inputs",
-    # Constructor arguments and nested Keras objects.
+    "KS213": "layer or output that no model input reaches",
+    # Constructor and call arguments, nested Keras objects.
     "KS301": "unknown constructor argument",
     "KS302": "constructor argument of the wrong type",
     "KS303": "required constructor argument missing",
     "KS304": "unknown Keras object",
     "KS305": "constructor argument out of range",
+    "KS306": "unknown call argument",
+    "KS307": "call argument given where it does not belong (a tensor in `call`, a constant in `inputs`)",
     # Blocks.
     "KS401": "required block parameter missing",
     "KS402": "unknown block parameter",
@@ -64,6 +72,10 @@ CODES = {
     "KS605": "Reshape target that does not hold the input's values",
     "KS606": "no shape rule for the layer: shapes after it are unknown",
     "KS607": "weights larger than this machine's memory",
+    # keras.ops calls.
+    "KS701": "unknown or disallowed keras.ops function",
+    "KS702": "unknown keras.ops argument, one given twice, or too many tensor inputs",
+    "KS703": "required keras.ops argument missing",
     # Distribution (the `distribution` section).
     "KS801": "unknown mesh axis in a layout",
     "KS802": "layout pattern that matches no weight",

@@ -11,7 +11,10 @@ from .backends.python.module import STYLES
 from .backends.python.sequential import SequentialWriter
 from .backends.python.subclass import SubclassWriter
 from .backends.styles import sequential_problem
+from .deep import deep
 from .diagnostics import Diagnostic, SpecError
+from .flatten import flatten
+from .validate import no_model
 from .gcpause import gc_paused
 from .searchpath import search_path
 
@@ -22,6 +25,8 @@ def check_style(spec, style: str) -> None:
     """Raise SpecError, located at the layer that breaks it, if the style is not allowed."""
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}: use one of {', '.join(STYLES)}")
+    if spec.library:
+        raise SpecError([no_model(spec)])
     if style != "sequential":
         return
     problem = sequential_problem(spec)
@@ -58,7 +63,7 @@ def build(spec, style: str = "functional", compile: bool = True, path=()):
     check_style(spec, style)
     check_custom_classes(spec.custom, search_path(spec, path))  # before the module imports them
     module = load_module(generate(spec, style), f"kspec_generated_{spec.name}_{style}")
-    model = module.build_model()
+    model = deep(module.build_model, len(flatten(spec).nodes))
     if compile and spec.compile:
         module.compile_model(model)
     return model

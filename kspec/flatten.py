@@ -44,7 +44,7 @@ class Frame(NamedTuple):
 
 
 class Node(NamedTuple):
-    """One concrete layer call."""
+    """One concrete layer call, or keras.ops call (`op`; its type is `ops.<op>`)."""
 
     name: str
     type: str
@@ -55,6 +55,8 @@ class Node(NamedTuple):
     share: str | None = None  # name of the node whose layer object this call reuses
     origin: Call | None = None  # the call as written, which this node is an instance of
     local: str = ""  # the node's name in its own scope: conv_a, or conv_a_2 with repeat
+    call_args: dict = {}  # constant keyword arguments of the call, parameters substituted
+    op: str | None = None  # the keras.ops function of an op call
 
     def ports(self) -> list[Port]:
         return list(iter_ports(self.inputs))
@@ -225,31 +227,51 @@ class _Expander:
 
     def call(self, call: Call, env: dict, prefix: str, params: dict, nesting: tuple, step: Step):
         inputs = self.inputs(call.inputs, env)
+        call_args = substitute(call.call_args, params) if params else call.call_args
         if call.share is not None:
-            return self.share(call, env[call.share_path[0]], inputs, prefix, nesting, step)
+            return self.share(call, env[call.share_path[0]], inputs, prefix, params, nesting, step)
         args = substitute(call.args, params) if params else call.args
         if call.type in self.spec.blocks:
             names = instance_names(call)
             return self.blocks(call, call.type, names, args, inputs, prefix, nesting, step)
         value = None
         for name in instance_names(call):
-            value = inputs = self.layer(prefix + name, call.type, args, inputs, nesting, call, name, step)
+            kind = call.type if call.op is None else "ops." + call.op
+            value = inputs = self.layer(
+                prefix + name, kind, args, inputs, nesting, call, name, step, call_args=call_args
+            )
         return value
 
-    def layer(self, name, type_name, args, inputs, nesting, call, local, step, share=None) -> Port:
+    def layer(
+        self, name, type_name, args, inputs, nesting, call, local, step, share=None, call_args=None
+    ) -> Port:
         """A layer node; inside a shared block call, one that shares the target call's layer."""
         if share is None and self.sharing is not None:
             own, target = self.sharing
             share = self.graph.node(target + name[len(own) :])
-        if share is not None:
+        if share is not None and share.op is not None:  # an op has no layer: the same call again
+            type_name, args, share = share.type, share.args, None
+        elif share is not None:
             type_name, args = share.type, {}
             share = share.share or share.name
-        node = Node(name, type_name, args, inputs, call.where, nesting, share, origin=call, local=local)
+        node = Node(
+            name,
+            type_name,
+            args,
+            inputs,
+            call.where,
+            nesting,
+            share,
+            origin=call,
+            local=local,
+            call_args=call_args or {},
+            op=call.op,
+        )
         self.graph.nodes.append(node)
         step.instances.append(Instance(local, node=node))
         return Port(node.name)
 
-    def share(self, call: Call, target, inputs, prefix: str, nesting: tuple, step: Step):
+    def share(self, call: Call, target, inputs, prefix: str, params: dict, nesting: tuple, step: Step):
         """A call that reuses a layer (`share: dense`, `share: tower/proj`) or every layer of a
         block call (`share: tower`), which is expanded again with each layer shared."""
         path = call.share_path
@@ -266,11 +288,27 @@ class _Expander:
             outer, value = self.sharing, None
             for name, frame in zip(names, target.frames):
                 self.sharing = (prefix + name + "_", frame.name + "_")
-                value = self.blocks(call, frame.block, [name], {}, inputs, prefix, nesting, step)
+                # With the target call's parameters, which its layers' call arguments ($causal) read
+                # (here, and in the frame for the writers).
+                args = substitute(frame.call.args, params)
+                same = call._replace(args=frame.call.args)
+                value = self.blocks(same, frame.block, [name], args, inputs, prefix, nesting, step)
                 inputs = value.port(None)
             self.sharing = outer
             return value
-        return self.layer(prefix + call.name, None, {}, inputs, nesting, call, call.name, step, share=shared)
+        call_args = substitute(call.call_args, params)
+        return self.layer(
+            prefix + call.name,
+            None,
+            {},
+            inputs,
+            nesting,
+            call,
+            call.name,
+            step,
+            share=shared,
+            call_args=call_args,
+        )
 
     def blocks(self, call, block_name, names, args, inputs, prefix, nesting, step) -> _BlockValue:
         """The instances of a block call, each taking the previous one's output."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple, Union
 
-CALL_KEYS = ("name", "type", "share", "inputs", "repeat")
+CALL_KEYS = ("name", "type", "share", "op", "inputs", "repeat", "call")
 _CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _CAMEL_2 = re.compile(r"([a-z])([A-Z])")
 _REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]+|[A-Za-z_][A-Za-z0-9_]*))?$")
@@ -60,7 +60,7 @@ class Input(NamedTuple):
 
 
 class Call(NamedTuple):
-    """One item of a `layers` list."""
+    """One item of a `layers` list: a layer (`type`), a shared layer (`share`) or a keras.ops call (`op`)."""
 
     name: str
     type: str | None
@@ -71,6 +71,8 @@ class Call(NamedTuple):
     args: dict
     where: tuple
     explicit_name: bool = True
+    call_args: dict = {}  # constant keyword arguments of the layer's call(), from `call:`
+    op: str | None = None  # a keras.ops function; `args` are its constant arguments
 
     def refs(self) -> list[Ref]:
         return list(iter_refs(self.inputs))
@@ -205,6 +207,9 @@ class Spec:
         custom: dict,
         compile: dict | None,
         document=None,
+        custom_where: dict | None = None,
+        clashes: tuple = (),
+        library: bool = False,
         distribution: dict | None = None,
     ):
         self.name = name
@@ -216,14 +221,19 @@ class Spec:
         self.compile = compile
         self.distribution = distribution  # the `distribution` section as written, or None
         self.document = document
+        self.custom_where = custom_where or {name: ("custom", name) for name in custom}  # name -> where
+        self.clashes = clashes  # blocks or custom layers defined twice (spec and includes)
+        self.library = library  # a block library: blocks, no model
         # What later passes derive from a valid spec, made once and kept here
         # (flatten.flatten and shapes.infer fill them in on first use).
         self.lowered = None  # the FlatGraph
         self.shapes = None  # the ShapeReport
 
 
-def build_spec(data: dict, document=None) -> Spec:
-    """The IR of structurally checked data (malformed parts are left out)."""
+def build_spec(data: dict, document=None, included: tuple = ()) -> Spec:
+    """The IR of structurally checked data (malformed parts are left out). `included` holds
+    (where prefix, data) of each included file, whose blocks and custom layers join the spec's;
+    a name defined twice keeps its first definition and is recorded in `spec.clashes`."""
     data = data if isinstance(data, dict) else {}
     inputs = {}
     raw_inputs = data.get("inputs")
@@ -242,13 +252,52 @@ def build_spec(data: dict, document=None) -> Spec:
                 optional=body.get("optional", False) is True,
             )
     scope = build_scope(tuple(inputs), data.get("layers"), data.get("outputs"), ())
-    blocks = {}
-    raw_blocks = data.get("blocks")
+    blocks: dict = {}
+    custom: dict = {}
+    custom_where: dict = {}
+    clashes: list = []  # (what, name, where, where of the first definition)
+    for prefix, source in (((), data), *included):
+        _add_blocks(blocks, source.get("blocks"), prefix, clashes)
+        raw_custom = source.get("custom")
+        for name, path in raw_custom.items() if isinstance(raw_custom, dict) else ():
+            where = prefix + ("custom", name)
+            if name in custom_where:
+                clashes.append(("custom layer", name, where, custom_where[name]))
+                continue
+            custom[name], custom_where[name] = path, where
+    compile_ = data.get("compile") if isinstance(data.get("compile"), dict) else None
+    description = data.get("description") if isinstance(data.get("description"), str) else None
+    name = data.get("name") if isinstance(data.get("name"), str) else "model"
+    return Spec(
+        name,
+        description,
+        inputs,
+        scope,
+        blocks,
+        custom,
+        compile_,
+        document,
+        custom_where=custom_where,
+        clashes=tuple(clashes),
+        library=is_library(data),
+        distribution=data.get("distribution") if isinstance(data.get("distribution"), dict) else None,
+    )
+
+
+def is_library(data: dict) -> bool:
+    """Whether a document is a block library: blocks, and no model (inputs, layers, outputs)."""
+    return "blocks" in data and not any(key in data for key in ("inputs", "layers", "outputs"))
+
+
+def _add_blocks(blocks: dict, raw_blocks, prefix: tuple, clashes: list) -> None:
     if isinstance(raw_blocks, dict):
         for name, body in raw_blocks.items():
             if not isinstance(body, dict):
                 continue
-            where = ("blocks", name)
+            where = prefix + ("blocks", name)
+            if name in blocks:
+                clashes.append(("block", name, where, blocks[name].where))
+                continue
             block_inputs = body.get("inputs")
             block_inputs = (
                 tuple(i for i in block_inputs if isinstance(i, str)) if isinstance(block_inputs, list) else ()
@@ -260,12 +309,6 @@ def build_spec(data: dict, document=None) -> Spec:
                 build_scope(block_inputs, body.get("layers"), body.get("outputs"), where),
                 where,
             )
-    custom = data.get("custom") if isinstance(data.get("custom"), dict) else {}
-    compile_ = data.get("compile") if isinstance(data.get("compile"), dict) else None
-    description = data.get("description") if isinstance(data.get("description"), str) else None
-    name = data.get("name") if isinstance(data.get("name"), str) else "model"
-    distribution = data.get("distribution") if isinstance(data.get("distribution"), dict) else None
-    return Spec(name, description, inputs, scope, blocks, dict(custom), compile_, document, distribution)
 
 
 def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
@@ -287,16 +330,22 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
             continue
         type_name = item.get("type") if isinstance(item.get("type"), str) else None
         share = item.get("share") if isinstance(item.get("share"), str) else None
+        op = item.get("op") if isinstance(item.get("op"), str) and item["op"].isidentifier() else None
         name = item.get("name") if isinstance(item.get("name"), str) else None
         explicit = name is not None
         if name is None:
-            name = _derive_name(type_name or (share and share.split("/")[-1]) or "layer", taken, counters)
+            name = _derive_name(
+                type_name or (share and share.split("/")[-1]) or op or "layer", taken, counters
+            )
         raw_in = item.get("inputs")
         implicit = raw_in is None
         call_inputs = previous if implicit else _parse_inputs(raw_in, item_where + ("inputs",))
+        if implicit and op is not None and not _op_takes_tensors(op):
+            call_inputs = []  # `arange`, `ones`: nothing to take from the previous call
         if call_inputs is None and not implicit:
             call_inputs = []  # malformed: the schema has reported it
         repeat = item.get("repeat")
+        call_args = item.get("call")
         call = Call(
             name=name,
             type=type_name,
@@ -307,11 +356,21 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
             args={k: v for k, v in item.items() if k not in CALL_KEYS},
             where=item_where,
             explicit_name=explicit,
+            call_args=dict(call_args) if isinstance(call_args, dict) else {},
+            op=op,
         )
         calls.append(call)
         previous = Ref(name, None, item_where)
     outputs = _parse_outputs(raw_outputs, where + ("outputs",))
     return Scope(inputs, tuple(calls), outputs, where)
+
+
+def _op_takes_tensors(op: str) -> bool:
+    """Whether a keras.ops function takes a tensor (an unknown one is taken to)."""
+    from .catalog import catalog
+
+    signature = catalog().op(op)
+    return signature is None or bool(signature.tensors)
 
 
 def _derive_name(base_type: str, taken: set, counters: dict) -> str:

@@ -27,7 +27,7 @@ class TextReporter:
             for d in result.diagnostics:
                 errors += d.is_error
                 warnings += not d.is_error
-                self._one(result.document, d)
+                self._one(result, d)
         files = len(results)
         if errors or warnings:
             self.echo(
@@ -37,11 +37,11 @@ class TextReporter:
         else:
             self.echo(self._style(f"All {_plural(files, 'spec')} valid.", fg="green"))
 
-    def _one(self, document, d) -> None:
+    def _one(self, result, d) -> None:
         color = "red" if d.is_error else "yellow"
         head = self._style(f"{d.severity} {d.code}", fg=color, bold=True)
         self.echo(f"{d.path}:{d.line}:{d.column}: {head} {d.message}")
-        line, column = _excerpt(document.source_line(d.line).replace("\t", " "), d.column)
+        line, column = _excerpt(result.source_line(d).replace("\t", " "), d.column)
         if line.strip():
             number = str(d.line)
             pad = " " * len(number)

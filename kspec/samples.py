@@ -19,13 +19,21 @@ def sample_inputs(spec, batch: int = 4, seed: int = 0, unknown: int = 4, int_hig
     return arrays[0] if len(arrays) == 1 else arrays
 
 
+def as_numpy(value):
+    """A tensor or Keras variable of any backend as a numpy array (a torch tensor that
+    requires grad included, where numpy.asarray fails)."""
+    import keras
+
+    if isinstance(value, keras.Variable):
+        value = value.value
+    return keras.ops.convert_to_numpy(value)
+
+
 def output_arrays(model, inputs) -> list:
     """The model's predictions as a list of arrays (named outputs in name order)."""
-    import numpy as np
-
     out = model(inputs, training=False)
     if isinstance(out, dict):
-        return [np.asarray(out[k]) for k in sorted(out)]
+        return [as_numpy(out[k]) for k in sorted(out)]
     if isinstance(out, (list, tuple)):
-        return [np.asarray(o) for o in out]
-    return [np.asarray(out)]
+        return [as_numpy(o) for o in out]
+    return [as_numpy(out)]

@@ -56,6 +56,7 @@ class Document:
         self.spans: dict = {}  # path tuple -> (line, column) of the value
         self.key_spans: dict = {}  # path tuple -> (line, column) of the key
         self.diagnostics: list = []
+        self.overridden: dict = {}  # path tuple -> the `--set` that wrote the value there
 
     def position(self, path: Path, key: bool = False) -> tuple[int, int]:
         """The position of a value (or its key), or of its nearest located parent."""
@@ -73,6 +74,9 @@ class Document:
         self, where: Path, code: str, message: str, *, hint=None, severity=ERROR, key=False
     ) -> Diagnostic:
         line, column = self.position(where, key=key)
+        source = self.overridden.get(tuple(where)) if self.overridden else None
+        if source is not None:
+            message = f"{message} (the value comes from {source})"
         return Diagnostic(self.path, line, column, code, severity, message, hint)
 
     def source_line(self, line: int) -> str:

@@ -147,6 +147,8 @@ class SchemaChecker:
             steps.append(lambda v, s, p, o: self._one_of(v, s["oneOf"], p, o))
         if "not" in schema:
             steps.append(self._not)
+        if "if" in schema:
+            steps.append(self._if)
         if "const" in schema:
             steps.append(self._const)
         if "enum" in schema:
@@ -155,6 +157,11 @@ class SchemaChecker:
         compiled = (tuple(steps), schema.get("x-kspec-code"))
         self._compiled[id(schema)] = compiled
         return compiled
+
+    def _if(self, value, schema, path, out) -> None:
+        branch = schema.get("then" if self._check_quiet(value, schema["if"], path) else "else")
+        if branch is not None:
+            self._check(value, branch, path, out)
 
     def _not(self, value, schema, path, out) -> None:
         if self._check_quiet(value, schema["not"], path):

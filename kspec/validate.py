@@ -9,7 +9,10 @@ from .checks import Collector, check_spec
 from .checks.expansion import DEFAULT_MAX_EXPANSION
 from .diagnostics import Diagnostic
 from .gcpause import gc_paused
+from .includes import DocumentSet, Included, resolve as resolve_includes
 from .ir import Spec, build_spec
+from .overrides import apply as apply_overrides
+from .shapes import infer
 from .source import DEFAULT_MAX_FILE_SIZE, Document, load_text, read_document
 from .checks.distribution import check_distribution
 from .structure import schema_checker
@@ -18,17 +21,29 @@ from .structure import schema_checker
 class Limits(NamedTuple):
     """How much one spec may ask of kspec (docs/security.md lists them)."""
 
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes read from a file
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes read from a file (the spec, each include)
     max_expansion: int = DEFAULT_MAX_EXPANSION  # layer calls that blocks and repeats expand to
+    include_root: str | None = None  # the folder includes stay in (None: the project root)
 
 
 class Result:
     """What validating one spec found."""
 
-    def __init__(self, document: Document, spec: Spec | None, diagnostics: list[Diagnostic]):
-        self.document = document
+    def __init__(
+        self, document, spec: Spec | None, diagnostics: list[Diagnostic], sources: dict | None = None
+    ):
+        self.document = document  # the spec's Document, or its DocumentSet with the included files
         self.spec = spec
         self.diagnostics = diagnostics
+        self.sources = sources or {}  # path -> text of included files, for quoting source lines
+
+    def source_line(self, diagnostic: Diagnostic) -> str:
+        """The line a diagnostic points at, in the spec or in the included file it is in."""
+        text = self.sources.get(diagnostic.path)
+        if text is None or diagnostic.path == self.document.path:
+            return self.document.source_line(diagnostic.line)
+        lines = text.splitlines()
+        return lines[diagnostic.line - 1] if 0 < diagnostic.line <= len(lines) else ""
 
     @property
     def shapes(self):
@@ -48,16 +63,16 @@ class Result:
         return any(d.code == "KS000" for d in self.diagnostics)
 
 
-def validate_file(path: str, limits: Limits = Limits()) -> Result:
+def validate_file(path: str, limits: Limits = Limits(), overrides=()) -> Result:
     with gc_paused():
-        return validate_document(read_document(path, limits.max_file_size), limits)
+        return validate_document(read_document(path, limits.max_file_size), limits, overrides)
 
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_FROM = 16
 
 
-def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1) -> list[Result]:
+def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1, overrides=()) -> list[Result]:
     """Validate many files, sharing them with forked worker processes where that pays.
 
     The parent validates one share itself; each worker validates another and sends back,
@@ -65,7 +80,7 @@ def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1) -
     back in the order of `paths`; a worker that dies has its share redone here.
     """
     if jobs <= 1 or len(paths) < 2:
-        return [validate_file(p, limits) for p in paths]
+        return [validate_file(p, limits, overrides) for p in paths]
     import pickle
     import signal
 
@@ -84,14 +99,16 @@ def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1) -
                         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                         os.close(read)
                         with os.fdopen(write, "wb") as out:
-                            pickle.dump([_validate_for_report(paths[i], limits) for i in share], out)
+                            pickle.dump(
+                                [_validate_for_report(paths[i], limits, overrides) for i in share], out
+                            )
                     finally:  # also on Ctrl-C: no traceback from a worker
                         os._exit(0)
                 os.close(write)
                 workers.append([pid, read, share])
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        found = {i: _validate_for_report(paths[i], limits) for i in shares[0]}
+        found = {i: _validate_for_report(paths[i], limits, overrides) for i in shares[0]}
         for worker in workers:
             pid, read, share = worker
             worker[1] = None  # the file object below owns it
@@ -102,13 +119,13 @@ def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1) -
             try:
                 found.update(zip(share, pickle.loads(data)))
             except Exception:  # the worker died: do its share here
-                found.update((i, _validate_for_report(paths[i], limits)) for i in share)
+                found.update((i, _validate_for_report(paths[i], limits, overrides)) for i in share)
     except BaseException:  # Ctrl-C, or anything else: leave no worker running
         _stop_workers(workers)
         raise
     return [
-        Result(Document(path, text), None, diagnostics)
-        for path, text, diagnostics in (found[i] for i in range(len(paths)))
+        Result(Document(path, text), None, diagnostics, sources)
+        for path, text, diagnostics, sources in (found[i] for i in range(len(paths)))
     ]
 
 
@@ -165,20 +182,24 @@ def default_jobs(count: int) -> int:
     return min(os.cpu_count() or 1, 8)
 
 
-def _validate_for_report(path: str, limits: Limits):
-    result = validate_file(path, limits)
-    return path, result.document.text, result.diagnostics
+def _validate_for_report(path: str, limits: Limits, overrides):
+    result = validate_file(path, limits, overrides)
+    return path, result.document.text, result.diagnostics, result.sources
 
 
-def validate_text(text: str, path: str = "<string>", limits: Limits = Limits()) -> Result:
+def validate_text(text: str, path: str = "<string>", limits: Limits = Limits(), overrides=()) -> Result:
     with gc_paused():
-        return validate_document(load_text(text, path), limits)
+        return validate_document(load_text(text, path), limits, overrides)
 
 
-def validate_document(document: Document, limits: Limits = Limits()) -> Result:
-    """Every diagnostic for a loaded document, sorted by position."""
-    out = Collector(document)
+def validate_document(document: Document, limits: Limits = Limits(), overrides=()) -> Result:
+    """Every diagnostic for a loaded document (and the files it includes), sorted by position;
+    `overrides` (kspec.overrides) change its data first."""
+    documents = DocumentSet(document)
+    out = Collector(documents)
     out.diagnostics.extend(document.diagnostics)
+    if overrides and isinstance(document.data, dict):
+        apply_overrides(document, overrides, out)
     spec = None
     if document.data is not None and not isinstance(document.data, dict):
         out.error(
@@ -188,23 +209,53 @@ def validate_document(document: Document, limits: Limits = Limits()) -> Result:
             "a spec starts with keys such as `kspec: 1` and `name: ...`",
         )
     elif isinstance(document.data, dict):
-        for problem in schema_checker().check(document.data):
-            if problem.at_key:
-                out.error(problem.path, problem.code, problem.message, problem.hint, key=True)
-            else:
-                out.error(problem.path, problem.code, problem.message, problem.hint)
-        spec = build_spec(document.data, document)
+        _check_structure(document.data, (), out)
+        errors = len(out.diagnostics)
+        resolve_includes(documents, out, limits.max_file_size, limits.include_root)
+        included = []
+        for index, inclusion in enumerate(documents.included):
+            out.diagnostics.extend(inclusion.document.diagnostics)
+            data = inclusion.document.data
+            if isinstance(data, dict):
+                _check_structure(data, (Included(index),), out)
+                included.append(((Included(index),), data))
+            elif data is not None:
+                out.error(
+                    (Included(index),), "KS004", f"the included document is a {_kind(data)}, not a mapping"
+                )
+        spec = build_spec(document.data, documents, tuple(included))
+        if len(out.diagnostics) > errors:  # a missing or broken include: its blocks would be errors too
+            return _result(documents, None, out)
         check_spec(spec, out, limits.max_expansion)
-        if not out.has_errors:
-            from .shapes import infer
-
+        if not out.has_errors and not spec.library:
             shapes = infer(spec)
             out.diagnostics.extend(shapes.diagnostics)
             _check_memory(shapes, out)
             if spec.distribution and not out.has_errors:
                 check_distribution(spec, out)
-    diagnostics = sorted(out.diagnostics, key=lambda d: (d.line, d.column, d.code))
-    return Result(document, spec, diagnostics)
+    return _result(documents, spec, out)
+
+
+def _result(documents: DocumentSet, spec: Spec | None, out) -> Result:
+    """The Result, with the spec's own diagnostics first, each file's in order of position."""
+    root = documents.path
+    diagnostics = sorted(out.diagnostics, key=lambda d: (d.path != root, d.path, d.line, d.column, d.code))
+    return Result(documents, spec, diagnostics, documents.sources())
+
+
+def no_model(spec: Spec) -> Diagnostic:
+    """The error for a command that needs a model, given a block library."""
+    message = "this file is a block library (blocks, and no inputs, layers or outputs): it has no model"
+    hint = "include it from a spec that calls its blocks: `include: [<this file>]`"
+    return Diagnostic(getattr(spec.document, "path", "<spec>"), 1, 1, "KS101", "error", message, hint)
+
+
+def _check_structure(data: dict, prefix: tuple, out) -> None:
+    """The schema's problems with one document's data, located under `prefix`."""
+    for problem in schema_checker().check(data):
+        out.error(
+            prefix + tuple(problem.path), problem.code, problem.message, problem.hint, key=problem.at_key
+        )
 
 
 def _check_memory(shapes, out) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import HAS_KERAS, ROOT
 from kspec.catalog import NAMESPACES, catalog
-from kspec.catalog.argkinds import BY_NAME
+from kspec.catalog.argkinds import BY_NAME, CALL_BY_NAME
 
 
 def test_catalog_covers_the_public_layers_and_namespaces():
@@ -24,6 +24,32 @@ def test_every_argument_kind_names_a_real_argument():
     names = {p for entry in catalog().layers.values() for p in (q["name"] for q in entry["params"])}
     names |= set(catalog().layer("Dense").params)
     assert set(BY_NAME) - names == set()
+
+
+def test_every_call_argument_kind_names_a_real_call_argument():
+    names = {p for name in catalog().layers for p in catalog().layer_call(name).params}
+    assert set(CALL_BY_NAME) - names == set()
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_call_signatures_agree_with_keras():
+    """Each layer's call() parameters, and `training`, which Keras takes for every layer, while an
+    argument that call() does not have is refused (so kspec's KS306 refuses it too)."""
+    import inspect
+
+    import keras
+
+    for name in ("MultiHeadAttention", "Dropout", "LSTM", "Embedding", "Bidirectional"):
+        params = inspect.signature(getattr(keras.layers, name).call).parameters
+        own = [p for p in params if p not in ("self", "kwargs")]
+        assert list(catalog().layer_call(name).params)[: len(own)] == own
+    assert "training" not in inspect.signature(keras.layers.Embedding.call).parameters
+    x = keras.Input((3,), dtype="int32")
+    keras.layers.Embedding(5, 2)(x, training=False)  # taken, and dropped
+    assert "training" in catalog().layer_call("Embedding").params
+    with pytest.raises(TypeError):
+        keras.layers.Embedding(5, 2)(x, use_causal_mask=True)
 
 
 @pytest.mark.keras

@@ -159,3 +159,21 @@ def test_every_form_of_sharing_gives_one_model_in_both_styles():
     inputs = sample_inputs(spec)
     for got, want in zip(predictions(subclass, inputs), predictions(functional, inputs)):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_chain_deeper_than_keras_recursion_allows_builds():
+    """Keras's Functional build recurses once per layer and stops near 1,500 chained layers
+    (RecursionError); kspec.build runs it where the chain fits (kspec.deep)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent))
+    from benchmarks.specgen import chain_spec
+    from kspec.shapes import infer
+
+    spec = kspec.load(chain_spec(2_500))
+    limit = sys.getrecursionlimit()
+    model = kspec.build(spec, "functional", compile=False)
+    assert len(model.layers) == len(kspec.flatten.flatten(spec).nodes) + 1
+    assert model.count_params() == infer(spec).total_params
+    assert sys.getrecursionlimit() == limit

@@ -6,7 +6,8 @@ import pytest
 
 from conftest import ROOT
 from kspec.codes import CODES
-from kspec.validate import validate_text
+from kspec.overrides import parse
+from kspec.validate import validate_file, validate_text
 
 DOC = (ROOT / "docs" / "spec-language.md").read_text()
 SECTIONS = dict(re.findall(r"^### (KS\d{3})\n(.*?)(?=^### |^## |\Z)", DOC, re.S | re.M))
@@ -41,11 +42,28 @@ def test_every_code_used_in_the_package_is_registered():
     assert set(CODES) - used == set()
 
 
+def example_result(code, folder):
+    """Validate a section's example: one spec, or files (`# file: NAME` first), the first named."""
+    examples = re.findall(r"```yaml\n(.*?)```", SECTIONS[code], re.S)
+    assert examples, f"{code} has no yaml example"
+    files = [re.match(r"# file: (\S+)\n", text) for text in examples]
+    overrides = re.match(r"# (--set \S+\n)+", examples[0])
+    if overrides:  # a command-line change that the example needs
+        return validate_text(examples[0], overrides=parse(re.findall(r"--set (\S+)", overrides.group(0))))
+    if not files[0]:
+        return validate_text(examples[0])
+    (folder / ".git").mkdir()
+    for match, text in zip(files, examples):
+        (folder / match.group(1)).write_text(text)
+    if code == "KS015":  # the chain the example's comment describes
+        for i in range(300):
+            (folder / f"f{i}.yaml").write_text(f"kspec: 1\ninclude: [f{i + 1}.yaml]\nblocks: {{}}\n")
+    return validate_file(str(folder / files[0].group(1)))
+
+
 @pytest.mark.parametrize("code", sorted(set(CODES) - FILE_CODES))
-def test_the_example_of_each_code_produces_it(code):
-    example = re.search(r"```yaml\n(.*?)```", SECTIONS[code], re.S)
-    assert example, f"{code} has no yaml example"
-    result = validate_text(example.group(1))
+def test_the_example_of_each_code_produces_it(code, tmp_path):
+    result = example_result(code, tmp_path)
     found = {d.code for d in result.diagnostics}
     if code == "KS211":  # a style error: the spec is valid, the sequential style is not
         import kspec

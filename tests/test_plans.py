@@ -62,7 +62,15 @@ def test_formats_carry_the_same_plan():
     p = plan(kspec.load("specs/siamese.yaml"), "functional", transfer_from=kspec.load("specs/siamese.yaml"))
     as_json = json.loads(FORMATS["json"](p))
     assert as_json == yaml.safe_load(FORMATS["yaml"](p))
-    assert set(as_json) == {"spec", "style", "module", "keras_version", "paths"}
+    assert set(as_json) == {
+        "spec",
+        "style",
+        "module",
+        "keras_version",
+        "backend",
+        "facts_measured_on",
+        "paths",
+    }
     assert set(as_json["paths"][0]) == {
         "id",
         "title",
@@ -233,24 +241,34 @@ def test_plan_handles_the_subclass_trap_that_naive_keras_code_falls_into(tmp_pat
     assert weights_file and all(c.ok for c in weights_file)
 
 
-def test_facts_are_measured_for_the_catalog_keras_version():
+def test_facts_are_measured_for_the_catalog_keras_version_on_tensorflow_and_jax():
     from kspec.catalog import catalog
     from kspec.plans.known import FACTS
 
-    assert catalog().keras_version in FACTS
+    assert {(catalog().keras_version, "tensorflow"), (catalog().keras_version, "jax")} <= set(FACTS)
 
 
-@pytest.mark.keras
-@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
-def test_facts_are_measured_for_the_installed_keras():
-    import keras
-
+def test_a_plan_says_where_its_facts_were_measured(monkeypatch):
+    from kspec.plans import facts
     from kspec.plans.known import FACTS
 
-    assert keras.__version__ in FACTS, (
-        f"keras {keras.__version__} is not measured: run kspec plan --verify on the example specs and add "
-        "its facts to kspec/plans/known.py"
+    spec = kspec.load(ROOT / "specs" / "mlp.yaml")
+    version = next(iter(FACTS))[0]
+    monkeypatch.setattr("kspec.plans.builder.installed_version", lambda name: version)
+    measured = plan(spec, "functional", backend="jax")
+    assert (
+        measured.measured_here
+        and measured.provenance() == f"Measured facts of keras {version} on the jax backend."
     )
+    unmeasured = plan(spec, "functional", backend="torch")
+    assert not unmeasured.measured_here and unmeasured.measured_on == (version, "tensorflow")
+    assert unmeasured.provenance().startswith(
+        f"Facts measured on keras {version} with the tensorflow backend, not on"
+    )
+    monkeypatch.setattr(facts, "has_tensorflow", lambda: False)
+    saved_model = plan(spec, "functional", backend="jax").path("saved_model")
+    assert not saved_model.allowed and "needs TensorFlow" in saved_model.reason
+    assert plan(spec, "functional", backend="tensorflow").path("saved_model").allowed
 
 
 @pytest.mark.keras

@@ -44,6 +44,9 @@ BY_NAME = {
     "width": "positive_int",
 }
 
+# Constant call() arguments whose kind a default cannot show (`training=None`).
+CALL_BY_NAME = {"training": "bool_or_null"}
+
 # Names whose kind depends on the layer: string modes for convolutions and
 # pooling, sizes for padding and cropping layers.
 PADDING_MODES = ("valid", "same", "causal")

@@ -33,8 +33,15 @@ RNN_STATES = {
 }
 
 
-def layer_output_count(type_name: str, args: dict) -> int | None:
+# Layers whose call() returns the attention scores as a second tensor when asked.
+RETURNS_SCORES = frozenset({"MultiHeadAttention", "GroupQueryAttention", "Attention"})
+
+
+def layer_output_count(type_name: str, args: dict, call_args: dict | None = None) -> int | None:
     """How many tensors a Keras layer call returns; None when it depends on unknowns."""
+    if type_name in RETURNS_SCORES and call_args and "return_attention_scores" in call_args:
+        scores = call_args["return_attention_scores"]
+        return (2 if scores else 1) if isinstance(scores, bool) else None
     if type_name in RNN_STATES:
         state = args.get("return_state", False)
         if not isinstance(state, bool):

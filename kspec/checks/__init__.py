@@ -8,7 +8,8 @@ from . import blocks as block_checks
 from .arguments import ValueChecker
 from .compile import check_compile
 from .expansion import check_expansion
-from .graph import check_scope, type_kind
+from .graph import check_scope, shared_call, type_kind
+from .ops import check_constant_calls, check_op_call
 from .paths import IMPORT_PATH, custom_path_problem
 
 
@@ -45,17 +46,26 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
 
     `max_expansion` bounds the layer calls that blocks and repeats may expand to.
     """
+    for what, name, where, first in spec.clashes:
+        out.error(
+            where,
+            "KS201",
+            f"{what} '{name}' is defined twice",
+            f"the first definition, kept, is at {out.document.place(first)}",
+            key=True,
+        )
     for name, path in spec.custom.items():
+        where = spec.custom_where[name]
         problem = custom_path_problem(path) if isinstance(path, str) and IMPORT_PATH.match(path) else None
         if problem:  # a malformed path is the schema's KS502 already
-            out.error(("custom", name), "KS502", f"custom type '{name}': {problem[0]}", problem[1])
+            out.error(where, "KS502", f"custom type '{name}': {problem[0]}", problem[1])
         if name in spec.blocks or catalog().layer(name) is not None:
             what = "a block" if name in spec.blocks else f"keras.layers.{name}"
-            out.error(("custom", name), "KS201", f"custom type '{name}' has the name of {what}", key=True)
-    for name in spec.blocks:
+            out.error(where, "KS201", f"custom type '{name}' has the name of {what}", key=True)
+    for name, block in spec.blocks.items():
         if catalog().layer(name) is not None:
             out.error(
-                ("blocks", name),
+                block.where,
                 "KS201",
                 f"block '{name}' has the name of keras.layers.{name}",
                 "rename the block",
@@ -77,18 +87,28 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
         block_checks.check_unused_params(spec, name, usages, out)
         block_checks.check_param_names(spec, name, out)
 
+    if spec.library:
+        return
     check_scope(spec, spec.scope, out, "the model")
     checker = ValueChecker(spec, out)
     _check_calls(spec, spec.scope, checker, usages)
     check_compile(spec, checker)
+    if not out.has_errors:  # the lowered graph needs a spec without errors
+        check_constant_calls(spec, out)
 
 
 def _check_calls(spec, scope, checker, usages) -> None:
     for call in scope.calls:
         kind = type_kind(spec, call.type)
-        if kind == "keras":
+        if call.op is not None:
+            check_op_call(call, checker)
+        elif kind == "keras":
             checker.check_layer(call.type, call.args, call.where, call.where + ("type",))
         elif kind == "block":
             block_checks.check_block_call(spec, call, checker, usages)
         elif kind == "custom":
             checker.check_custom_args(call.args, call.where)
+        target = None
+        if call.share is not None:  # a shared call is a call of the shared layer (or block call)
+            target = shared_call(spec, call, {c.name: c for c in scope.calls})
+        checker.check_call_arguments(target.type if target else call.type, call, shared=target)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 from ..catalog import catalog
-from ..catalog.argkinds import DATA_FORMATS, PADDING_MODES, kind_of
-from ..catalog.calls import NOT_IN_SPECS
+from ..catalog.argkinds import CALL_BY_NAME, DATA_FORMATS, PADDING_MODES, kind_of
+from ..catalog.calls import NOT_IN_SPECS, layer_output_count
 from ..diagnostics import did_you_mean, meant, suggestion
 from ..structure import describe
 from .graph import type_kind
@@ -70,6 +70,87 @@ class ValueChecker:
             key=True,
         )
         return match
+
+    def check_call_arguments(self, type_name: str | None, call, shared=None) -> None:
+        """The arguments of one layer call: tensors in `inputs`, constants in `call`, each
+        known to the layer's call() and of the kind its default shows; `shared` is the call
+        whose layer a `share` call reuses."""
+        kind = type_kind(self.spec, type_name)
+        if kind == "block" and call.call_args:
+            self.out.error(
+                call.where + ("call",),
+                "KS306",
+                f"block {type_name} takes no call arguments",
+                "give them to the layers inside the block, in their own `call`",
+                key=True,
+            )
+        if kind == "custom":  # free-form, as a custom layer's constructor arguments are
+            self.check_custom_args(call.call_args, call.where + ("call",))
+        if kind != "keras":
+            return
+        if shared is not None and shared.share is None:
+            self._check_shared_outputs(type_name, call, shared)
+        signature = catalog().layer_call(type_name)
+        keywords = call.inputs if isinstance(call.inputs, dict) else {}
+        for key, value in call.call_args.items():
+            where = call.where + ("call", key)
+            param = signature.params.get(key)
+            if param is None and not signature.takes_kwargs:
+                constants = [n for n, p in signature.params.items() if not p.tensor]
+                match = did_you_mean(key, constants)
+                self.out.error(
+                    where,
+                    "KS306",
+                    f"{type_name}.call() takes no argument '{key}'" + meant(match),
+                    None if match else "constant call arguments: " + ", ".join(constants),
+                    key=True,
+                )
+                self._is_param("any", value, where, f"{type_name}.call.{key}")  # a $param is used, not unused
+            elif param is not None and param.tensor:
+                self.out.error(
+                    where,
+                    "KS307",
+                    f"'{key}' of {type_name}.call() takes a tensor, not a constant",
+                    f"give it under `inputs` ({key}: <layer or input name>)",
+                    key=True,
+                )
+            elif key in keywords:
+                self.out.error(where, "KS307", f"'{key}' is given both in `inputs` and in `call`", key=True)
+            else:
+                self.check(_call_arg_kind(key, param), value, where, f"{type_name}.call.{key}")
+        for key in keywords:
+            param = signature.params.get(key)
+            if param is None and not signature.takes_kwargs:
+                tensors = [n for n, p in signature.params.items() if p.tensor]
+                self.out.error(
+                    call.where + ("inputs", key),
+                    "KS306",
+                    f"{type_name}.call() takes no argument '{key}'" + suggestion(key, tensors),
+                    "tensor call arguments: " + ", ".join(tensors),
+                    key=True,
+                )
+            elif param is not None and not param.tensor:
+                self.out.error(
+                    call.where + ("inputs", key),
+                    "KS307",
+                    f"'{key}' of {type_name}.call() takes a constant, not a tensor",
+                    f"give it under `call` (call: {{{key}: ...}})",
+                    key=True,
+                )
+
+    def _check_shared_outputs(self, type_name: str, call, shared) -> None:
+        """Keras keeps the outputs of a layer's first call: a later call cannot return more."""
+        first = layer_output_count(type_name, shared.args, shared.call_args)
+        later = layer_output_count(type_name, shared.args, call.call_args)
+        if first is not None and later is not None and later > first:
+            self.out.error(
+                call.where + ("call",),
+                "KS307",
+                f"'{call.name}' would return {later} tensors from '{shared.name}', whose layer's first "
+                f"call returns {first}: Keras cannot build that model",
+                f"ask for them in the first call too (`call` of '{shared.name}'), or use a layer of its own",
+                key=True,
+            )
 
     def check_nested_layer(self, value, where: tuple, label: str) -> None:
         if not isinstance(value, dict) or not isinstance(value.get("type"), str):
@@ -307,6 +388,10 @@ class ValueChecker:
             hint = "kspec reads YAML 1.2: write true or false" if isinstance(value, str) else None
             self.out.error(where, "KS302", f"'{label}' expects true or false, got {describe(value)}", hint)
 
+    def _bool_or_null(self, value, where, label) -> None:
+        if value is not None:
+            self._bool(value, where, label)
+
     def _dtype(self, value, where, label) -> None:
         if value is not None and not isinstance(value, (str, dict)):
             self._wrong(value, where, label, "a dtype name such as float32")
@@ -348,6 +433,13 @@ def _layer_arg_kind(type_name: str, key: str, param) -> str:
             kind = "padding_mode_2d"  # 'causal' is for 1D layers only
         _LAYER_ARG_KINDS[(type_name, key)] = kind
     return kind
+
+
+def _call_arg_kind(key: str, param) -> str:
+    """The kind of a constant call argument: from its name, else from its default."""
+    if param is None:  # taken by **kwargs
+        return "any"
+    return CALL_BY_NAME.get(key) or kind_of(key, param.default, not param.required)
 
 
 def _accepted(signature) -> str:

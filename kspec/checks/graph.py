@@ -34,15 +34,17 @@ def shared_call(spec: Spec, call: Call, calls: dict) -> Call | None:
 
 def output_count(spec: Spec, call: Call, calls: dict) -> int | None:
     """How many tensors a call returns (None when unknown); `calls` maps names in scope."""
-    if call.share is not None:
-        target = shared_call(spec, call, calls)
-        return output_count(spec, target, calls) if target and not target.share else None
-    kind = type_kind(spec, call.type)
+    layer = call
+    if call.share is not None:  # the shared layer, called with this call's own call arguments
+        layer = shared_call(spec, call, calls)
+        if not layer or layer.share:
+            return None
+    kind = type_kind(spec, layer.type)
     if kind == "block":
-        outputs = spec.blocks[call.type].scope.outputs
+        outputs = spec.blocks[layer.type].scope.outputs
         return len(outputs.items) if outputs else None
     if kind == "keras":
-        return layer_output_count(call.type, call.args)
+        return layer_output_count(layer.type, layer.args, call.call_args)
     return None
 
 
@@ -139,6 +141,8 @@ def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:
             f"'{call.name}' shares '{root}', which comes later",
             "a call can share only a layer or block call defined above it",
         )
+    elif target.op is not None:
+        out.error(where, "KS208", f"cannot share '{call.share}': it is a keras.ops call, not a layer")
     elif inside:
         _check_share_path(spec, call.share, target, inside, where, out)
     elif type_kind(spec, target.type) == "block":
@@ -178,7 +182,9 @@ def _check_share_path(spec: Spec, share: str, target: Call, inside: list, where:
             )
             return
         target = inner
-    if type_kind(spec, target.type) == "block" or target.repeat is not None:
+    if target.op is not None:
+        out.error(where, "KS208", f"cannot share '{share}': it is a keras.ops call, not a layer")
+    elif type_kind(spec, target.type) == "block" or target.repeat is not None:
         what = "a block call" if target.repeat is None else "a repeated call"
         out.error(
             where,
@@ -259,6 +265,8 @@ def _check_repeat(spec: Spec, scope: Scope, call: Call, out) -> None:
     reason = None
     if call.share is not None:
         reason = "a shared call cannot repeat"
+    elif call.op is not None:
+        reason = "it is a keras.ops call"
     elif isinstance(call.inputs, (list, dict)):
         reason = "it takes several inputs"
     elif kind == "keras" and call.type in MERGE_LAYERS:
@@ -268,7 +276,7 @@ def _check_repeat(spec: Spec, scope: Scope, call: Call, out) -> None:
         n_out = len(block.outputs.items) if block.outputs else 0
         if len(block.inputs) != 1 or n_out != 1:
             reason = f"block {call.type} has {len(block.inputs)} inputs and {n_out} outputs, not one of each"
-    elif kind == "keras" and (layer_output_count(call.type, call.args) or 1) > 1:
+    elif kind == "keras" and (layer_output_count(call.type, call.args, call.call_args) or 1) > 1:
         reason = f"'{call.name}' returns several tensors"
     if reason:
         out.error(

@@ -17,6 +17,8 @@ import os
 import pickle
 import sys
 
+from kspec.samples import as_numpy
+
 
 def without_classes(folder: str) -> None:
     """Load the .keras file and the JSON text without the generated module importable, to
@@ -143,7 +145,7 @@ class _Checker:
             claims.append(("compile settings not kept: not compiled", True, ""))
         if keeps["optimizer_state"]:
             iterations = int(model.optimizer.iterations)
-            slots = [self.np.asarray(v) for v in model.optimizer.variables]
+            slots = [as_numpy(v) for v in model.optimizer.variables]
             same_slots, why = self._slots(slots, model.optimizer.variables)
             detail = f"iterations {iterations}"
             if iterations != self.ref["iterations"]:

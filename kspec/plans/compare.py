@@ -8,6 +8,8 @@ by chance.
 
 from __future__ import annotations
 
+from ..samples import as_numpy
+
 RTOL = 1e-5
 ATOL = 1e-6
 SHOWN = 3  # differing entries shown in a detail
@@ -16,13 +18,11 @@ SHOWN = 3  # differing entries shown in a detail
 def outputs(value):
     """Predictions as numpy arrays: a dict (name -> array, in the model's order) where the
     outputs are named, otherwise a list."""
-    import numpy as np
-
     if isinstance(value, dict):
-        return {str(name): np.asarray(array) for name, array in value.items()}
+        return {str(name): as_numpy(array) for name, array in value.items()}
     if isinstance(value, (list, tuple)):
-        return [np.asarray(array) for array in value]
-    return [np.asarray(value)]
+        return [as_numpy(array) for array in value]
+    return [as_numpy(value)]
 
 
 def compare(got, want, rtol: float = RTOL, atol: float = ATOL) -> tuple[bool, str]:

@@ -1,4 +1,4 @@
-"""What Keras 3 allows for each save/load path and style, as measured on keras 3.15.1.
+"""What Keras 3 allows for each save/load path and style, as measured (kspec.plans.known).
 
 Each builder returns the PathPlan of one path for a Context (spec, style,
 generated module). The code strings use only names made from validated
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..backends.python.expr import class_name
 from ..backends.styles import allowed_styles
-from ..catalog import catalog
+from ..environment import has_tensorflow
 from ..flatten import flatten
 from ..shapes import infer
 from .known import distribution_caveats, json_safe_mode, kept
@@ -26,14 +26,16 @@ def keeps(*kept: str) -> dict:
 def measured(c: "Context", path_id: str) -> dict:
     """What the measured facts say a path keeps in this style (empty when not allowed)."""
 
-    return keeps(*(kept(catalog().keras_version, path_id, c.style) or ()))
+    return keeps(*(kept(c.keras_version, c.backend, path_id, c.style) or ()))
 
 
 class Context:
-    def __init__(self, spec, style: str, module: str):
+    def __init__(self, spec, style: str, module: str, keras_version: str, backend: str):
         self.spec = spec
         self.style = style
         self.module = module
+        self.keras_version = keras_version
+        self.backend = backend
         self.subclass = style == "subclass"
         self.custom = sorted(spec.custom.items())
         self.class_name = class_name(spec.name)
@@ -87,8 +89,8 @@ def keras_file(c: Context):
     )
     load = "\n".join([*c.class_imports(), "model = keras.models.load_model(path)"])
     if c.spec.distribution:
-        caveats += distribution_caveats(catalog().keras_version, "keras_file")
-        caveats += distribution_caveats(catalog().keras_version, "multi_worker")
+        caveats += distribution_caveats(c.keras_version, "keras_file")
+        caveats += distribution_caveats(c.keras_version, "multi_worker")
     return PathPlan(
         "keras_file",
         "Keras file (.keras)",
@@ -126,6 +128,21 @@ def h5_file(c: Context):
             f"Keras 3 cannot load this Functional model from .h5: the mask of "
             f"'{masking[0]}' (Embedding with mask_zero) is saved as a `NotEqual` operation "
             "that loading does not know (`Unknown layer: 'NotEqual'`); use the .keras file",
+            keeps(),
+            False,
+            "",
+            "",
+            [],
+        )
+    ops = [n for n in flatten(c.spec).nodes if n.op is not None and n.ports()]
+    if c.style == "functional" and ops:
+        return PathPlan(
+            "h5_file",
+            "Legacy HDF5 file (.h5)",
+            False,
+            f"Keras 3 cannot load this Functional model from .h5: '{ops[0].name}' "
+            f"(keras.ops.{ops[0].op}) is saved as an operation that loading from .h5 does not know "
+            "(`Unknown layer`); use the .keras file",
             keeps(),
             False,
             "",
@@ -172,12 +189,17 @@ def _masking_embeddings(spec) -> list[str]:
 def saved_model(c: Context):
 
     caveats = [
-        "TensorFlow backend only, and inference only: no compile settings, no optimizer.",
+        "Inference only: no compile settings, no optimizer.",
         "model.save(directory) fails in Keras 3: a SavedModel is written by model.export "
         "(keras-team/keras#18709).",
         'keras.layers.TFSMLayer(path, call_endpoint="serve") wraps it as a layer, but with '
         "trainable=True it cannot be fine-tuned with Adam in keras 3.15.1.",
     ]
+    reason = None
+    if c.backend != "tensorflow":
+        caveats.insert(0, f"On the {c.backend} backend, model.export writes the SavedModel with TensorFlow.")
+        if not has_tensorflow():
+            reason = f"model.export needs TensorFlow, which is not installed beside {c.backend}"
     load = "\n".join(
         [
             "import tensorflow as tf",
@@ -187,13 +209,13 @@ def saved_model(c: Context):
         ]
     )
     if c.spec.distribution:
-        caveats += distribution_caveats(catalog().keras_version, "saved_model")
+        caveats += distribution_caveats(c.keras_version, "saved_model")
     return PathPlan(
         "saved_model",
         "TensorFlow SavedModel (model.export)",
-        True,
-        None,
-        measured(c, "saved_model"),
+        reason is None,
+        reason,
+        measured(c, "saved_model") if reason is None else keeps(),
         False,
         "model.export(path)  # a directory",
         load,
@@ -247,7 +269,7 @@ def config(c: Context):
 def json(c: Context):
 
     caveats = [
-        _json_safety(),
+        _json_safety(c),
         "The model comes back compiled with a fresh optimizer; weights are not included.",
     ]
     if c.needs_class:
@@ -266,9 +288,8 @@ def json(c: Context):
     )
 
 
-def _json_safety() -> str:
-
-    if json_safe_mode(catalog().keras_version):
+def _json_safety(c: Context) -> str:
+    if json_safe_mode(c.keras_version):
         return (
             "model_from_json takes no safe_mode argument but loads in Keras's safe mode: Python code "
             "in the JSON (a Lambda's function) is refused, unless "

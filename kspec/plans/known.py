@@ -1,34 +1,42 @@
-"""Measured Keras facts that plans rely on, keyed by Keras version.
+"""Measured Keras facts that plans rely on, keyed by Keras version and backend.
 
 Each entry was measured (and is re-checked by `kspec plan --verify` and the
-test suite) on that Keras version. On another version, plans say so, and a
-test fails until the facts are measured again and added here.
+test suite) on that Keras version with that backend. On another version or
+backend, plans use the nearest measured facts and say so, and `--verify`
+checks them where they are used.
 """
 
 from __future__ import annotations
 
 ALL = ("architecture", "weights", "compile", "optimizer_state")
 
-FACTS = {
-    "3.15.1": {
-        # path -> style -> (allowed, what it keeps); None = not allowed
-        "keras_file": {"sequential": ALL, "functional": ALL, "subclass": ALL},
-        "h5_file": {
-            "sequential": ("architecture", "weights"),
-            "functional": ("architecture", "weights"),
-            "subclass": None,
-        },
-        "saved_model": {s: ("architecture", "weights") for s in ("sequential", "functional", "subclass")},
-        "config": {s: ("architecture", "compile") for s in ("sequential", "functional", "subclass")},
-        "json": {s: ("architecture", "compile") for s in ("sequential", "functional", "subclass")},
-        "weights_file": {s: ("weights",) for s in ("sequential", "functional", "subclass")},
-        "weights_memory": {s: ("weights",) for s in ("sequential", "functional", "subclass")},
-        "cross_style_weights": {s: ("weights",) for s in ("sequential", "functional", "subclass")},
-        "transfer": {s: ("weights",) for s in ("sequential", "functional", "subclass")},
+TENSORFLOW_3_15 = {
+    # path -> style -> (allowed, what it keeps); None = not allowed
+    "keras_file": {"sequential": ALL, "functional": ALL, "subclass": ALL},
+    "h5_file": {
+        "sequential": ("architecture", "weights"),
+        "functional": ("architecture", "weights"),
+        "subclass": None,
     },
+    "saved_model": {s: ("architecture", "weights") for s in ("sequential", "functional", "subclass")},
+    "config": {s: ("architecture", "compile") for s in ("sequential", "functional", "subclass")},
+    "json": {s: ("architecture", "compile") for s in ("sequential", "functional", "subclass")},
+    "weights_file": {s: ("weights",) for s in ("sequential", "functional", "subclass")},
+    "weights_memory": {s: ("weights",) for s in ("sequential", "functional", "subclass")},
+    "cross_style_weights": {s: ("weights",) for s in ("sequential", "functional", "subclass")},
+    "transfer": {s: ("weights",) for s in ("sequential", "functional", "subclass")},
 }
 
-MEASURED_ON = "3.15.1"
+# (keras version, backend) -> path -> style -> what it keeps (None = not allowed). On JAX,
+# every path keeps what it keeps on TensorFlow (22 claims of specs/mlp.yaml hold under
+# KERAS_BACKEND=jax, jax 0.10.2); the SavedModel is written through jax2tf and needs
+# TensorFlow installed beside JAX (facts.saved_model says so where it is not).
+FACTS = {
+    ("3.15.1", "tensorflow"): TENSORFLOW_3_15,
+    ("3.15.1", "jax"): TENSORFLOW_3_15,
+}
+
+MEASURED_ON = ("3.15.1", "tensorflow")
 
 # Whether keras.models.model_from_json refuses Python code inside the JSON (the bytecode of a
 # Lambda's function, or a `__lambda__` object anywhere), measured by
@@ -64,30 +72,39 @@ DISTRIBUTION = {
     },
 }
 
+DISTRIBUTION_MEASURED_ON = "3.15.1"
+
 
 def distribution_caveats(keras_version: str, path: str) -> list[str]:
     """Measured facts about a path for a distributed model, marked when measured on another version."""
     found = DISTRIBUTION.get(keras_version)
     if found is None:
         return [
-            f"{text} Measured on Keras {MEASURED_ON}, not {keras_version}."
-            for text in DISTRIBUTION[MEASURED_ON].get(path, [])
+            f"{text} Measured on Keras {DISTRIBUTION_MEASURED_ON}, not {keras_version}."
+            for text in DISTRIBUTION[DISTRIBUTION_MEASURED_ON].get(path, [])
         ]
     return list(found.get(path, []))
 
 
-def facts_for(keras_version: str) -> tuple[dict, bool]:
-    """The facts for a Keras version, and whether they were measured on it."""
-    if keras_version in FACTS:
-        return FACTS[keras_version], True
-    return FACTS[MEASURED_ON], False
+def facts_for(keras_version: str, backend: str) -> tuple[dict, tuple]:
+    """The facts for a Keras version and backend, and the (version, backend) they were measured
+    on: the same when measured, else the same backend's newest, else MEASURED_ON."""
+    if (keras_version, backend) in FACTS:
+        return FACTS[keras_version, backend], (keras_version, backend)
+    same_backend = sorted((key for key in FACTS if key[1] == backend), key=lambda key: _numbers(key[0]))
+    key = same_backend[-1] if same_backend else MEASURED_ON
+    return FACTS[key], key
 
 
-def kept(keras_version: str, path: str, style: str):
+def _numbers(version: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+
+
+def kept(keras_version: str, backend: str, path: str, style: str):
     """What a path keeps in a style, or None when Keras does not allow it."""
-    return facts_for(keras_version)[0][path][style]
+    return facts_for(keras_version, backend)[0][path][style]
 
 
 def json_safe_mode(keras_version: str) -> bool:
     """Whether model_from_json refuses code in the JSON (safe mode) on a Keras version."""
-    return JSON_SAFE_MODE.get(keras_version, JSON_SAFE_MODE[MEASURED_ON])
+    return JSON_SAFE_MODE.get(keras_version, JSON_SAFE_MODE[MEASURED_ON[0]])

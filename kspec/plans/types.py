@@ -34,8 +34,26 @@ class Plan(NamedTuple):
     spec: str
     style: str
     module: str  # the generated module the code imports
-    keras_version: str
+    keras_version: str  # the Keras the plan is for (the installed one)
     paths: list
+    backend: str = "tensorflow"
+    measured_on: tuple = ()  # (keras version, backend) of the facts used
+
+    @property
+    def measured_here(self) -> bool:
+        """Whether the facts were measured on this Keras version and backend."""
+        return tuple(self.measured_on) == (self.keras_version, self.backend)
+
+    def provenance(self) -> str:
+        """One sentence on where the facts come from."""
+        here = f"keras {self.keras_version} on the {self.backend} backend"
+        if self.measured_here:
+            return f"Measured facts of {here}."
+        version, backend = self.measured_on
+        return (
+            f"Facts measured on keras {version} with the {backend} backend, not on {here}: "
+            "`kspec plan --verify` checks them here."
+        )
 
     def as_dict(self) -> dict:
         return {
@@ -43,6 +61,8 @@ class Plan(NamedTuple):
             "style": self.style,
             "module": self.module,
             "keras_version": self.keras_version,
+            "backend": self.backend,
+            "facts_measured_on": {"keras_version": self.measured_on[0], "backend": self.measured_on[1]},
             "paths": [p.as_dict() for p in self.paths],
         }
 

@@ -26,7 +26,7 @@ import tempfile
 import time
 from typing import NamedTuple
 
-from ..samples import sample_inputs
+from ..samples import as_numpy, sample_inputs
 from ..backends.custom_layers import check_custom_classes
 from ..backends.styles import allowed_styles
 from ..compiler import generate
@@ -59,6 +59,13 @@ def verify(
     after the spec's own folder (kspec.searchpath)."""
     timings = {} if timings is None else timings
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    if keras.backend.backend() != plan.backend:
+        raise ValueError(
+            f"the plan is for the {plan.backend} backend, but Keras runs on {keras.backend.backend()} "
+            f"in this process: set KERAS_BACKEND={plan.backend} before Keras is imported"
+        )
 
     custom = _custom_modules(spec, transfer_from, search_path)
     checks: list[Check] = []
@@ -123,7 +130,7 @@ class _Trained:
             "outputs": outputs(self.model(self.x, training=False)),
             "weights": self.model.get_weights(),
             "iterations": int(self.model.optimizer.iterations),
-            "optimizer_variables": [np.asarray(v) for v in self.model.optimizer.variables],
+            "optimizer_variables": [as_numpy(v) for v in self.model.optimizer.variables],
             "optimizer": type(self.model.optimizer).__name__,
             "loss": self.model.get_compile_config().get("loss"),
         }
@@ -285,7 +292,7 @@ def _targets(model, x, settings: dict, np):
             else (losses[index] if isinstance(losses, list) else losses)
         )
         name = (loss.get("type") if isinstance(loss, dict) else str(loss or "")).lower()
-        value = np.asarray(value)
+        value = as_numpy(value)
         if "sparse" in name:
             targets.append(value.argmax(-1))
         elif "categorical" in name:

@@ -12,11 +12,12 @@ from __future__ import annotations
 from ..catalog import catalog
 from ..diagnostics import WARNING, Diagnostic
 from ..flatten import FlatGraph, Node, Port, flatten
-from . import attention, conv, core, merge, recurrent
+from . import attention, conv, core, merge, ops, recurrent
 from .errors import ShapeError, fmt
 
 RULES = {**core.RULES, **conv.RULES, **merge.RULES, **recurrent.RULES, **attention.RULES}
 WRAPPERS = recurrent.WRAPPERS
+CALL_RULES = attention.CALL_RULES
 
 DTYPE_BYTES = {
     "float16": 2,
@@ -116,7 +117,10 @@ def _infer(spec, graph: FlatGraph) -> ShapeReport:
         else:
             target_type, args = node.type, node.args
         try:
-            output, trainable, frozen = _apply(target_type, args, inputs)
+            if node.op is not None:
+                output, trainable, frozen = _apply_op(node.op, args, inputs)
+            else:
+                output, trainable, frozen = _apply(target_type, args, inputs, node.call_args)
         except ShapeError as error:
             report.diagnostics.append(
                 _located(document, node, error.code, f"'{node.name}': {error.message}", error.hint)
@@ -140,7 +144,7 @@ def _infer(spec, graph: FlatGraph) -> ShapeReport:
                     document,
                     node,
                     "KS606",
-                    f"no shape rule for {node.type}: the output shape of "
+                    f"no shape rule for {'keras.' if node.op else ''}{node.type}: the output shape of "
                     f"'{node.name}' and what follows it are unknown",
                     "the model still builds; kspec summary shows '?'",
                     severity=WARNING,
@@ -161,14 +165,23 @@ class _NoRule(Exception):
     pass
 
 
-def _apply(type_name: str, args: dict, inputs):
+def _apply(type_name: str, args: dict, inputs, call_args=None):
     canonical = _canonical(type_name)
     if canonical in WRAPPERS:
         return WRAPPERS[canonical](args, inputs, _nested)
     rule = RULES.get(canonical)
     if rule is None:
         raise _NoRule
-    return rule(args, inputs)
+    output, trainable, frozen = rule(args, inputs)
+    if call_args and canonical in CALL_RULES:
+        output = CALL_RULES[canonical](args, inputs, output, call_args)
+    return output, trainable, frozen
+
+
+def _apply_op(op: str, args: dict, inputs):
+    if op not in ops.RULES:
+        raise _NoRule
+    return ops.apply(op, args, inputs), 0, 0
 
 
 def _nested(type_name: str, args: dict, inputs):

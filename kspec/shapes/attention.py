@@ -6,7 +6,8 @@ from .common import known, need_min_rank
 from .errors import ShapeError, fmt
 
 
-def multi_head_attention(args, inputs):
+def _operands(inputs):
+    """(query, value, key) shapes of a MultiHeadAttention call."""
     if isinstance(inputs, dict):
         query, value = inputs.get("query"), inputs.get("value")
         key = inputs.get("key", value)
@@ -21,6 +22,11 @@ def multi_head_attention(args, inputs):
         )
     if query is None or value is None:
         raise ShapeError("KS602", "MultiHeadAttention needs both `query` and `value`")
+    return query, value, key
+
+
+def multi_head_attention(args, inputs):
+    query, value, key = _operands(inputs)
     for name, shape in (("query", query), ("value", value), ("key", key)):
         need_min_rank(shape, 3, f"MultiHeadAttention {name}")
     q_dim = known(query[-1], "MultiHeadAttention", query, "query feature dimension")
@@ -78,6 +84,33 @@ def attention(type_name):
 
     return rule
 
+
+def multi_head_attention_scores(args, inputs, output, call_args):
+    """With return_attention_scores: [output, scores], the scores shaped (batch dims, heads,
+    query attention dims, key attention dims) as Keras's einsum makes them."""
+    if call_args.get("return_attention_scores") is not True:
+        return output
+    query, _, key = _operands(inputs)
+    rank = len(query) + 1  # of the projected query: (batch, ..., heads, key_dim)
+    axes = args.get("attention_axes")
+    axes = tuple(range(1, rank - 2)) if axes is None else (axes,) if isinstance(axes, int) else tuple(axes)
+    if any(not 0 < a < rank - 2 for a in axes):
+        raise ValueError(f"attention_axes {list(axes)} must be positive and within the query's rank")
+    projected = query[:-1] + (args["num_heads"],)
+    batch = [projected[i] for i in range(rank - 1) if i not in axes]
+    return [output, tuple(batch) + tuple(query[a] for a in axes) + tuple(key[a] for a in axes)]
+
+
+def attention_scores(args, inputs, output, call_args):
+    """With return_attention_scores: [output, scores of shape (batch, Tq, Tv)]."""
+    if call_args.get("return_attention_scores") is not True:
+        return output
+    query, value = inputs[0], inputs[1]
+    return [output, query[:-1] + (value[1],)]
+
+
+# Rules that call arguments change: (args, inputs, output, call_args) -> output.
+CALL_RULES = {"MultiHeadAttention": multi_head_attention_scores, "Attention": attention_scores}
 
 RULES = {
     "MultiHeadAttention": multi_head_attention,

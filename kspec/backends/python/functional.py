@@ -130,11 +130,11 @@ class FunctionalScope(ScopeEmitter):
             return Atom(var), None
         return layer, None
 
-    def invoke(self, callee, inputs):
+    def invoke(self, callee, inputs, extra=()):
         if isinstance(callee, Call) and callee.func in self.writer.block_functions.values():
             positional = inputs.items if isinstance(inputs, Seq) else [inputs]
             return Call(callee.func, [(None, item) for item in positional] + callee.args)
-        return super().invoke(callee, inputs)
+        return super().invoke(callee, inputs, extra)
 
 
 def first_instances(root: Group, inline) -> dict:

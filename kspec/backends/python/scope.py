@@ -14,6 +14,7 @@ from ...flatten import FlatGraph, Group, Instance, Step, substitute
 from ...ir import Outputs, Ref, output_index, output_names
 from .expr import Atom, Call, Dict, Expr, Seq, constant
 from .layout import statement
+from .values import identifier_arg
 
 
 class Tensor:
@@ -84,7 +85,8 @@ def block_output_keys(block) -> list[str] | None:
 
 
 class ScopeEmitter:
-    """Writes `var = ...(inputs)` statements for the lowered calls of a scope."""
+    """Writes `var = ...(inputs)` statements for the lowered calls of a scope; `values` writes
+    constant arguments (the writer's, unless a style gives one with block parameters resolved)."""
 
     def __init__(self, writer, group: Group, outputs: Outputs, namer, indent: str):
         self.writer = writer
@@ -95,6 +97,7 @@ class ScopeEmitter:
         self.indent = indent
         self.env: dict = {}  # name in the scope (`<call>_` before it when inline) -> Tensor, Bound, Inlined
         self.lines: list[str] = []
+        self.values = writer.values  # how spec values are written (block parameters resolved)
         self.frames: tuple = ()  # the block calls being written inline, outermost first
 
     def bind_inputs(self, names: dict) -> None:
@@ -111,6 +114,9 @@ class ScopeEmitter:
 
     def emit_step(self, step: Step, prefix: str) -> None:
         call = step.call
+        if call.op is not None:
+            self.emit_op(step, prefix)
+            return
         inputs = self.inputs(call.inputs, prefix)
         inline = self.inline(step)
         for instance in step.instances:
@@ -119,9 +125,29 @@ class ScopeEmitter:
                 continue
             var = self.namer(prefix + instance.local)
             callee, keys = self.callee(call, instance, prefix + instance.local)
-            self.lines += statement(f"{var} = ", self.invoke(callee, inputs), self.indent)
+            extra = [
+                (identifier_arg(k), self.call_argument(k, v))
+                for k, v in written_args(self.spec, call.call_args, self.frames).items()
+            ]
+            self.lines += statement(f"{var} = ", self.invoke(callee, inputs, extra), self.indent)
             self.env[prefix + call.name] = Tensor(var, keys)
             inputs = Atom(var)
+
+    def emit_op(self, step: Step, prefix: str) -> None:
+        """`var = keras.ops.<op>(tensors, constants)`: the same in every style."""
+        from ...catalog import catalog
+
+        call = step.call
+        bound, _ = catalog().op(call.op).bind(call.inputs)
+        tensors = {name: self.inputs(value, prefix) for name, value in bound.items()}
+        instance = step.instances[0]
+        if any(frame.call.share for frame in self.frames):  # a shared block call: the target's
+            args = instance.node.args
+        else:
+            args = written_args(self.spec, call.args, self.frames)
+        var = self.namer(prefix + instance.local)
+        self.lines += statement(f"{var} = ", self.values.op(call.op, tensors, args), self.indent)
+        self.env[prefix + call.name] = Tensor(var)
 
     def inline(self, step: Step) -> bool:
         """Whether a block call's instances are written as the scope's own calls."""
@@ -151,14 +177,19 @@ class ScopeEmitter:
         return {key: self.inputs(item, prefix) for key, item in inputs.items()}
 
     @staticmethod
-    def invoke(callee: Expr, inputs) -> Expr:
-        """`callee(inputs)`, with keyword inputs as keyword arguments."""
+    def invoke(callee: Expr, inputs, extra=()) -> Expr:
+        """`callee(inputs)`, with keyword inputs as keyword arguments, then `extra` (the
+        constant call arguments)."""
         call_args = (
             [(key, value) for key, value in inputs.items()] if isinstance(inputs, dict) else [(None, inputs)]
-        )
+        ) + list(extra)
         if isinstance(callee, Call) and callee.call_args is None:
             return Call(callee.func, callee.args, call_args)
         return Call(callee.flat(), call_args)
+
+    def call_argument(self, key: str, value) -> Expr:
+        """The expression of one constant call argument."""
+        return self.values.value(value)
 
     def callee(self, call, instance: Instance, name: str):
         """What to call for one instance (repetition) of a call, named `name` in the scope,

@@ -98,7 +98,9 @@ class SubclassWriter(ModuleWriter):
             group, lines, values, attributes, name_of=lambda local: Atom(f'f"{{self.name}}_{local}"')
         )
         lines += ["", *self.build_method(block.scope.inputs, dtypes=None)]
-        lines += ["", *self.call_method(group, block.scope, layer_attrs, block_output_keys(block))]
+        call_values = self.values.with_params({p: Atom(f"self.{stored[p]}") for p in params})
+        keys = block_output_keys(block)
+        lines += ["", *self.call_method(group, block.scope, layer_attrs, keys, call_values)]
         lines += [
             "",
             f"{INDENT}def get_config(self):",
@@ -130,7 +132,7 @@ class SubclassWriter(ModuleWriter):
         )
         dtypes = [i.dtype for i in spec.inputs.values()]
         lines += ["", *self.build_method(tuple(spec.inputs), dtypes)]
-        lines += ["", *self.call_method(group, spec.scope, layer_attrs, None)]
+        lines += ["", *self.call_method(group, spec.scope, layer_attrs, None, self.values)]
         lines += [
             "",
             f"{INDENT}def get_config(self):",
@@ -168,7 +170,7 @@ class SubclassWriter(ModuleWriter):
         members = list(self.members(group))
         attrs: dict[str, str] = {}
         for step, frames in sorted(
-            (member for member in members if not shares(member[0])), key=lambda member: self.rank(member[0])
+            (m for m in members if not shares(m[0]) and m[0].call.op is None), key=lambda m: self.rank(m[0])
         ):
             call, prefix = step.call, inline_prefix(frames)
             args = written_args(self.spec, call.args, frames)
@@ -219,7 +221,7 @@ class SubclassWriter(ModuleWriter):
         lines.append(f"{I2}super().build(input_shape)")
         return lines
 
-    def call_method(self, group: Group, scope, attrs: dict, keys) -> list[str]:
+    def call_method(self, group: Group, scope, attrs: dict, keys, values) -> list[str]:
         namer = Namer({"self", "inputs", "training", "keras", "layers"})
         lines = [f"{INDENT}def call(self, inputs, training=None):"]
         variables = {name: namer(name) for name in scope.inputs}
@@ -227,7 +229,7 @@ class SubclassWriter(ModuleWriter):
             lines.append(f"{I2}{next(iter(variables.values()))} = inputs")
         else:
             lines.append(f"{I2}{', '.join(variables.values())} = inputs")
-        emitter = SubclassScope(self, group, scope.outputs, namer, I2, attrs)
+        emitter = SubclassScope(self, group, scope.outputs, namer, I2, attrs, values)
         emitter.bind_inputs(variables)
         emitter.emit()
         lines += emitter.lines
@@ -239,9 +241,18 @@ class SubclassWriter(ModuleWriter):
 
 
 class SubclassScope(ScopeEmitter):
-    def __init__(self, writer, group, outputs, namer, indent, attrs):
+    def __init__(self, writer, group, outputs, namer, indent, attrs, values):
         super().__init__(writer, group, outputs, namer, indent)
         self.attrs = attrs
+        self.values = values
+
+    def call_argument(self, key, value):
+        """As in a Functional model, where a `training` the model is called with (fit, predict)
+        replaces the one a layer call was given."""
+        expr = super().call_argument(key, value)
+        if key != "training":
+            return expr
+        return Atom(f"{expr.flat()} if training is None else training")
 
     def callee(self, call, instance, name: str):
         keys = block_output_keys(self.spec.blocks[instance.group.frame.block]) if instance.group else None

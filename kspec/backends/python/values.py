@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from keyword import iskeyword
+
 from ...catalog.aliases import full_name
 from ...catalog.argkinds import OBJECT_SUFFIXES
-from .expr import Call, Dict, Expr, Seq, constant, identifier
+from .expr import Call, Dict, Expr, Seq, constant
 
 LAYER_ARGS = ("layer", "backward_layer", "cell")  # arguments that hold a nested layer
 
@@ -38,6 +40,28 @@ class Values:
         if name is not None:
             call_args.append(("name", name))
         return Call(self.layer_class(type_name), call_args)
+
+    def op(self, op: str, tensors: dict, args: dict) -> Call:
+        """`keras.ops.matmul(q, k)`: tensors positionally while they fill the first parameters,
+        then by keyword; constants by keyword (`axis=-1`). A list (or parameter) given for a
+        tensor becomes one: Keras takes a bare list for a tensor only outside a model."""
+        from ...catalog import catalog
+
+        signature = catalog().op(op)
+        call_args, positional = [], True
+        for name in signature.params:
+            if name in tensors and positional:
+                call_args.append((None, tensors[name]))
+                continue
+            positional = False
+            if name in tensors:
+                call_args.append((identifier_arg(name), tensors[name]))
+            elif name in args:
+                value = self.value(args[name])
+                if name in signature.tensors and (isinstance(args[name], list) or self.is_param(args[name])):
+                    value = Call("keras.ops.convert_to_tensor", [(None, value)])
+                call_args.append((identifier_arg(name), value))
+        return Call(f"keras.ops.{identifier_attr(op)}", call_args)
 
     def layer_class(self, type_name: str) -> str:
         if type_name in self.custom:
@@ -97,8 +121,9 @@ class Values:
 
 
 def identifier_arg(name: str) -> str:
-    """A keyword argument name: it must be a plain identifier, and no keyword."""
-    if identifier(name) != name:
+    """A keyword argument name: it must be a plain identifier, and no keyword (`training` and
+    `inputs`, which a generated module's own names avoid, are fine here)."""
+    if not isinstance(name, str) or not name.isidentifier() or not name.isascii() or iskeyword(name):
         raise ValueError(f"{name!r} cannot be a keyword argument")
     return name
 
