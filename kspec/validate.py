@@ -6,6 +6,7 @@ import os
 from typing import NamedTuple
 
 from .checks import Collector, check_spec
+from .checks.distribution import check_distribution
 from .checks.expansion import DEFAULT_MAX_EXPANSION
 from .diagnostics import Diagnostic
 from .gcpause import gc_paused
@@ -14,7 +15,6 @@ from .ir import Spec, build_spec
 from .overrides import apply as apply_overrides
 from .shapes import infer
 from .source import DEFAULT_MAX_FILE_SIZE, Document, load_text, read_document
-from .checks.distribution import check_distribution
 from .structure import schema_checker
 
 
