@@ -13,9 +13,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def load_on_one_device(path):
-    """kspec.load, less a `model_parallel` section: Keras runs on TensorFlow in this session, where a
-    model-parallel layout cannot be built; the tests that compare models with Keras check the model
-    itself, and tests/test_distribution.py checks the layout, on JAX."""
+    """kspec.load, less a `model_parallel` section: the test session's Keras runs on TensorFlow, or on
+    JAX with one device, where a model-parallel layout cannot be built; the tests that compare models
+    with Keras check the model itself, and tests/test_distribution.py checks the layout, on JAX with
+    8 virtual devices."""
     import kspec
 
     spec = kspec.load(path)
