@@ -18,3 +18,41 @@ def chain_spec(layers: int, width: int = 16) -> str:
     lines.append(f"outputs: l{index - 1}")
     lines.append("compile: {optimizer: adam, loss: mean_squared_error}")
     return "\n".join(lines) + "\n"
+
+
+def transformer_spec(layers: int, width: int = 64) -> str:
+    """A Transformer encoder of `layers` layer calls (8 per block) laid out over a 2 x 4 mesh."""
+    blocks = max(1, (layers - 3) // 8)
+    return f"""kspec: 1
+name: synthetic_transformer
+inputs: {{tokens: {{shape: [32], dtype: int32}}}}
+layers:
+  - {{name: emb, type: Embedding, input_dim: 1024, output_dim: {width}}}
+  - {{name: enc, type: Encoder, repeat: {blocks}}}
+  - {{name: pool, type: GlobalAveragePooling1D}}
+  - {{name: probs, type: Dense, units: 4, activation: softmax}}
+outputs: probs
+blocks:
+  Encoder:
+    inputs: [x]
+    layers:
+      - {{name: attn, type: MultiHeadAttention, num_heads: 4, key_dim: 16, inputs: {{query: x, value: x}}}}
+      - {{name: attn_res, type: Add, inputs: [x, attn]}}
+      - {{name: attn_norm, type: LayerNormalization}}
+      - {{name: ff_in, type: Dense, units: {2 * width}, activation: relu}}
+      - {{name: ff_out, type: Dense, units: {width}}}
+      - {{name: ff_res, type: Add, inputs: [attn_norm, ff_out]}}
+      - {{name: out, type: LayerNormalization}}
+      - {{name: drop, type: Dropout, rate: 0.1}}
+    outputs: [drop]
+compile: {{optimizer: adam, loss: sparse_categorical_crossentropy}}
+distribution:
+  model_parallel:
+    mesh: {{batch: 2, model: 4}}
+    layout:
+      ".*emb/embeddings": [model, null]
+      ".*_attn/(query|key|value)/kernel": [null, model, null]
+      ".*_attn/attention_output/kernel": [model, null, null]
+      ".*_ff_in/kernel": [null, model]
+      ".*_ff_out/kernel": [model, null]
+"""

@@ -19,7 +19,7 @@ from benchmarks.harness import (
     process_timer,
     python,
 )
-from benchmarks.specgen import chain_spec
+from benchmarks.specgen import chain_spec, transformer_spec
 
 
 def validate(quick: bool) -> list[Row]:
@@ -93,7 +93,9 @@ def _includes(folder: Path, repeats: int) -> Row:
     (included / "blocks" / "residual.yaml").write_text(library)
     for i in range(100):
         (included / f"spec_{i:03}.yaml").write_text(spec)
-        (inlined / f"spec_{i:03}.yaml").write_text(spec.replace("include: [blocks/residual.yaml]\n", "") + blocks)
+        (inlined / f"spec_{i:03}.yaml").write_text(
+            spec.replace("include: [blocks/residual.yaml]\n", "") + blocks
+        )
     return compare(
         "validate 100 specs including one block library / the same specs with the blocks written in",
         process_timer(kspec_command("validate", *sorted(map(str, included.glob("*.yaml"))))),
@@ -132,6 +134,26 @@ def diff(quick: bool) -> list[Row]:
                 process_timer(kspec_command("diff", str(spec), str(changed))),
                 process_timer(kspec_command("summary", str(spec))),
                 3 if quick else 9,
+                "< 2",
+                lambda r: r < 2,
+            )
+        ]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def shard(quick: bool) -> list[Row]:
+    """kspec shard of a 1,000-layer Transformer with a model-parallel layout against kspec summary."""
+    folder = Path(tempfile.mkdtemp(prefix="kspec-bench-"))
+    try:
+        path = folder / "transformer.yaml"
+        path.write_text(transformer_spec(1_000))
+        return [
+            compare(
+                "kspec shard / kspec summary, 1,000-layer Transformer, 2 x 4 mesh (whole process)",
+                process_timer(kspec_command("shard", str(path))),
+                process_timer(kspec_command("summary", str(path))),
+                3 if quick else 7,
                 "< 2",
                 lambda r: r < 2,
             )
@@ -233,6 +255,7 @@ SUITES = {
     "validate": validate,
     "summary": summary,
     "diff": diff,
+    "shard": shard,
     "compile": compile,
     "import": import_,
     "plan": plan,

@@ -288,6 +288,47 @@ def summary(spec_path, fmt, expand) -> None:
 @spec_options
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option(
+    "--style",
+    type=click.Choice(["functional", "sequential", "subclass"]),
+    default="functional",
+    show_default=True,
+    help="The style whose weight paths the layout patterns are matched against.",
+)
+@click.option(
+    "--devices",
+    type=click.IntRange(min=1),
+    help="How many devices `data_parallel: {devices: all}` (or a spec without a distribution) means; 1 if not given.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table for people, json for tools.",
+)
+def shard(spec_path, style, devices, fmt) -> None:
+    """Show the static sharding plan: each weight's shape, layout and per-device shard, then the
+    bytes of weights and optimizer slots each device holds.
+
+    It follows the spec's `distribution` section; TensorFlow and JAX are not imported.
+    """
+    from .sharding import plan, text
+
+    result = _validated(spec_path)
+    found = plan(result.spec, style, devices)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(found.as_json(), indent=2))
+    else:
+        click.echo(text(found, result.spec))
+
+
+@main.command()
+@spec_options
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["mermaid", "dot", "svg", "png"]),
@@ -570,6 +611,17 @@ def plan_command(spec_path, style, fmt, transfer_path, backend, verify, search_p
         f"on {keras.backend.backend()}:",
         err=True,
     )
+    if "model_parallel" in (spec.distribution or {}) and keras.backend.backend() != "jax":
+        import copy
+
+        click.echo(
+            f"the model-parallel layout needs JAX and Keras runs on {keras.backend.backend()}: the paths "
+            "are verified on one device; the plan's distribution facts were measured by "
+            "tests/test_distribution.py, not by this run",
+            err=True,
+        )
+        spec = copy.copy(spec)
+        spec.distribution = None
     start = time.perf_counter()
     try:
         checks = run_checks(

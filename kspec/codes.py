@@ -81,4 +81,12 @@ CODES = {
     "KS701": "unknown or disallowed keras.ops function",
     "KS702": "unknown keras.ops argument, one given twice, or too many tensor inputs",
     "KS703": "required keras.ops argument missing",
+    # Distribution (the `distribution` section).
+    "KS801": "unknown mesh axis in a layout",
+    "KS802": "layout pattern that matches no weight",
+    "KS803": "layout that does not fit the weight (rank, or a size the axis does not divide)",
+    "KS804": "batch axis missing from the mesh",
+    "KS805": "weight matched by more than one layout pattern",
+    "KS806": "layout pattern that matches different weights in different styles",
+    "KS807": "layout pattern that is not a regular expression",
 }

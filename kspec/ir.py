@@ -220,6 +220,7 @@ class Spec:
         clashes: tuple = (),
         library: bool = False,
         contracts: dict | None = None,
+        distribution: dict | None = None,
     ):
         self.name = name
         self.description = description
@@ -229,6 +230,7 @@ class Spec:
         self.custom = custom  # type name -> import path
         self.contracts = contracts or {}  # type name -> Contract, for custom entries that have one
         self.compile = compile
+        self.distribution = distribution  # the `distribution` section as written, or None
         self.document = document
         self.custom_where = custom_where or {name: ("custom", name) for name in custom}  # name -> where
         self.clashes = clashes  # blocks or custom layers defined twice (spec and includes)
@@ -297,6 +299,7 @@ def build_spec(data: dict, document=None, included: tuple = ()) -> Spec:
         clashes=tuple(clashes),
         library=is_library(data),
         contracts=contracts,
+        distribution=data.get("distribution") if isinstance(data.get("distribution"), dict) else None,
     )
 
 

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from .checks import Collector, check_spec
 from .checks.evaluated import check_evaluated
+from .checks.distribution import check_distribution
 from .checks.expansion import DEFAULT_MAX_EXPANSION
 from .diagnostics import Diagnostic
 from .gcpause import gc_paused
@@ -242,6 +243,8 @@ def validate_document(document: Document, limits: Limits = Limits(), overrides=(
             shapes = infer(spec)
             out.diagnostics.extend(shapes.diagnostics)
             _check_memory(shapes, out)
+            if spec.distribution and not out.has_errors:
+                check_distribution(spec, out)
     return _result(documents, spec, out)
 
 

@@ -12,6 +12,19 @@ HAS_KERAS = importlib.util.find_spec("keras") is not None
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def load_on_one_device(path):
+    """kspec.load, less a `model_parallel` section: the test session's Keras runs on TensorFlow, or on
+    JAX with one device, where a model-parallel layout cannot be built; the tests that compare models
+    with Keras check the model itself, and tests/test_distribution.py checks the layout, on JAX with
+    8 virtual devices."""
+    import kspec
+
+    spec = kspec.load(path)
+    if "model_parallel" in (spec.distribution or {}):
+        spec.distribution = None
+    return spec
+
+
 def run_kspec(*args, input=None, cwd=None):
     """Run the kspec command line in a fresh interpreter."""
     import subprocess

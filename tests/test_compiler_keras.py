@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import kspec
-from conftest import HAS_KERAS, SPECS
+from conftest import HAS_KERAS, SPECS, load_on_one_device
 from helpers_keras import comparable_config, predictions, sample_inputs
 from kspec.weights import layers_by_name as leaf_layers
 from kspec.backends.styles import allowed_styles
@@ -31,7 +31,7 @@ def models_of(spec):
 
 @pytest.mark.parametrize("path", PARAMS, ids=lambda p: p.stem)
 def test_every_style_gives_the_same_model(path):
-    spec = kspec.load(path)
+    spec = load_on_one_device(path)
     models = models_of(spec)
     reference_label, reference = next((l, m) for l, m in models if l == "live functional")
     ref_layers = leaf_layers(reference)
@@ -53,7 +53,7 @@ def test_every_style_gives_the_same_model(path):
 def test_static_parameter_count_equals_every_built_style(path):
     from kspec.shapes import infer
 
-    spec = kspec.load(path)
+    spec = load_on_one_device(path)
     total = infer(spec).total_params
     for label, model in models_of(spec):
         assert model.count_params() == total, label

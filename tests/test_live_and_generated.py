@@ -8,7 +8,7 @@ what the spec says of its inputs (sparse, ragged, optional) reaches the model.
 import pytest
 
 import kspec
-from conftest import HAS_KERAS, ROOT, SPECS
+from conftest import HAS_KERAS, ROOT, SPECS, load_on_one_device
 from helpers_keras import comparable_config
 from kspec.backends.styles import allowed_styles
 from kspec.compiler import load_module
@@ -42,7 +42,7 @@ def skip_where_keras_cannot(name: str) -> None:
 @pytest.mark.parametrize("path", ZOO, ids=lambda p: p.stem)
 def test_live_and_generated_models_have_the_same_layers_and_compile_settings(path):
     skip_where_keras_cannot(path.stem)
-    spec = kspec.load(path)
+    spec = load_on_one_device(path)
     for style in allowed_styles(spec):
         live = kspec.build(spec, style)
         module = load_module(kspec.generate(spec, style), f"kspec_check_{spec.name}_{style}")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import kspec
-from conftest import HAS_KERAS, ROOT, SPECS, run_kspec
+from conftest import HAS_KERAS, ROOT, SPECS, load_on_one_device, run_kspec
 from kspec.backends.styles import allowed_styles
 from kspec.plans import plan
 from kspec.plans.render import FORMATS
@@ -113,7 +113,7 @@ VERIFY_SLOW = [(p.stem, s) for p, s in CASES if (p.stem, s) not in VERIFY]
 def _verify(name, style, base=None):
     from kspec.plans.verify import verify
 
-    spec = kspec.load(f"specs/{name}.yaml")
+    spec = load_on_one_device(f"specs/{name}.yaml")
     source = kspec.load(f"specs/{base}.yaml") if base else None
     return verify(spec, style, plan(spec, style, transfer_from=source), transfer_from=source)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import HAS_KERAS, SPECS
+from conftest import HAS_KERAS, SPECS, load_on_one_device
 from kspec.shapes import ShapeError, _apply
 
 pytestmark = [pytest.mark.keras, pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")]
@@ -174,7 +174,7 @@ def test_static_summary_of_each_example_equals_the_built_model(path):
     from kspec.shapes import infer
     from kspec.summary import keras_layers
 
-    spec = kspec.load(path)
+    spec = load_on_one_device(path)
     model = kspec.build(spec, "functional", compile=False)
     ours = {
         row["name"]: (row["type"], row["output_shape"], row["params"]) for row in keras_layers(infer(spec))

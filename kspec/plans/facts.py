@@ -13,7 +13,7 @@ from ..backends.styles import allowed_styles
 from ..environment import has_tensorflow
 from ..flatten import flatten
 from ..shapes import infer
-from .known import json_safe_mode, kept
+from .known import distribution_caveats, json_safe_mode, kept
 from .types import PathPlan
 
 KEEPS = ("architecture", "weights", "compile", "optimizer_state")
@@ -88,6 +88,9 @@ def keras_file(c: Context):
         "(keras-team/keras PR #23475)."
     )
     load = "\n".join([*c.class_imports(), "model = keras.models.load_model(path)"])
+    if c.spec.distribution:
+        caveats += distribution_caveats(c.keras_version, "keras_file")
+        caveats += distribution_caveats(c.keras_version, "multi_worker")
     return PathPlan(
         "keras_file",
         "Keras file (.keras)",
@@ -205,6 +208,8 @@ def saved_model(c: Context):
             "predictions = reloaded.serve(x)",
         ]
     )
+    if c.spec.distribution:
+        caveats += distribution_caveats(c.keras_version, "saved_model")
     return PathPlan(
         "saved_model",
         "TensorFlow SavedModel (model.export)",

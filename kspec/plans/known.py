@@ -47,6 +47,45 @@ MEASURED_ON = ("3.15.1", "tensorflow")
 JSON_SAFE_MODE = {"3.15.1": True}
 
 
+# What save/load paths keep of a model laid out by a spec's `distribution` section: measured on
+# Keras 3.15.1 with JAX 0.10.2 (ModelParallel, 8 virtual CPU devices) and TensorFlow 2.21
+# (MirroredStrategy on CPU), by tests/test_distribution.py. Not measured: GPUs, TPUs, several hosts.
+DISTRIBUTION = {
+    "3.15.1": {
+        "keras_file": [
+            "A distributed model saves whole arrays, gathered from its devices: the file does not "
+            "record the layout. Loaded outside any distribution, it lands on one device (JAX) or in "
+            "plain variables (TensorFlow); loaded inside `with distribution().scope():` each weight "
+            "takes that distribution's layout again, and a scope with another mesh works too "
+            "(measured on JAX 0.10.2, 8 CPU devices, and TensorFlow 2.21 MirroredStrategy).",
+        ],
+        "saved_model": [
+            "model.export works on a distributed model: under TensorFlow's MirroredStrategy, and on "
+            "JAX under ModelParallel (through jax2tf); the SavedModel serves the same predictions on "
+            "one device (measured on JAX 0.10.2 with 8 CPU devices, and TensorFlow 2.21).",
+        ],
+        "multi_worker": [
+            "Not verified here: fit under TensorFlow's MultiWorkerMirroredStrategy fails in Keras "
+            "3.15.1 (keras-team/keras#20585); JAX multi-process data parallelism trains (measured on "
+            "two CPU processes on 127.0.0.1).",
+        ],
+    },
+}
+
+DISTRIBUTION_MEASURED_ON = "3.15.1"
+
+
+def distribution_caveats(keras_version: str, path: str) -> list[str]:
+    """Measured facts about a path for a distributed model, marked when measured on another version."""
+    found = DISTRIBUTION.get(keras_version)
+    if found is None:
+        return [
+            f"{text} Measured on Keras {DISTRIBUTION_MEASURED_ON}, not {keras_version}."
+            for text in DISTRIBUTION[DISTRIBUTION_MEASURED_ON].get(path, [])
+        ]
+    return list(found.get(path, []))
+
+
 def facts_for(keras_version: str, backend: str) -> tuple[dict, tuple]:
     """The facts for a Keras version and backend, and the (version, backend) they were measured
     on: the same when measured, else the same backend's newest, else MEASURED_ON."""

@@ -23,21 +23,21 @@ class FunctionalWriter(ModuleWriter):
     def build_function(self) -> str:
         spec = self.spec
         namer = Namer({"keras", "layers", *self.block_functions.values(), "build_model", "compile_model"})
-        lines = [
+        lines, body = self.build_opening(
             "def build_model() -> keras.Model:",
-            f'{INDENT}"""Build the {spec.name} model with the Functional API (not compiled)."""',
-        ]
+            f"Build the {spec.name} model with the Functional API (not compiled).",
+        )
         inputs = {}
         for spec_input in spec.inputs.values():
             var = namer(spec_input.name)
             inputs[spec_input.name] = var
-            lines += statement(f"{var} = ", self.input_expr(spec_input), INDENT)
+            lines += statement(f"{var} = ", self.input_expr(spec_input), body)
         emitter = FunctionalScope(
             self,
             flatten(spec).root,
             spec.scope.outputs,
             namer,
-            INDENT,
+            body,
             name_of=lambda local: constant(local),
             values=self.values,
         )
@@ -53,7 +53,7 @@ class FunctionalWriter(ModuleWriter):
                 ("name", constant(spec.name)),
             ],
         )
-        lines += statement("return ", model, INDENT)
+        lines += statement("return ", model, body)
         return "\n".join(lines)
 
     def block_function(self, block_name: str) -> str:

@@ -9,6 +9,7 @@ import textwrap
 
 from ...version import __version__
 from ...catalog import catalog
+from .distribution import SCOPE, distribution_function
 from .expr import Call, class_name, constant, identifier
 from .layout import INDENT, statement
 from .values import Values
@@ -28,6 +29,7 @@ _GENERATED = re.compile(
     r"Do not edit: change the spec and run `kspec compile` again\.\n"
     r'"""\n'
     r"\n"
+    r"(?:import functools\n\n)?"  # where the spec has a distribution section
     r"import keras\n"
 )
 HEADER_LIMIT = 1 << 20  # bytes read to find the header: descriptions can be long
@@ -70,6 +72,8 @@ class ModuleWriter:
 
     def module(self) -> str:
         parts = [*self.definitions(), self.compile_function()]
+        if self.spec.distribution:
+            parts.insert(0, distribution_function(self.spec.distribution))
         return f"{self.header()}\n\n{self.imports()}\n\n\n" + "\n\n\n".join(parts) + "\n"
 
     def header(self) -> str:
@@ -97,6 +101,8 @@ class ModuleWriter:
 
     def imports(self) -> str:
         lines = ["import keras", "from keras import layers"]
+        if self.spec.distribution:
+            lines[:0] = ["import functools", ""]
         for module, name in sorted(set(self.custom.values())):
             lines.append(f"from {module} import {name}")
         return "\n".join(lines)
@@ -104,12 +110,20 @@ class ModuleWriter:
     def definitions(self) -> list[str]:
         raise NotImplementedError
 
+    def build_opening(self, signature: str, docstring: str) -> tuple[list[str], str]:
+        """The first lines of a function that builds or compiles the model, and the indentation
+        of its body: under `with distribution().scope():` where the spec has a distribution."""
+        lines = [signature, f'{INDENT}"""{docstring}"""']
+        if not self.spec.distribution:
+            return lines, INDENT
+        return lines + [f"{INDENT}{SCOPE}"], INDENT * 2
+
     def compile_function(self) -> str:
         settings = self.spec.compile or {}
-        lines = [
+        lines, body = self.build_opening(
             "def compile_model(model: keras.Model) -> keras.Model:",
-            f'{INDENT}"""Compile the model with the settings of the spec\'s `compile` section."""',
-        ]
+            "Compile the model with the settings of the spec's `compile` section.",
+        )
         args = []
         for key, value in settings.items():
             if key == "optimizer":
@@ -120,7 +134,7 @@ class ModuleWriter:
                 args.append((key, self.values.per_output(value, "metrics")))
             else:
                 args.append((key, self.values.value(value)))
-        lines += statement("", Call("model.compile", args), INDENT)
+        lines += statement("", Call("model.compile", args), body)
         lines.append(f"{INDENT}return model")
         return "\n".join(lines)
 

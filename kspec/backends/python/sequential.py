@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...flatten import flatten
 from .expr import Call, Seq, constant
-from .layout import INDENT, statement
+from .layout import statement
 from .module import ModuleWriter
 
 
@@ -18,9 +18,9 @@ class SequentialWriter(ModuleWriter):
         for node in flatten(spec).nodes:
             items.append(self.values.layer(node.type, node.args, constant(node.name)))
         model = Call("keras.Sequential", [(None, Seq(items)), ("name", constant(spec.name))])
-        lines = [
+        lines, body = self.build_opening(
             "def build_model() -> keras.Sequential:",
-            f'{INDENT}"""Build the {spec.name} model as a Sequential stack (not compiled)."""',
-        ]
-        lines += statement("return ", model, INDENT)
+            f"Build the {spec.name} model as a Sequential stack (not compiled).",
+        )
+        lines += statement("return ", model, body)
         return ["\n".join(lines)]

@@ -153,12 +153,12 @@ class SubclassWriter(ModuleWriter):
         spec = self.spec
         shapes = [constant((None, *i.shape)) for i in spec.inputs.values()]
         shape = shapes[0] if len(shapes) == 1 else Seq(shapes)
-        lines = [
+        lines, body = self.build_opening(
             f"def build_model() -> {self.model_class_name()}:",
-            f'{INDENT}"""Create the {spec.name} model and build its weights (not compiled)."""',
-            f"{INDENT}model = {self.model_class_name()}()",
-        ]
-        lines += statement("", Call("model.build", [(None, shape)]), INDENT)
+            f"Create the {spec.name} model and build its weights (not compiled).",
+        )
+        lines.append(f"{body}model = {self.model_class_name()}()")
+        lines += statement("", Call("model.build", [(None, shape)]), body)
         lines.append(f"{INDENT}return model")
         return "\n".join(lines)
 
