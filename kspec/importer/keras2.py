@@ -1,0 +1,597 @@
+"""Models saved by Keras 2 (`tf.keras` / `tf_keras` 2.x): their config read from the file, translated
+to Keras 3, and their weights read by layer name.
+
+Where each format keeps the model, and what reading it needs:
+
+- a full-model `.h5` file: the config in the attribute `model_config`, the weights in the group
+  `model_weights` (h5py);
+- a SavedModel directory: the config in `keras_metadata.pb`, read by the protobuf wire reader
+  below (nothing but Python), the weights in the TensorFlow checkpoint `variables/`, read tensor
+  by tensor with `tf.train.load_checkpoint` (needs TensorFlow; no graph is run);
+- a Keras 2 `.keras` file: the config in `config.json`, the weights in `model.weights.h5` (h5py);
+- a `to_json()` file: the config alone; the weights come from a `save_weights` `.h5` file.
+
+No format needs `tf_keras`. The config is translated by TRANSLATIONS and CLASSES (one table,
+the docs' table is checked against it) and refused, before Keras reads it, where a layer holds
+Python code (Lambda, a recorded TensorFlow operation) or is no class Keras 3 knows.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import zipfile
+from typing import NamedTuple
+
+from ..files import open_regular
+from ..ir import snake_case
+from .refusals import ImportRefused, LoadRefused
+
+METADATA = "keras_metadata.pb"
+# The most bytes kspec reads from a keras_metadata.pb or a config (ResNet-152's is about 2 MB).
+MAX_METADATA_BYTES = 256 * 1024 * 1024
+
+RNNS = ("SimpleRNN", "LSTM", "GRU", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
+TRANSPOSED = ("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
+SEPARABLE = ("SeparableConv1D", "SeparableConv2D")
+DEPTHWISE = ("DepthwiseConv1D", "DepthwiseConv2D")
+SPATIAL_DROPOUT = ("SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")
+ATTENTION = ("Attention", "AdditiveAttention")
+
+ANY = object()  # a Keras 2 value that never changes the meaning: the argument is dropped whatever it is
+
+
+class Translation(NamedTuple):
+    """What a Keras 2 argument becomes in Keras 3: renamed to `to`, or dropped (`to` None). A dropped
+    argument means the same as Keras 3 when its value is `neutral` (or always, for ANY); any other
+    value is dropped with a located warning saying why."""
+
+    to: str | None
+    neutral: object
+    why: str
+
+
+def _each(classes, argument: str, translation: Translation) -> dict:
+    return {(name, argument): translation for name in classes}
+
+
+# (Keras 2 class, argument) -> its translation. Arguments Keras 3 accepts as they are need no entry.
+TRANSLATIONS: dict[tuple[str, str], Translation] = {
+    **_each(RNNS, "time_major", Translation(None, False, "Keras 3 RNNs take batch-major inputs only")),
+    **_each(
+        ("LSTM", "GRU"),
+        "implementation",
+        Translation(None, ANY, "a choice of kernel, not of results; Keras 3 chooses its own"),
+    ),
+    ("Embedding", "input_length"): Translation(
+        None, ANY, "Keras 3 reads the sequence length from the input shape"
+    ),
+    ("LeakyReLU", "alpha"): Translation("negative_slope", ANY, "renamed in Keras 3"),
+    **_each(TRANSPOSED + SEPARABLE + DEPTHWISE, "groups", Translation(None, 1, "Keras 3 has no groups here")),
+    **{
+        (name, argument): Translation(
+            None, ANY, "never used by Keras 2's separable convolutions (they use depthwise_ and pointwise_)"
+        )
+        for name in SEPARABLE
+        for argument in ("kernel_initializer", "kernel_regularizer", "kernel_constraint")
+    },
+    ("MultiHeadAttention", "softmax_robust_masking"): Translation(
+        None, False, "Keras 3 has only the standard masked softmax"
+    ),
+    **{
+        ("MultiHeadAttention", shape): Translation(None, ANY, "Keras 3 takes the shapes from the inputs")
+        for shape in ("query_shape", "key_shape", "value_shape")
+    },
+    **_each(SPATIAL_DROPOUT, "noise_shape", Translation(None, None, "Keras 3 drops whole channels only")),
+    ("BatchNormalization", "fused"): Translation(
+        None, ANY, "a choice of kernel, not of results; Keras 3 chooses its own"
+    ),
+    ("BatchNormalization", "virtual_batch_size"): Translation(
+        None, None, "Keras 3 normalizes over the whole batch"
+    ),
+    ("BatchNormalization", "adjustment"): Translation(None, None, "Keras 3 has no adjustment function"),
+    **_each(
+        ATTENTION,
+        "causal",
+        Translation(None, False, "Keras 3 takes use_causal_mask=True when the layer is called"),
+    ),
+    ("InputLayer", "ragged"): Translation(None, False, "Keras 3 has no ragged tensors"),
+}
+
+
+class ClassChange(NamedTuple):
+    """A Keras 2 layer class that Keras 3 does not have: its Keras 3 class and renamed arguments,
+    or None where none means the same; `why` says what differs."""
+
+    to: str | None
+    arguments: dict
+    why: str
+
+
+CLASSES: dict[str, ClassChange] = {
+    "ThresholdedReLU": ClassChange(
+        "ReLU", {"theta": "threshold"}, "at x == theta Keras 2 gives 0 and ReLU gives theta"
+    ),
+    "LocallyConnected1D": ClassChange(None, {}, "Keras 3 has no locally connected layers"),
+    "LocallyConnected2D": ClassChange(None, {}, "Keras 3 has no locally connected layers"),
+    "RandomHeight": ClassChange(None, {}, "Keras 3 has no RandomHeight; use RandomZoom or Resizing"),
+    "RandomWidth": ClassChange(None, {}, "Keras 3 has no RandomWidth; use RandomZoom or Resizing"),
+    "DenseFeatures": ClassChange(None, {}, "feature columns are TensorFlow 1 APIs that Keras 3 has not"),
+}
+
+# Layers that hold Python code or a TensorFlow operation: never read, never run.
+CODE_LAYERS = {
+    "Lambda": "a Lambda layer holds Python code",
+    "TFOpLambda": "a TensorFlow operation recorded as a layer (tf.* called on a Keras tensor)",
+    "SlicingOpLambda": "a TensorFlow slice recorded as a layer (x[...] on a Keras tensor)",
+}
+MODELS = ("Functional", "Sequential", "Model")
+WRAPPED = ("layer", "backward_layer", "cell")  # arguments that hold a layer (Bidirectional, RNN)
+
+
+class Keras2Model(NamedTuple):
+    """A Keras 2 model as saved: its config ({class_name, config}), its compile settings, the
+    format it came in, and where its weights are (None for an architecture file)."""
+
+    config: dict
+    training_config: dict | None
+    format: str
+    weights: str | None
+
+
+# --- Which files are Keras 2 -------------------------------------------------------------------
+
+
+def is_keras2(path: str) -> bool:
+    """Whether `path` is a model saved by Keras 2 (a SavedModel directory counts, whatever wrote it)."""
+    if os.path.isdir(path):
+        return os.path.exists(os.path.join(path, "saved_model.pb"))
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                return _version_2(json.loads(_read_member(archive, "metadata.json")).get("keras_version"))
+        with open_regular(path) as handle:
+            head = handle.read(8)
+        if head.startswith(b"\x89HDF"):
+            import h5py
+
+            with h5py.File(path, "r") as handle:
+                return "model_config" in handle.attrs and _version_2(handle.attrs.get("keras_version"))
+        if path.endswith(".json"):
+            document = _json(_read_bounded(path))
+            return _version_2(document.get("keras_version")) or (
+                "module" not in document and document.get("class_name") in MODELS
+            )
+    except (OSError, ValueError, KeyError):
+        return False
+    return False
+
+
+def _version_2(version) -> bool:
+    if isinstance(version, bytes):
+        version = version.decode("utf-8", errors="replace")
+    return isinstance(version, str) and version.startswith(("2.", "1."))
+
+
+# --- Reading the config ------------------------------------------------------------------------
+
+
+def read_keras2(path: str) -> Keras2Model:
+    """The config, compile settings and weights' place of a Keras 2 model file or directory."""
+    if os.path.isdir(path):
+        return _saved_model(path)
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            saved = _json(_read_member(archive, "config.json"))
+        return Keras2Model(
+            {"class_name": saved.get("class_name"), "config": saved.get("config")},
+            saved.get("compile_config"),
+            "Keras 2 .keras file",
+            path,
+        )
+    if path.endswith(".json"):
+        saved = _json(_read_bounded(path))
+        return Keras2Model(
+            {"class_name": saved.get("class_name"), "config": saved.get("config")},
+            None,
+            "Keras 2 JSON architecture",
+            None,
+        )
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        found = {key: handle.attrs.get(key) for key in ("model_config", "training_config")}
+    config, training = (
+        _json(text.encode("utf-8") if isinstance(text, str) else text) if text is not None else None
+        for text in (found["model_config"], found["training_config"])
+    )
+    return Keras2Model(config, training, "Keras 2 .h5 file", path)
+
+
+def _saved_model(path: str) -> Keras2Model:
+    metadata = os.path.join(path, METADATA)
+    if not os.path.exists(metadata):
+        raise LoadRefused(
+            f"{path} is a SavedModel without {METADATA}: it was written by tf.saved_model.save, not by "
+            "a Keras model's save(), and holds TensorFlow graphs but no Keras config to import"
+        )
+    root = None
+    for node_path, text in saved_metadata(_read_bounded(metadata)):
+        if node_path == "root":
+            root = _json(text)
+            break
+    if root is None or not isinstance(root.get("config"), dict) or "layers" not in root["config"]:
+        kind = (root or {}).get("class_name", "an unknown class")
+        raise ImportRefused(
+            f"{path} holds a subclassed model ({kind}): its graph is Python code, not a config; load it "
+            "with tf_keras, call it on keras.Input tensors, and save that model as .h5"
+        )
+    return Keras2Model(
+        {"class_name": root["class_name"], "config": root["config"]},
+        root.get("training_config"),
+        "Keras 2 SavedModel",
+        os.path.join(path, "variables", "variables"),
+    )
+
+
+def saved_metadata(data: bytes):
+    """(node_path, metadata) of each node of a keras_metadata.pb (a SavedMetadata message).
+
+    A protobuf reader of its own, for two messages: SavedMetadata {repeated SavedObject nodes = 1}
+    and SavedObject {string node_path = 3; string metadata = 5}; other fields are skipped. It reads
+    bytes only, so that the architecture of a SavedModel needs neither TensorFlow nor protobuf."""
+    for number, value in _fields(data):
+        if number == 1 and isinstance(value, bytes):
+            fields = dict((n, v) for n, v in _fields(value) if n in (3, 5))
+            yield _text(fields.get(3, b"")), _text(fields.get(5, b""))
+
+
+def _fields(data: bytes):
+    """(field number, value) of each field of one protobuf message: an int, or bytes when
+    length-delimited. Malformed data is a ValueError, never a read past the end."""
+    position, end = 0, len(data)
+    while position < end:
+        key, position = _varint(data, position)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, position = _varint(data, position)
+        elif wire == 2:
+            length, position = _varint(data, position)
+            if position + length > end:
+                raise ValueError("keras_metadata.pb is truncated")
+            value, position = data[position : position + length], position + length
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+            if position + size > end:
+                raise ValueError("keras_metadata.pb is truncated")
+            value, position = int.from_bytes(data[position : position + size], "little"), position + size
+        else:
+            raise ValueError(f"keras_metadata.pb has a field of wire type {wire}, which it never holds")
+        yield number, value
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = 0
+    for shift in range(0, 70, 7):
+        if position >= len(data):
+            raise ValueError("keras_metadata.pb is truncated")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, position
+    raise ValueError("keras_metadata.pb has a number longer than 10 bytes")
+
+
+def _text(value) -> str:
+    if not isinstance(value, bytes):
+        raise ValueError("keras_metadata.pb has a number where text belongs")
+    return value.decode("utf-8")
+
+
+def _read_bounded(path: str) -> bytes:
+    with open_regular(path) as handle:
+        data = handle.read(MAX_METADATA_BYTES + 1)
+    if len(data) > MAX_METADATA_BYTES:
+        raise LoadRefused(f"{path} is larger than {MAX_METADATA_BYTES} bytes; kspec reads no larger config")
+    return data
+
+
+def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
+    if archive.getinfo(name).file_size > MAX_METADATA_BYTES:
+        raise LoadRefused(f"{name} is larger than {MAX_METADATA_BYTES} bytes; kspec reads no larger config")
+    return archive.read(name)
+
+
+def _json(data) -> dict:
+    """A saved JSON object, with the tuples and shapes Keras 2 wrote as objects read as lists."""
+    document = json.loads(data, object_hook=_sequence)
+    if not isinstance(document, dict):
+        raise ValueError("the saved config is not a JSON object")
+    return document
+
+
+def _sequence(value: dict):
+    if value.get("class_name") in ("__tuple__", "TensorShape") and isinstance(value.get("items"), list):
+        return value["items"]
+    return value
+
+
+# --- Translating the config --------------------------------------------------------------------
+
+
+def translate(config: dict, known=None) -> tuple[dict, list[str]]:
+    """A Keras 2 model config ({class_name, config}) in the form Keras 3's legacy loader reads, and a
+    located warning for each argument whose meaning Keras 3 does not keep.
+
+    Refused (ImportRefused naming the layer): a layer holding Python code, a class in CLASSES that
+    has no Keras 3 equivalent, and a class that `known` (a function of a class name) does not know."""
+    if not isinstance(config, dict) or config.get("class_name") not in MODELS:
+        raise ImportRefused(
+            f"the saved model is a {config.get('class_name') if isinstance(config, dict) else 'nothing'}, "
+            "not a Functional or Sequential model: its graph is Python code, not a config"
+        )
+    warnings: list[str] = []
+    out = _translated(config, "the model", known, warnings)
+    return out, warnings
+
+
+def _translated(entry: dict, where: str, known, warnings: list[str]) -> dict:
+    class_name = entry.get("class_name")
+    config = entry.get("config")
+    if not isinstance(config, dict):
+        return entry
+    if class_name in MODELS:
+        layers = [
+            _legacy(_translated(layer, _where(layer, index), known, warnings))
+            for index, layer in enumerate(config.get("layers") or [])
+        ]
+        return _legacy({**entry, "config": {**config, "layers": layers}})
+    if class_name in CODE_LAYERS:
+        function = config.get("function")
+        detail = f" ({function})" if isinstance(function, str) else ""
+        raise ImportRefused(
+            f"{where} is {CODE_LAYERS[class_name]}{detail}: a spec holds no code, and kspec never runs "
+            "code from a file; rewrite it as a Keras layer in the Keras 2 model and save it again"
+        )
+    out = dict(config)
+    change = CLASSES.get(class_name)
+    if change is not None:
+        if change.to is None:
+            raise ImportRefused(f"{where} is a {class_name}: {change.why}")
+        warnings.append(f"{where}: {class_name} became {change.to}; {change.why}")
+        out = {change.arguments.get(key, key): value for key, value in out.items()}
+        class_name = change.to
+    elif known is not None and not known(class_name):
+        module = entry.get("module") or "no module"
+        raise ImportRefused(
+            f"{where} is a {class_name} ({module}), which is no Keras 3 layer: import the module that "
+            "registers a Keras 3 version of it with --import MODULE, or rewrite the layer"
+        )
+    for key in list(out):
+        translation = TRANSLATIONS.get((class_name, key))
+        if translation is None:
+            if key in WRAPPED and isinstance(out[key], dict):
+                out[key] = _translated(out[key], f"{where}, its {key}", known, warnings)
+            continue
+        value = out.pop(key)
+        if translation.to is not None:
+            out[translation.to] = value
+        elif translation.neutral is not ANY and value != translation.neutral:
+            warnings.append(f"{where}: {key}={value!r} is not carried: {translation.why}")
+    translated = {**entry, "class_name": class_name, "config": out}
+    if class_name in RNNS + ("Bidirectional",):
+        translated["inbound_nodes"] = [_initial_state(node) for node in entry.get("inbound_nodes") or []]
+    return translated
+
+
+def _initial_state(node):
+    """A Keras 2 RNN call as Keras 3 reads it: Keras 2 recorded `rnn(x, initial_state=[h, c])` as
+    one call on [x, h, c]."""
+    if not isinstance(node, list) or len(node) < 2:
+        return node
+
+    def tensor(reference):
+        return {"class_name": "__keras_tensor__", "config": {"shape": [], "dtype": "float32", "keras_history": reference[:3]}}
+
+    return {"args": [tensor(node[0])], "kwargs": {"initial_state": [tensor(item) for item in node[1:]]}}
+
+
+def _legacy(entry: dict) -> dict:
+    """An entry without the `module` that Keras 2.13+ writes: Keras 3 then reads it as the legacy
+    config it is (a one-element `axis` list, `batch_input_shape`), not as a Keras 3 one."""
+    return {k: v for k, v in entry.items() if k not in ("module", "registered_name", "build_config")}
+
+
+def _where(layer: dict, index: int) -> str:
+    name = layer.get("name") or (layer.get("config") or {}).get("name")
+    return f"layer {index} ('{name}', {layer.get('class_name')})"
+
+
+def keras3_model(model: Keras2Model, known=None):
+    """The Keras 3 model of a Keras 2 config (weights not loaded), and the translation's warnings.
+
+    Keras 3 reads the translated config with its own loader for legacy configs (the one that reads
+    Keras 2 .h5 files), with safe_mode on."""
+    from keras.src.legacy.saving import saving_options, saving_utils
+    from keras.src.saving import serialization_lib
+
+    config, warnings = translate(model.config, known if known is not None else _known_to_keras)
+    with saving_options.keras_option_scope(use_legacy_config=True), serialization_lib.SafeModeScope(True):
+        return saving_utils.model_from_config(config), warnings
+
+
+def _known_to_keras(class_name: str) -> bool:
+    import keras
+
+    from keras.src.saving import object_registration
+
+    return (
+        class_name in MODELS
+        or isinstance(getattr(keras.layers, class_name, None), type)
+        or any(name.rpartition(">")[2] == class_name for name in object_registration.GLOBAL_CUSTOM_OBJECTS)
+    )
+
+
+# --- Reading the weights -----------------------------------------------------------------------
+
+
+def read_weights(model: Keras2Model, weights_file: str | None = None) -> dict[str, list]:
+    """Each layer's saved weights, by layer name: (path, array) pairs, in Keras 2's order where the
+    format keeps one (.h5, .keras), else in the checkpoint's (a SavedModel)."""
+    source = weights_file or model.weights
+    if source is None:
+        raise LoadRefused(
+            f"a {model.format} holds no weights: give the .h5 file that model.save_weights() wrote "
+            "with --weights FILE.h5"
+        )
+    if weights_file is None and model.format == "Keras 2 SavedModel":
+        return _checkpoint_weights(source, model.config)
+    if weights_file is None and zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as archive:
+            data = archive.read("model.weights.h5")
+        return _keras_file_weights(io.BytesIO(data), model.config)
+    return _h5_weights(source)
+
+
+def _h5_weights(path: str) -> dict[str, list]:
+    """The weights of a Keras 2 .h5 file (a full model's, or save_weights'), by layer name."""
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        group = handle["model_weights"] if "model_weights" in handle else handle
+        out = {}
+        for name in _names(group.attrs.get("layer_names", [])):
+            layer = group[name]
+            out[name] = [(weight, layer[weight][()]) for weight in _names(layer.attrs.get("weight_names", []))]
+    return out
+
+
+def _names(values) -> list[str]:
+    return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
+
+
+def _keras_file_weights(handle, config: dict) -> dict[str, list]:
+    """The weights of a Keras 2 .keras file, kept under layers/<class in snake case, numbered>."""
+    import h5py
+
+    tracked, counts = {}, {}
+    for entry in config["config"]["layers"]:
+        base = snake_case(entry["class_name"])
+        count = counts.get(base)
+        counts[base] = 0 if count is None else count + 1
+        tracked[base if count is None else f"{base}_{count + 1}"] = entry.get("name") or entry["config"]["name"]
+    out = {}
+    with h5py.File(handle, "r") as weights:
+        for key, group in weights.get("layers", {}).items():
+            found = []
+            group.visititems(lambda path, item: found.append((path, item[()])) if hasattr(item, "shape") else None)
+            if key in tracked and found:
+                out[tracked[key]] = sorted(found, key=lambda pair: _order(pair[0]))
+    return out
+
+
+def _order(path: str):
+    """Keras 2's order of a layer's variables: forward before backward, then by vars index."""
+    parts = path.split("/")
+    return [(0 if "forward" in p else 1 if "backward" in p else 2, int(p) if p.isdigit() else 0, p) for p in parts]
+
+
+def _checkpoint_weights(prefix: str, config: dict) -> dict[str, list]:
+    """The weights of a SavedModel's checkpoint, by layer name: the object graph saved with it says
+    which layer (`layer-N`, N in the config's order) each variable belongs to. Needs TensorFlow,
+    which reads the tensors without running any graph."""
+    try:
+        import tensorflow as tf
+        from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
+    except ImportError as error:
+        raise LoadRefused(
+            f"the weights of a SavedModel are a TensorFlow checkpoint; reading them needs TensorFlow ({error})"
+        ) from None
+    reader = tf.train.load_checkpoint(prefix)
+    graph = TrackableObjectGraph()
+    graph.ParseFromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
+    root = graph.nodes[0]
+    layers = config["config"]["layers"]
+    out = {}
+    for child in root.children:
+        found = re.fullmatch(r"layer-(\d+)", child.local_name)
+        if not found or int(found.group(1)) >= len(layers):
+            continue
+        entry = layers[int(found.group(1))]
+        variables = []
+        _collect(graph, child.node_id, "", variables, reader, set())
+        if variables:
+            out[entry.get("name") or entry["config"]["name"]] = variables
+    return out
+
+
+def _collect(graph, node_id: int, path: str, found: list, reader, seen: set) -> None:
+    if node_id in seen:
+        return
+    seen.add(node_id)
+    node = graph.nodes[node_id]
+    for attribute in node.attributes:
+        if attribute.name == "VARIABLE_VALUE":
+            found.append((path.strip("/"), reader.get_tensor(attribute.checkpoint_key)))
+    for child in node.children:
+        if child.local_name.startswith(("_", "layer_with_weights", "keras_api")) or child.local_name in (
+            "variables",
+            "trainable_variables",
+            "non_trainable_variables",
+            "regularization_losses",
+        ):
+            continue
+        _collect(graph, child.node_id, f"{path}/{child.local_name}", found, reader, seen)
+
+
+def assign_weights(model, saved: dict[str, list], ordered: bool) -> list[str]:
+    """Set each layer's weights from the saved ones of the layer of the same name, and a line for
+    each layer whose weights moved. In Keras 2's order (trainable then not) where `ordered`, else
+    matched by the variable's name and shape. A layer whose weights do not fit is an ImportRefused."""
+    moved = []
+    for layer in model.layers:
+        variables = list(layer.trainable_weights) + list(layer.non_trainable_weights)
+        if not variables:
+            continue
+        values = saved.get(layer.name)
+        if values is None:
+            raise ImportRefused(f"layer '{layer.name}' has {len(variables)} weights, and the file none for it")
+        if len(values) != len(variables):
+            raise ImportRefused(
+                f"layer '{layer.name}' has {len(variables)} weights in Keras 3, and the file {len(values)}"
+            )
+        arrays = [v for _, v in values] if ordered else _matched(layer.name, variables, values)
+        for variable, array in zip(variables, arrays):
+            if tuple(variable.shape) != tuple(array.shape):
+                raise ImportRefused(
+                    f"layer '{layer.name}': {variable.path} has shape {tuple(variable.shape)} in Keras 3, "
+                    f"and {tuple(array.shape)} in the file"
+                )
+            variable.assign(array)
+        moved.append(f"{layer.name}: {', '.join(f'{v.name} {tuple(v.shape)}' for v in variables)}")
+    return moved
+
+
+def _matched(layer: str, variables, values) -> list:
+    """The saved array of each variable: the one of the same name and shape (forward and backward
+    told apart by the path where a layer has both)."""
+    left = list(values)
+    arrays = []
+    for variable in variables:
+        candidates = [
+            pair for pair in left if pair[0].rpartition("/")[2] == variable.name and pair[1].shape == variable.shape
+        ]
+        if len(candidates) > 1:
+            side = "forward" if "forward" in variable.path else "backward" if "backward" in variable.path else None
+            candidates = [pair for pair in candidates if side and side in pair[0]]
+        if len(candidates) != 1:
+            raise ImportRefused(
+                f"layer '{layer}': no one saved weight matches {variable.path} {tuple(variable.shape)} "
+                f"(saved: {', '.join(path for path, _ in values)})"
+            )
+        left.remove(candidates[0])
+        arrays.append(candidates[0][1])
+    return arrays
