@@ -394,7 +394,10 @@ def _initial_state(node):
         return node
 
     def tensor(reference):
-        return {"class_name": "__keras_tensor__", "config": {"shape": [], "dtype": "float32", "keras_history": reference[:3]}}
+        return {
+            "class_name": "__keras_tensor__",
+            "config": {"shape": [], "dtype": "float32", "keras_history": reference[:3]},
+        }
 
     return {"args": [tensor(node[0])], "kwargs": {"initial_state": [tensor(item) for item in node[1:]]}}
 
@@ -465,7 +468,9 @@ def _h5_weights(path: str) -> dict[str, list]:
         out = {}
         for name in _names(group.attrs.get("layer_names", [])):
             layer = group[name]
-            out[name] = [(weight, layer[weight][()]) for weight in _names(layer.attrs.get("weight_names", []))]
+            out[name] = [
+                (weight, layer[weight][()]) for weight in _names(layer.attrs.get("weight_names", []))
+            ]
     return out
 
 
@@ -482,12 +487,16 @@ def _keras_file_weights(handle, config: dict) -> dict[str, list]:
         base = snake_case(entry["class_name"])
         count = counts.get(base)
         counts[base] = 0 if count is None else count + 1
-        tracked[base if count is None else f"{base}_{count + 1}"] = entry.get("name") or entry["config"]["name"]
+        tracked[base if count is None else f"{base}_{count + 1}"] = (
+            entry.get("name") or entry["config"]["name"]
+        )
     out = {}
     with h5py.File(handle, "r") as weights:
         for key, group in weights.get("layers", {}).items():
             found = []
-            group.visititems(lambda path, item: found.append((path, item[()])) if hasattr(item, "shape") else None)
+            group.visititems(
+                lambda path, item: found.append((path, item[()])) if hasattr(item, "shape") else None
+            )
             if key in tracked and found:
                 out[tracked[key]] = sorted(found, key=lambda pair: _order(pair[0]))
     return out
@@ -496,7 +505,9 @@ def _keras_file_weights(handle, config: dict) -> dict[str, list]:
 def _order(path: str):
     """Keras 2's order of a layer's variables: forward before backward, then by vars index."""
     parts = path.split("/")
-    return [(0 if "forward" in p else 1 if "backward" in p else 2, int(p) if p.isdigit() else 0, p) for p in parts]
+    return [
+        (0 if "forward" in p else 1 if "backward" in p else 2, int(p) if p.isdigit() else 0, p) for p in parts
+    ]
 
 
 def _checkpoint_weights(prefix: str, config: dict) -> dict[str, list]:
@@ -558,7 +569,9 @@ def assign_weights(model, saved: dict[str, list], ordered: bool) -> list[str]:
             continue
         values = saved.get(layer.name)
         if values is None:
-            raise ImportRefused(f"layer '{layer.name}' has {len(variables)} weights, and the file none for it")
+            raise ImportRefused(
+                f"layer '{layer.name}' has {len(variables)} weights, and the file none for it"
+            )
         if len(values) != len(variables):
             raise ImportRefused(
                 f"layer '{layer.name}' has {len(variables)} weights in Keras 3, and the file {len(values)}"
@@ -582,10 +595,16 @@ def _matched(layer: str, variables, values) -> list:
     arrays = []
     for variable in variables:
         candidates = [
-            pair for pair in left if pair[0].rpartition("/")[2] == variable.name and pair[1].shape == variable.shape
+            pair
+            for pair in left
+            if pair[0].rpartition("/")[2] == variable.name and pair[1].shape == variable.shape
         ]
         if len(candidates) > 1:
-            side = "forward" if "forward" in variable.path else "backward" if "backward" in variable.path else None
+            side = (
+                "forward"
+                if "forward" in variable.path
+                else "backward" if "backward" in variable.path else None
+            )
             candidates = [pair for pair in candidates if side and side in pair[0]]
         if len(candidates) != 1:
             raise ImportRefused(
