@@ -72,7 +72,7 @@ TRANSLATIONS: dict[tuple[str, str], Translation] = {
     **_each(TRANSPOSED + SEPARABLE + DEPTHWISE, "groups", Translation(None, 1, "Keras 3 has no groups here")),
     **{
         (name, argument): Translation(
-            None, ANY, "never used by Keras 2's separable convolutions (they use depthwise_ and pointwise_)"
+            None, ANY, "Keras 2's separable convolutions use only the depthwise_ and pointwise_ ones"
         )
         for name in SEPARABLE
         for argument in ("kernel_initializer", "kernel_regularizer", "kernel_constraint")
@@ -123,9 +123,9 @@ CLASSES: dict[str, ClassChange] = {
 
 # Layers that hold Python code or a TensorFlow operation: never read, never run.
 CODE_LAYERS = {
-    "Lambda": "a Lambda layer holds Python code",
-    "TFOpLambda": "a TensorFlow operation recorded as a layer (tf.* called on a Keras tensor)",
-    "SlicingOpLambda": "a TensorFlow slice recorded as a layer (x[...] on a Keras tensor)",
+    "Lambda": "Python code (a Lambda layer)",
+    "TFOpLambda": "a TensorFlow operation (tf.* called on a Keras tensor)",
+    "SlicingOpLambda": "a TensorFlow slice (x[...] on a Keras tensor)",
 }
 MODELS = ("Functional", "Sequential", "Model")
 WRAPPED = ("layer", "backward_layer", "cell")  # arguments that hold a layer (Bidirectional, RNN)
@@ -353,7 +353,7 @@ def _translated(entry: dict, where: str, known, warnings: list[str]) -> dict:
         function = config.get("function")
         detail = f" ({function})" if isinstance(function, str) else ""
         raise ImportRefused(
-            f"{where} is {CODE_LAYERS[class_name]}{detail}: a spec holds no code, and kspec never runs "
+            f"{where} holds {CODE_LAYERS[class_name]}{detail}: a spec holds no code, and kspec never runs "
             "code from a file; rewrite it as a Keras layer in the Keras 2 model and save it again"
         )
     out = dict(config)
@@ -456,6 +456,12 @@ def read_weights(model: Keras2Model, weights_file: str | None = None) -> dict[st
         with zipfile.ZipFile(source) as archive:
             data = archive.read("model.weights.h5")
         return _keras_file_weights(io.BytesIO(data), model.config)
+    import h5py
+
+    with h5py.File(source, "r") as handle:
+        tracked = "layers" in handle and "layer_names" not in handle.attrs
+    if tracked:  # save_weights("x.weights.h5") writes the .keras file's layout
+        return _keras_file_weights(source, model.config)
     return _h5_weights(source)
 
 
@@ -526,6 +532,8 @@ def _checkpoint_weights(prefix: str, config: dict) -> dict[str, list]:
     graph.ParseFromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
     root = graph.nodes[0]
     layers = config["config"]["layers"]
+    if config["class_name"] == "Sequential":  # its model.layers, which `layer-N` counts, has no input
+        layers = [entry for entry in layers if entry["class_name"] != "InputLayer"]
     out = {}
     for child in root.children:
         found = re.fullmatch(r"layer-(\d+)", child.local_name)
@@ -614,3 +622,30 @@ def _matched(layer: str, variables, values) -> list:
         left.remove(candidates[0])
         arrays.append(candidates[0][1])
     return arrays
+
+
+def translation_table() -> str:
+    """The Markdown table of TRANSLATIONS and CLASSES that docs/keras2.md shows."""
+    rows = ["| Keras 2 | Keras 3 | when the meaning changes |", "| --- | --- | --- |"]
+    grouped: dict = {}
+    for (class_name, argument), t in TRANSLATIONS.items():
+        grouped.setdefault((argument, t), []).append(class_name)
+    for (argument, t), classes in grouped.items():
+        where = f"{', '.join(classes)}: `{argument}`"
+        if t.to is not None:
+            rows.append(f"| {where} | `{t.to}` | never ({t.why}) |")
+        elif t.neutral is ANY:
+            rows.append(f"| {where} | dropped | never ({t.why}) |")
+        else:
+            rows.append(
+                f"| {where} | dropped | a value other than `{json.dumps(t.neutral)}`: warning, {t.why} |"
+            )
+    for class_name, change in CLASSES.items():
+        if change.to is None:
+            rows.append(f"| {class_name} | none | always: refused, {change.why} |")
+        else:
+            renamed = "".join(f", `{a}` as `{b}`" for a, b in change.arguments.items())
+            rows.append(f"| {class_name} | {change.to}{renamed} | always: warning, {change.why} |")
+    for class_name, what in CODE_LAYERS.items():
+        rows.append(f"| {class_name} | none | always: refused, it holds {what} |")
+    return "\n".join(rows) + "\n"

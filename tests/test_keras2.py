@@ -1,0 +1,364 @@
+"""Keras 2 models (tf_keras) imported and migrated to Keras 3: configs read without tf_keras,
+translated by one table, weights carried by layer name, predictions compared with tf_keras."""
+
+import importlib.util
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import HAS_KERAS, ROOT
+from kspec.importer import ImportRefused, keras2
+
+HAS_TF_KERAS = importlib.util.find_spec("tf_keras") is not None
+needs_keras = pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+needs_tf_keras = pytest.mark.skipif(not HAS_TF_KERAS, reason="tf_keras is not installed")
+FORMATS = ["h5", "savedmodel", "keras", "json"]
+
+
+# --- Reading keras_metadata.pb: no TensorFlow, no protobuf --------------------------------------
+
+
+def _varint(n: int) -> bytes:
+    out = b""
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _saved_object(path: str, metadata: str) -> bytes:
+    node_id = _varint(2 << 3) + _varint(7)  # an int field the reader skips
+    return _field(
+        1, node_id + _field(3, path.encode()) + _field(4, b"_tf_keras_model") + _field(5, metadata.encode())
+    )
+
+
+def test_saved_metadata_reads_paths_and_metadata():
+    data = _saved_object("root", '{"class_name": "Functional"}') + _saved_object("root.layer-0", "{}")
+    assert list(keras2.saved_metadata(data)) == [
+        ("root", '{"class_name": "Functional"}'),
+        ("root.layer-0", "{}"),
+    ]
+
+
+@pytest.mark.parametrize("cut", [1, 5, 20])
+def test_saved_metadata_refuses_truncated_data(cut):
+    data = _saved_object("root", '{"class_name": "Functional"}')
+    with pytest.raises(ValueError, match="truncated"):
+        list(keras2.saved_metadata(data[:-cut]))
+
+
+def test_saved_metadata_refuses_endless_numbers():
+    with pytest.raises(ValueError, match="longer than 10 bytes"):
+        list(keras2.saved_metadata(b"\x0a" + b"\xff" * 20))
+
+
+@needs_tf_keras
+def test_saved_metadata_agrees_with_protobuf():
+    from tf_keras.protobuf import saved_metadata_pb2
+
+    message = saved_metadata_pb2.SavedMetadata()
+    for index, text in enumerate(['{"a": 1}', '{"b": "é"}']):
+        node = message.nodes.add()
+        node.node_id, node.node_path, node.identifier, node.metadata = index, f"root.layer-{index}", "x", text
+        node.version.producer = 2
+    found = list(keras2.saved_metadata(message.SerializeToString()))
+    assert found == [(n.node_path, n.metadata) for n in message.nodes]
+
+
+# --- Translating configs -------------------------------------------------------------------------
+
+
+def _model(*layers):
+    return {"class_name": "Functional", "config": {"name": "m", "layers": list(layers)}}
+
+
+def _layer(class_name, name="l", module="keras.layers", **config):
+    return {"class_name": class_name, "module": module, "name": name, "config": {"name": name, **config}}
+
+
+def test_translation_renames_and_drops_neutral_values_silently():
+    config, warnings = keras2.translate(
+        _model(
+            _layer("LSTM", "enc", units=3, time_major=False, implementation=2),
+            _layer("LeakyReLU", "act", alpha=0.2),
+            _layer("Embedding", "emb", input_dim=4, output_dim=2, input_length=7),
+        )
+    )
+    lstm, act, emb = (entry["config"] for entry in config["config"]["layers"])
+    assert lstm == {"name": "enc", "units": 3}
+    assert act == {"name": "act", "negative_slope": 0.2}
+    assert emb == {"name": "emb", "input_dim": 4, "output_dim": 2}
+    assert warnings == []
+    assert all("module" not in entry for entry in config["config"]["layers"])
+
+
+def test_translation_warns_where_the_meaning_changes_naming_the_layer():
+    _, warnings = keras2.translate(
+        _model(
+            _layer("InputLayer", "x"),
+            _layer("GRU", "rnn", units=3, time_major=True),
+            _layer("ThresholdedReLU", "cut", theta=0.5),
+        )
+    )
+    assert warnings == [
+        "layer 1 ('rnn', GRU): time_major=True is not carried: Keras 3 RNNs take batch-major inputs only",
+        "layer 2 ('cut', ThresholdedReLU): ThresholdedReLU became ReLU; at x == theta Keras 2 gives 0 and "
+        "ReLU gives theta",
+    ]
+
+
+def test_translation_reaches_wrapped_layers():
+    inner = {"class_name": "LSTM", "config": {"name": "f", "units": 2, "time_major": False}}
+    config, _ = keras2.translate(_model(_layer("Bidirectional", "bi", layer=inner)))
+    assert config["config"]["layers"][0]["config"]["layer"]["config"] == {"name": "f", "units": 2}
+
+
+@pytest.mark.parametrize(
+    "layer, message",
+    [
+        (
+            _layer("Lambda", "scale", function=["4wEAAAAAAAAA", None, None]),
+            r"layer 1 \('scale', Lambda\) holds Python code \(a Lambda layer\)",
+        ),
+        (
+            _layer("TFOpLambda", "tf.math.add", function="math.add"),
+            r"layer 1 \('tf.math.add', TFOpLambda\) holds a TensorFlow operation .* \(math.add\)",
+        ),
+        (_layer("LocallyConnected2D", "lc"), r"layer 1 \('lc', LocallyConnected2D\) is a LocallyConnected2D"),
+        (
+            _layer("MyLayer", "mine", module="my_project.layers"),
+            r"layer 1 \('mine', MyLayer\) is a MyLayer \(my_project.layers\), which is no Keras 3 layer",
+        ),
+    ],
+)
+def test_translation_refuses_code_and_unknown_classes_naming_the_layer(layer, message):
+    with pytest.raises(ImportRefused, match=message):
+        keras2.translate(_model(_layer("InputLayer", "x"), layer), known=lambda name: name != "MyLayer")
+
+
+def test_docs_table_is_the_translation_table():
+    text = (ROOT / "docs" / "keras2.md").read_text()
+    found = re.search(r"<!-- translations -->\n(.*?)<!-- /translations -->", text, re.S)
+    assert found, "docs/keras2.md lost its translations table markers"
+    assert (
+        found.group(1) == keras2.translation_table()
+    ), "docs/keras2.md is out of step with kspec/importer/keras2.py; paste keras2.translation_table()"
+
+
+# --- Keras 2 models made by tf_keras, migrated -------------------------------------------------
+
+
+def _mlp(k):
+    i = k.Input((4,), name="x")
+    h = k.layers.Dense(8, activation="relu", name="hidden")(i)
+    h = k.layers.BatchNormalization(name="norm")(h)
+    h = k.layers.Dropout(0.5, name="drop")(h)
+    model = k.Model(i, k.layers.Dense(3, activation="softmax", name="probs")(h), name="mlp")
+    model.compile(optimizer=k.optimizers.Adam(1e-3), loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _cnn(k):
+    return k.Sequential(
+        [
+            k.Input((12, 12, 3), name="image"),
+            k.layers.Conv2D(8, 3, name="conv"),
+            k.layers.BatchNormalization(name="bn"),
+            k.layers.LeakyReLU(alpha=0.2, name="leaky"),
+            k.layers.MaxPooling2D(name="pool"),
+            k.layers.SeparableConv2D(4, 3, padding="same", name="sep"),
+            k.layers.GlobalAveragePooling2D(name="gap"),
+            k.layers.Dense(2, name="logits"),
+        ],
+        name="cnn",
+    )
+
+
+def _seq2seq(k):
+    source, target = k.Input((5,), name="source"), k.Input((6, 3), name="target")
+    embedded = k.layers.Embedding(10, 4, input_length=5, name="embed")(source)
+    _, h, c = k.layers.LSTM(7, return_state=True, name="encoder")(embedded)
+    decoded = k.layers.LSTM(7, return_sequences=True, name="decoder")(target, initial_state=[h, c])
+    return k.Model([source, target], k.layers.Dense(3, name="next")(decoded), name="seq2seq")
+
+
+def _shared(k):
+    left, right = k.Input((6,), name="left"), k.Input((6,), name="right")
+    tower = k.layers.Dense(5, activation="tanh", name="tower")
+    both = k.layers.Concatenate(name="both")([tower(left), tower(right)])
+    score = k.layers.Dense(1, name="score")(both)
+    label = k.layers.Dense(2, activation="softmax", name="label")(both)
+    return k.Model([left, right], [score, label], name="siamese")
+
+
+MODELS = {"mlp": _mlp, "cnn": _cnn, "seq2seq": _seq2seq, "shared": _shared}
+
+
+@pytest.fixture(scope="module")
+def saved_keras2(tmp_path_factory):
+    """make(model, format) -> (path, weights file or None, the tf_keras model); each saved once."""
+    folder = tmp_path_factory.mktemp("keras2")
+    made, files = {}, {}
+
+    def make(name, fmt):
+        import tf_keras as k
+
+        if name not in made:
+            model = MODELS[name](k)
+            rng = np.random.default_rng(1)
+            model.set_weights([rng.uniform(0.1, 0.3, w.shape).astype("float32") for w in model.get_weights()])
+            made[name] = model
+        model = made[name]
+        if (name, fmt) not in files:
+            base = folder / name
+            if fmt == "h5":
+                model.save(f"{base}.h5")
+                files[name, fmt] = (f"{base}.h5", None)
+            elif fmt == "savedmodel":
+                model.save(f"{base}_savedmodel", save_format="tf")
+                files[name, fmt] = (f"{base}_savedmodel", None)
+            elif fmt == "keras":
+                model.save(f"{base}.keras")
+                files[name, fmt] = (f"{base}.keras", None)
+            else:
+                Path(f"{base}.json").write_text(model.to_json())
+                model.save_weights(f"{base}.weights.h5")
+                files[name, fmt] = (f"{base}.json", f"{base}.weights.h5")
+        return (*files[name, fmt], model)
+
+    return make
+
+
+CASES = [
+    pytest.param(name, fmt, marks=[] if name == "mlp" else [pytest.mark.slow])
+    for name in MODELS
+    for fmt in FORMATS
+]
+
+
+@needs_keras
+@needs_tf_keras
+@pytest.mark.keras
+@pytest.mark.parametrize("name, fmt", CASES)
+def test_migrate_keeps_weights_and_predictions(saved_keras2, name, fmt):
+    from kspec.importer.migrate import migrate
+
+    path, weights, old = saved_keras2(name, fmt)
+    assert keras2.is_keras2(path)
+    migrated = migrate(path, weights)
+    new = migrated.model
+    # Every layer with weights moved, with the same values under the same name.
+    with_weights = [layer.name for layer in old.layers if layer.weights]
+    assert [line.partition(":")[0] for line in migrated.moved] == with_weights
+    for layer in old.layers:
+        mine = new.get_layer(layer.name)
+        assert len(mine.weights) == len(layer.weights), layer.name
+        for theirs, ours in zip(layer.weights, mine.trainable_weights + mine.non_trainable_weights):
+            np.testing.assert_array_equal(
+                np.asarray(ours), theirs.numpy(), err_msg=f"{layer.name}/{ours.name}"
+            )
+    assert new.count_params() == old.count_params()
+    assert migrated.difference is not None and migrated.difference <= 1e-5
+    # The round trip is exact: the spec builds the model Keras 3 reads from the translated config.
+    read, _ = keras2.keras3_model(keras2.read_keras2(path))
+    for layer in read.layers:
+        expected = {k: v for k, v in layer.get_config().items() if k != "name"}
+        assert {k: v for k, v in new.get_layer(layer.name).get_config().items() if k != "name"} == expected
+    if name == "mlp" and fmt != "json":
+        assert any(note.startswith("optimizer state") for note in migrated.not_carried)
+
+
+@needs_keras
+@needs_tf_keras
+@pytest.mark.keras
+def test_import_reads_a_savedmodel_directory_and_cli_migrate_writes_both_files(saved_keras2, tmp_path):
+    import keras
+    from click.testing import CliRunner
+
+    from kspec.cli import main
+
+    path, _, old = saved_keras2("mlp", "savedmodel")
+    imported = CliRunner().invoke(main, ["import", path])
+    assert imported.exit_code == 0, imported.output
+    assert "  - {name: hidden, type: Dense, units: 8, activation: relu}" in imported.stdout
+    done = CliRunner().invoke(main, ["migrate", path, "-o", str(tmp_path / "mlp.keras")])
+    assert done.exit_code == 0, done.output
+    assert "weights moved: norm: gamma (8,), beta (8,), moving_mean (8,), moving_variance (8,)" in done.stderr
+    assert "predictions equal the Keras 2 model's" in done.stderr
+    assert (tmp_path / "mlp.yaml").read_text() == imported.stdout
+    loaded = keras.saving.load_model(tmp_path / "mlp.keras")
+    x = np.random.default_rng(2).random((3, 4)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), old.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+@needs_keras
+@needs_tf_keras
+@pytest.mark.keras
+@pytest.mark.parametrize("fmt", ["h5", "keras"])
+def test_a_lambda_in_a_keras2_file_is_one_line_naming_the_layer(tmp_path, fmt):
+    import tf_keras as k
+    from click.testing import CliRunner
+
+    from kspec.cli import main
+
+    marker = tmp_path / "ran"
+    i = k.Input((2,), name="x")
+    o = k.layers.Lambda(lambda t, p=str(marker): (open(p, "w").close(), t)[1], name="double")(i)
+    k.Model(i, o).save(tmp_path / f"m.{fmt}")
+    marker.unlink()  # the Lambda ran once, when tf_keras called it; importing must never run it
+    for command in (
+        ["import", str(tmp_path / f"m.{fmt}")],
+        ["migrate", str(tmp_path / f"m.{fmt}"), "-o", str(tmp_path / "n.keras")],
+    ):
+        done = CliRunner().invoke(main, command)
+        assert done.exit_code == 1, done.output
+        errors = [line for line in done.stderr.splitlines() if line.startswith("kspec:")]
+        assert len(errors) == 1 and "Traceback" not in done.output
+        assert "layer 1 ('double', Lambda) holds Python code (a Lambda layer)" in done.stderr
+    assert not marker.exists() and not (tmp_path / "n.keras").exists()
+
+
+@needs_keras
+def test_a_keras3_file_is_not_migrated(tmp_path):
+    import keras
+
+    from kspec.importer import LoadRefused
+    from kspec.importer.migrate import migrate
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.save(tmp_path / "m.keras")
+    with pytest.raises(LoadRefused, match="needs no migration: use kspec import"):
+        migrate(str(tmp_path / "m.keras"))
+
+
+def _applications():
+    if not HAS_TF_KERAS or not os.environ.get("KSPEC_KERAS2_SWEEP"):
+        return []
+    import tf_keras
+
+    return sorted(name for name in dir(tf_keras.applications) if name[0].isupper())
+
+
+@needs_tf_keras
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("KSPEC_KERAS2_SWEEP"), reason="set KSPEC_KERAS2_SWEEP=1 to sweep")
+@pytest.mark.parametrize("name", _applications())
+def test_every_tf_keras_application_migrates(name, tmp_path):
+    import tf_keras
+
+    from kspec.importer.migrate import migrate
+
+    getattr(tf_keras.applications, name)(weights=None).save(tmp_path / "model.h5")
+    migrated = migrate(str(tmp_path / "model.h5"))
+    assert migrated.difference is not None and migrated.difference <= 1e-5
+    assert json.loads(json.dumps(migrated.moved))
