@@ -344,6 +344,7 @@ def _translated(entry: dict, where: str, known, warnings: list[str]) -> dict:
     if not isinstance(config, dict):
         return entry
     if class_name in MODELS:
+        config = _without_first_nodes(config)
         layers = [
             _legacy(_translated(layer, _where(layer, index), known, warnings))
             for index, layer in enumerate(config.get("layers") or [])
@@ -374,7 +375,11 @@ def _translated(entry: dict, where: str, known, warnings: list[str]) -> dict:
         translation = TRANSLATIONS.get((class_name, key))
         if translation is None:
             if key in WRAPPED and isinstance(out[key], dict):
-                out[key] = _translated(out[key], f"{where}, its {key}", known, warnings)
+                # Keras 3 reads a wrapped layer as a Keras 3 config, which names its module
+                out[key] = {
+                    "module": "keras.layers",
+                    **_translated(out[key], f"{where}, its {key}", known, warnings),
+                }
             continue
         value = out.pop(key)
         if translation.to is not None:
@@ -382,24 +387,82 @@ def _translated(entry: dict, where: str, known, warnings: list[str]) -> dict:
         elif translation.neutral is not ANY and value != translation.neutral:
             warnings.append(f"{where}: {key}={value!r} is not carried: {translation.why}")
     translated = {**entry, "class_name": class_name, "config": out}
-    if class_name in RNNS + ("Bidirectional",):
-        translated["inbound_nodes"] = [_initial_state(node) for node in entry.get("inbound_nodes") or []]
+    if "inbound_nodes" in entry:
+        rnn = class_name in RNNS + ("Bidirectional",)
+        translated["inbound_nodes"] = [_node(node, rnn) for node in entry["inbound_nodes"] or []]
     return translated
 
 
-def _initial_state(node):
-    """A Keras 2 RNN call as Keras 3 reads it: Keras 2 recorded `rnn(x, initial_state=[h, c])` as
-    one call on [x, h, c]."""
-    if not isinstance(node, list) or len(node) < 2:
+def _node(node, rnn: bool):
+    """A Keras 2 call as Keras 3 reads it. Keras 2 recorded `rnn(x, initial_state=[h, c])` as one
+    call on [x, h, c], and a tensor passed by keyword (`attention(q, value=v)`) as a [layer, node,
+    tensor] triple, which Keras 3 reads only in its own form."""
+    if not isinstance(node, list) or not node or not all(isinstance(item, list) for item in node):
         return node
-
-    def tensor(reference):
+    kwargs = node[-1][3] if len(node[-1]) > 3 and isinstance(node[-1][3], dict) else {}
+    tensors = {key: value for key, value in kwargs.items() if _is_reference(value)}
+    if not tensors and not (rnn and len(node) > 1):
+        return node
+    kwargs = {key: _tensor(value) if key in tensors else value for key, value in kwargs.items()}
+    if rnn and len(node) > 1:
         return {
-            "class_name": "__keras_tensor__",
-            "config": {"shape": [], "dtype": "float32", "keras_history": reference[:3]},
+            "args": [_tensor(node[0])],
+            "kwargs": {**kwargs, "initial_state": [_tensor(i) for i in node[1:]]},
         }
+    first = [_tensor(item) for item in node]
+    return {"args": [first[0] if len(first) == 1 else first], "kwargs": kwargs}
 
-    return {"args": [tensor(node[0])], "kwargs": {"initial_state": [tensor(item) for item in node[1:]]}}
+
+def _is_reference(value) -> bool:
+    """A Keras 2 [layer, node, tensor] triple, or a list of them."""
+    if isinstance(value, list) and len(value) in (3, 4) and isinstance(value[0], str):
+        return all(isinstance(i, int) for i in value[1:3])
+    return isinstance(value, list) and bool(value) and all(_is_reference(v) for v in value)
+
+
+def _tensor(reference):
+    if isinstance(reference[0], list):
+        return [_tensor(item) for item in reference]
+    return {
+        "class_name": "__keras_tensor__",
+        "config": {"shape": [], "dtype": "float32", "keras_history": list(reference[:3])},
+    }
+
+
+def _without_first_nodes(config: dict) -> dict:
+    """A model config whose references to a nested model count its calls from 0, as Keras 3 does.
+    Keras 2 counted from 1 for a Functional model, or a Sequential one with an Input: node 0 was
+    the one its construction made, left out of the config."""
+    nested = {
+        entry.get("name") or entry["config"].get("name")
+        for entry in config.get("layers") or []
+        if entry.get("class_name") in ("Functional", "Model")
+        or (
+            entry.get("class_name") == "Sequential"
+            and (entry["config"].get("layers") or [{}])[0].get("class_name") == "InputLayer"
+        )
+    }
+    if not nested:
+        return config
+
+    def shift(value):
+        if (
+            isinstance(value, list)
+            and len(value) in (3, 4)
+            and value[0] in nested
+            and isinstance(value[1], int)
+        ):
+            return [value[0], value[1] - 1, *[shift(v) for v in value[2:]]]
+        if isinstance(value, list):
+            return [shift(v) for v in value]
+        if isinstance(value, dict):
+            return {k: shift(v) for k, v in value.items()}
+        return value
+
+    layers = [
+        {**entry, "inbound_nodes": shift(entry.get("inbound_nodes") or [])} for entry in config["layers"]
+    ]
+    return {**config, "layers": layers, "output_layers": shift(config.get("output_layers"))}
 
 
 def _legacy(entry: dict) -> dict:
@@ -442,8 +505,9 @@ def _known_to_keras(class_name: str) -> bool:
 
 
 def read_weights(model: Keras2Model, weights_file: str | None = None) -> dict[str, list]:
-    """Each layer's saved weights, by layer name: (path, array) pairs, in Keras 2's order where the
-    format keeps one (.h5, .keras), else in the checkpoint's (a SavedModel)."""
+    """Each layer's saved weights, by layer name (the layers of nested models under their own
+    names): (path, array) pairs in Keras 2's order where the format keeps one (.h5), else in the
+    order of the paths (.keras) or of the checkpoint (a SavedModel)."""
     source = weights_file or model.weights
     if source is None:
         raise LoadRefused(
@@ -462,21 +526,31 @@ def read_weights(model: Keras2Model, weights_file: str | None = None) -> dict[st
         tracked = "layers" in handle and "layer_names" not in handle.attrs
     if tracked:  # save_weights("x.weights.h5") writes the .keras file's layout
         return _keras_file_weights(source, model.config)
-    return _h5_weights(source)
+    return _h5_weights(source, model.config)
 
 
-def _h5_weights(path: str) -> dict[str, list]:
-    """The weights of a Keras 2 .h5 file (a full model's, or save_weights'), by layer name."""
+def _layer_entries(config: dict) -> dict[str, dict]:
+    """The entries of a model config's layers by name."""
+    return {entry.get("name") or entry["config"]["name"]: entry for entry in config["config"]["layers"]}
+
+
+def _h5_weights(path: str, config: dict) -> dict[str, list]:
+    """The weights of a Keras 2 .h5 file (a full model's, or save_weights'), by layer name; a nested
+    model's are under its layers' names, the first part of each weight's name."""
     import h5py
 
+    entries = _layer_entries(config)
+    out: dict[str, list] = {}
     with h5py.File(path, "r") as handle:
         group = handle["model_weights"] if "model_weights" in handle else handle
-        out = {}
         for name in _names(group.attrs.get("layer_names", [])):
             layer = group[name]
-            out[name] = [
-                (weight, layer[weight][()]) for weight in _names(layer.attrs.get("weight_names", []))
-            ]
+            pairs = [(weight, layer[weight][()]) for weight in _names(layer.attrs.get("weight_names", []))]
+            if entries.get(name, {}).get("class_name") in MODELS:
+                for weight, array in pairs:
+                    out.setdefault(weight.partition("/")[0], []).append((weight, array))
+            else:
+                out[name] = pairs
     return out
 
 
@@ -488,24 +562,36 @@ def _keras_file_weights(handle, config: dict) -> dict[str, list]:
     """The weights of a Keras 2 .keras file, kept under layers/<class in snake case, numbered>."""
     import h5py
 
-    tracked, counts = {}, {}
+    out: dict[str, list] = {}
+    with h5py.File(handle, "r") as weights:
+        _tracked_layers(weights.get("layers"), config, out)
+    return out
+
+
+def _tracked_layers(group, config: dict, out: dict) -> None:
+    if group is None:
+        return
+    counts: dict[str, int] = {}
     for entry in config["config"]["layers"]:
+        if config["class_name"] == "Sequential" and entry["class_name"] == "InputLayer":
+            continue
         base = snake_case(entry["class_name"])
         count = counts.get(base)
         counts[base] = 0 if count is None else count + 1
-        tracked[base if count is None else f"{base}_{count + 1}"] = (
-            entry.get("name") or entry["config"]["name"]
+        key = base if count is None else f"{base}_{count + 1}"
+        if key not in group:
+            continue
+        if entry["class_name"] in MODELS:
+            _tracked_layers(group[key].get("layers"), entry, out)
+            continue
+        found: list = []
+        group[key].visititems(
+            lambda path, item: found.append((path, item[()])) if hasattr(item, "shape") else None
         )
-    out = {}
-    with h5py.File(handle, "r") as weights:
-        for key, group in weights.get("layers", {}).items():
-            found = []
-            group.visititems(
-                lambda path, item: found.append((path, item[()])) if hasattr(item, "shape") else None
+        if found:
+            out[entry.get("name") or entry["config"]["name"]] = sorted(
+                found, key=lambda pair: _order(pair[0])
             )
-            if key in tracked and found:
-                out[tracked[key]] = sorted(found, key=lambda pair: _order(pair[0]))
-    return out
 
 
 def _order(path: str):
@@ -518,8 +604,8 @@ def _order(path: str):
 
 def _checkpoint_weights(prefix: str, config: dict) -> dict[str, list]:
     """The weights of a SavedModel's checkpoint, by layer name: the object graph saved with it says
-    which layer (`layer-N`, N in the config's order) each variable belongs to. Needs TensorFlow,
-    which reads the tensors without running any graph."""
+    which layer (`layer-N`, N in the order of the model's layers) each variable belongs to. Needs
+    TensorFlow, which reads the tensors without running any graph."""
     try:
         import tensorflow as tf
         from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
@@ -530,21 +616,31 @@ def _checkpoint_weights(prefix: str, config: dict) -> dict[str, list]:
     reader = tf.train.load_checkpoint(prefix)
     graph = TrackableObjectGraph()
     graph.ParseFromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
-    root = graph.nodes[0]
+    out: dict[str, list] = {}
+    _checkpoint_layers(graph, 0, config, reader, out)
+    return out
+
+
+def _checkpoint_layers(graph, node_id: int, config: dict, reader, out: dict) -> None:
     layers = config["config"]["layers"]
     if config["class_name"] == "Sequential":  # its model.layers, which `layer-N` counts, has no input
         layers = [entry for entry in layers if entry["class_name"] != "InputLayer"]
-    out = {}
-    for child in root.children:
+    for child in graph.nodes[node_id].children:
         found = re.fullmatch(r"layer-(\d+)", child.local_name)
         if not found or int(found.group(1)) >= len(layers):
             continue
         entry = layers[int(found.group(1))]
-        variables = []
+        if entry["class_name"] in MODELS:
+            _checkpoint_layers(graph, child.node_id, entry, reader, out)
+            continue
+        variables: list = []
         _collect(graph, child.node_id, "", variables, reader, set())
         if variables:
             out[entry.get("name") or entry["config"]["name"]] = variables
-    return out
+
+
+# Attributes of a Keras 2 layer that track its variables a second time, or other layers.
+SKIPPED_CHILDREN = ("variables", "trainable_variables", "non_trainable_variables", "regularization_losses")
 
 
 def _collect(graph, node_id: int, path: str, found: list, reader, seen: set) -> None:
@@ -556,20 +652,19 @@ def _collect(graph, node_id: int, path: str, found: list, reader, seen: set) -> 
         if attribute.name == "VARIABLE_VALUE":
             found.append((path.strip("/"), reader.get_tensor(attribute.checkpoint_key)))
     for child in node.children:
-        if child.local_name.startswith(("_", "layer_with_weights", "keras_api")) or child.local_name in (
-            "variables",
-            "trainable_variables",
-            "non_trainable_variables",
-            "regularization_losses",
+        name = child.local_name
+        if (
+            name.startswith(("layer_with_weights", "keras_api", "_self_"))
+            or name.lstrip("_") in SKIPPED_CHILDREN
         ):
             continue
-        _collect(graph, child.node_id, f"{path}/{child.local_name}", found, reader, seen)
+        _collect(graph, child.node_id, f"{path}/{name}", found, reader, seen)
 
 
 def assign_weights(model, saved: dict[str, list], ordered: bool) -> list[str]:
     """Set each layer's weights from the saved ones of the layer of the same name, and a line for
     each layer whose weights moved. In Keras 2's order (trainable then not) where `ordered`, else
-    matched by the variable's name and shape. A layer whose weights do not fit is an ImportRefused."""
+    matched by shape, name and path (_matched). A layer whose weights do not fit is an ImportRefused."""
     moved = []
     for layer in model.layers:
         variables = list(layer.trainable_weights) + list(layer.non_trainable_weights)
@@ -592,35 +687,32 @@ def assign_weights(model, saved: dict[str, list], ordered: bool) -> list[str]:
                     f"and {tuple(array.shape)} in the file"
                 )
             variable.assign(array)
-        moved.append(f"{layer.name}: {', '.join(f'{v.name} {tuple(v.shape)}' for v in variables)}")
+        moved.append(
+            f"{layer.name}: {', '.join(f'{v.path.partition(chr(47))[2] or v.name} {tuple(v.shape)}' for v in variables)}"
+        )
     return moved
 
 
 def _matched(layer: str, variables, values) -> list:
-    """The saved array of each variable: the one of the same name and shape (forward and backward
-    told apart by the path where a layer has both)."""
+    """The saved array of each variable: among the saved ones of its shape, those of its name (where
+    the file keeps names), then those whose path shares most words with the variable's (`query` in
+    `_query_dense`, `forward` in `forward_layer`), then the first in the file's order."""
     left = list(values)
     arrays = []
     for variable in variables:
-        candidates = [
-            pair
-            for pair in left
-            if pair[0].rpartition("/")[2] == variable.name and pair[1].shape == variable.shape
-        ]
-        if len(candidates) > 1:
-            side = (
-                "forward"
-                if "forward" in variable.path
-                else "backward" if "backward" in variable.path else None
-            )
-            candidates = [pair for pair in candidates if side and side in pair[0]]
-        if len(candidates) != 1:
+        candidates = [pair for pair in left if tuple(pair[1].shape) == tuple(variable.shape)]
+        named = [pair for pair in candidates if pair[0].rpartition("/")[2] == variable.name]
+        candidates = named or [pair for pair in candidates if pair[0].rpartition("/")[2].isdigit()]
+        if not candidates:
             raise ImportRefused(
-                f"layer '{layer}': no one saved weight matches {variable.path} {tuple(variable.shape)} "
+                f"layer '{layer}': no saved weight matches {variable.path} {tuple(variable.shape)} "
                 f"(saved: {', '.join(path for path, _ in values)})"
             )
-        left.remove(candidates[0])
-        arrays.append(candidates[0][1])
+        words = set(re.split(r"[/_]", variable.path.partition("/")[2]))
+        best = max(len(words & set(re.split(r"[/_]", pair[0]))) for pair in candidates)
+        choice = next(pair for pair in candidates if len(words & set(re.split(r"[/_]", pair[0]))) == best)
+        left.remove(choice)
+        arrays.append(choice[1])
     return arrays
 
 

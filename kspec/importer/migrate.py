@@ -55,9 +55,7 @@ def migrate(source: str, weights: str | None = None, progress=lambda line: None)
     progress(f"building {result.spec.name} from its spec with Keras 3")
     built = build(result.spec, "functional")
     values = keras2.read_weights(saved, weights)
-    moved = keras2.assign_weights(
-        built, values, ordered=weights is not None or saved.format != "Keras 2 SavedModel"
-    )
+    moved = keras2.assign_weights(built, values, ordered=_names_kept(saved, weights))
     not_carried = [f"translation: {w}" for w in warnings]
     not_carried += [f"compile setting: {note}" for note in compile_notes]
     if saved.training_config:
@@ -65,6 +63,17 @@ def migrate(source: str, weights: str | None = None, progress=lambda line: None)
     progress("comparing predictions with the Keras 2 model")
     difference = _difference(source, weights, saved, built, not_carried)
     return Migrated(text, built, moved, not_carried, difference)
+
+
+def _names_kept(saved: keras2.Keras2Model, weights: str | None) -> bool:
+    """Whether the weights come in Keras 2's order (a legacy .h5 file), else matched by path."""
+    import h5py
+
+    path = weights or saved.weights
+    if path is None or os.path.isdir(path) or saved.format == "Keras 2 SavedModel" or not h5py.is_hdf5(path):
+        return False
+    with h5py.File(path, "r") as handle:
+        return "layer_names" in handle.attrs or "model_weights" in handle
 
 
 def _difference(source, weights, saved, built, not_carried) -> float | None:
