@@ -393,3 +393,92 @@ def test_every_tf_keras_application_migrates(name, tmp_path):
     migrated = migrate(str(tmp_path / "model.h5"))
     assert migrated.difference is not None and migrated.difference <= 1e-5
     assert json.loads(json.dumps(migrated.moved))
+
+
+def test_a_savedmodel_without_keras_metadata_is_refused_saying_why(tmp_path):
+    from kspec.importer import LoadRefused
+
+    (tmp_path / "saved_model.pb").write_bytes(b"")
+    assert keras2.is_keras2(str(tmp_path))
+    with pytest.raises(LoadRefused, match="written by tf.saved_model.save"):
+        keras2.read_keras2(str(tmp_path))
+
+
+def test_a_subclassed_savedmodel_is_refused_saying_why(tmp_path):
+    (tmp_path / "saved_model.pb").write_bytes(b"")
+    root = json.dumps({"class_name": "MyModel", "name": "m", "config": {"units": 3}})
+    (tmp_path / "keras_metadata.pb").write_bytes(_saved_object("root", root))
+    with pytest.raises(ImportRefused, match=r"subclassed model \(MyModel\)"):
+        keras2.read_keras2(str(tmp_path))
+
+
+KERAS2_JSON = {
+    "class_name": "Functional",
+    "keras_version": "2.15.0",
+    "backend": "tensorflow",
+    "config": {
+        "name": "gru_model",
+        "layers": [
+            {
+                "class_name": "InputLayer",
+                "name": "x",
+                "config": {
+                    "batch_input_shape": [None, 4, 3],
+                    "dtype": "float32",
+                    "name": "x",
+                    "ragged": False,
+                },
+                "inbound_nodes": [],
+            },
+            {
+                "class_name": "GRU",
+                "name": "rnn",
+                "config": {"name": "rnn", "units": 2, "time_major": True, "implementation": 2},
+                "inbound_nodes": [[["x", 0, 0, {}]]],
+            },
+        ],
+        "input_layers": [["x", 0, 0]],
+        "output_layers": [["rnn", 0, 0]],
+    },
+}
+
+
+@needs_keras
+@pytest.mark.keras
+def test_import_of_a_keras2_json_file_warns_where_the_meaning_changes(tmp_path):
+    from click.testing import CliRunner
+
+    from kspec.cli import main
+
+    (tmp_path / "m.json").write_text(json.dumps(KERAS2_JSON))
+    done = CliRunner().invoke(main, ["import", str(tmp_path / "m.json")])
+    assert done.exit_code == 0, done.output
+    assert "  - {name: rnn, type: GRU, units: 2}" in done.stdout
+    assert (
+        "kspec: warning: Keras 2 to 3: layer 1 ('rnn', GRU): time_major=True is not carried: Keras 3 RNNs "
+        "take batch-major inputs only" in done.stderr
+    )
+    migrated = CliRunner().invoke(
+        main, ["migrate", str(tmp_path / "m.json"), "-o", str(tmp_path / "n.keras")]
+    )
+    assert migrated.exit_code == 2 and "holds no weights: give the .h5 file" in migrated.stderr
+
+
+@needs_keras
+@needs_tf_keras
+@pytest.mark.keras
+def test_migrate_without_tf_keras_says_predictions_were_not_compared(saved_keras2, monkeypatch):
+    from kspec.importer import migrate as migration
+
+    def missing(*_):
+        raise ImportError("No module named 'tf_keras'")
+
+    monkeypatch.setattr(migration, "_old_model", missing)
+    path, _, old = saved_keras2("mlp", "h5")
+    migrated = migration.migrate(path)
+    assert migrated.difference is None
+    assert "check: tf_keras is not installed, so predictions were not compared" in migrated.not_carried
+    x = np.random.default_rng(3).random((2, 4)).astype("float32")
+    np.testing.assert_allclose(
+        migrated.model.predict(x, verbose=0), old.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+    )
