@@ -482,3 +482,38 @@ def test_migrate_without_tf_keras_says_predictions_were_not_compared(saved_keras
     np.testing.assert_allclose(
         migrated.model.predict(x, verbose=0), old.predict(x, verbose=0), rtol=1e-5, atol=1e-6
     )
+
+
+def test_translation_takes_slashes_out_of_layer_names_and_references():
+    config, warnings = keras2.translate(
+        {
+            "class_name": "Functional",
+            "config": {
+                "name": "m",
+                "layers": [
+                    {"class_name": "InputLayer", "name": "x", "config": {"name": "x"}, "inbound_nodes": []},
+                    {
+                        "class_name": "ReLU",
+                        "name": "conv1/relu",
+                        "config": {"name": "conv1/relu"},
+                        "inbound_nodes": [[["x", 0, 0, {}]]],
+                    },
+                    {
+                        "class_name": "ReLU",
+                        "name": "out",
+                        "config": {"name": "out"},
+                        "inbound_nodes": [[["conv1/relu", 0, 0, {}]]],
+                    },
+                ],
+                "input_layers": [["x", 0, 0]],
+                "output_layers": [["conv1/relu", 0, 0], ["out", 0, 0]],
+            },
+        }
+    )
+    relu, out = config["config"]["layers"][1:]
+    assert (relu["name"], relu["config"]["name"]) == ("conv1_relu", "conv1_relu")
+    assert out["inbound_nodes"] == [[["conv1_relu", 0, 0, {}]]]
+    assert config["config"]["output_layers"] == [["conv1_relu", 0, 0], ["out", 0, 0]]
+    assert warnings == [
+        "1 layer names hold '/', which Keras 3 refuses: written with '_' (conv1/relu is conv1_relu)"
+    ]

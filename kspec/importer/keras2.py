@@ -344,7 +344,7 @@ def _translated(entry: dict, where: str, known, warnings: list[str]) -> dict:
     if not isinstance(config, dict):
         return entry
     if class_name in MODELS:
-        config = _without_first_nodes(config)
+        config = _slashless(_without_first_nodes(config), warnings)
         layers = [
             _legacy(_translated(layer, _where(layer, index), known, warnings))
             for index, layer in enumerate(config.get("layers") or [])
@@ -465,6 +465,56 @@ def _without_first_nodes(config: dict) -> dict:
     return {**config, "layers": layers, "output_layers": shift(config.get("output_layers"))}
 
 
+def keras3_name(name: str) -> str:
+    """A Keras 2 layer name as Keras 3 allows it: without `/` (DenseNet's `conv1/conv`)."""
+    return name.replace("/", "_")
+
+
+def _slashless(config: dict, warnings: list[str]) -> dict:
+    """A model config whose layer names have no `/`, which Keras 3 refuses in names."""
+    renamed = {}
+    for entry in config.get("layers") or []:
+        name = entry.get("name") or entry["config"].get("name")
+        if isinstance(name, str) and "/" in name:
+            renamed[name] = keras3_name(name)
+    if not renamed:
+        return config
+    first = next(iter(renamed.items()))
+    warnings.append(
+        f"{len(renamed)} layer names hold '/', which Keras 3 refuses: written with '_' "
+        f"({first[0]} is {first[1]})"
+    )
+
+    def fix(value):
+        if (
+            isinstance(value, list)
+            and len(value) in (3, 4)
+            and value[0] in renamed
+            and isinstance(value[1], int)
+        ):
+            return [renamed[value[0]], *[fix(v) for v in value[1:]]]
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in value.items()}
+        return value
+
+    layers = []
+    for entry in config["layers"]:
+        name = entry.get("name") or entry["config"].get("name")
+        name = renamed.get(name, name)
+        inner = {**entry["config"], "name": name}
+        layers.append(
+            {**entry, "name": name, "config": inner, "inbound_nodes": fix(entry.get("inbound_nodes") or [])}
+        )
+    return {
+        **config,
+        "layers": layers,
+        "input_layers": fix(config.get("input_layers")),
+        "output_layers": fix(config.get("output_layers")),
+    }
+
+
 def _legacy(entry: dict) -> dict:
     """An entry without the `module` that Keras 2.13+ writes: Keras 3 then reads it as the legacy
     config it is (a one-element `axis` list, `batch_input_shape`), not as a Keras 3 one."""
@@ -514,6 +564,10 @@ def read_weights(model: Keras2Model, weights_file: str | None = None) -> dict[st
             f"a {model.format} holds no weights: give the .h5 file that model.save_weights() wrote "
             "with --weights FILE.h5"
         )
+    return {keras3_name(name): values for name, values in _weights(model, source, weights_file).items()}
+
+
+def _weights(model: Keras2Model, source: str, weights_file: str | None) -> dict[str, list]:
     if weights_file is None and model.format == "Keras 2 SavedModel":
         return _checkpoint_weights(source, model.config)
     if weights_file is None and zipfile.is_zipfile(source):
