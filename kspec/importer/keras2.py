@@ -535,8 +535,15 @@ def keras3_model(model: Keras2Model, known=None):
     from keras.src.saving import serialization_lib
 
     config, warnings = translate(model.config, known if known is not None else _known_to_keras)
-    with saving_options.keras_option_scope(use_legacy_config=True), serialization_lib.SafeModeScope(True):
-        return saving_utils.model_from_config(config), warnings
+    try:
+        with saving_options.keras_option_scope(use_legacy_config=True), serialization_lib.SafeModeScope(True):
+            return saving_utils.model_from_config(config), warnings
+    except Exception as error:  # Keras's own refusal of a config, in one line
+        text = " ".join(str(error).split())
+        raise ImportRefused(
+            f"Keras 3 cannot read the translated config: {type(error).__name__}: "
+            f"{text if len(text) <= 400 else text[:397] + '...'}"
+        ) from None
 
 
 def _known_to_keras(class_name: str) -> bool:
