@@ -850,8 +850,10 @@ def migrate_command(source, output, weights, spec_path, force) -> None:
         _fail(f"cannot migrate {source}: {refusal}", 2)
     except ImportRefused as refusal:
         _fail(f"cannot migrate {source}: {refusal}")
-    except (OSError, ImportError, KeyError, ValueError, TypeError) as error:
+    except (OSError, ImportError, KeyError) as error:
         _fail(f"cannot migrate {source}: {type(error).__name__}: {error}", 2)
+    except Exception as error:  # Keras's own refusal, reported without a traceback
+        _fail(f"cannot migrate {source}: {type(error).__name__}: {' '.join(str(error).split())[:400]}")
     for line in migrated.moved:
         click.echo(f"weights moved: {line}", err=True)
     for note in migrated.not_carried:
