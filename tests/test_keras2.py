@@ -529,3 +529,12 @@ def test_translation_takes_slashes_out_of_layer_names_and_references():
     assert warnings == [
         "1 layer names hold '/', which Keras 3 refuses: written with '_' (conv1/relu is conv1_relu)"
     ]
+
+
+def test_a_malformed_keras_metadata_is_refused_as_unreadable(tmp_path):
+    from kspec.importer import LoadRefused
+
+    (tmp_path / "saved_model.pb").write_bytes(b"")
+    (tmp_path / "keras_metadata.pb").write_bytes(_saved_object("root", "{}")[:-3])
+    with pytest.raises(LoadRefused, match="keras_metadata.pb cannot be read: keras_metadata.pb is truncated"):
+        keras2.read_keras2(str(tmp_path))

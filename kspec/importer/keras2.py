@@ -218,10 +218,13 @@ def _saved_model(path: str) -> Keras2Model:
             "a Keras model's save(), and holds TensorFlow graphs but no Keras config to import"
         )
     root = None
-    for node_path, text in saved_metadata(_read_bounded(metadata)):
-        if node_path == "root":
-            root = _json(text)
-            break
+    try:
+        for node_path, text in saved_metadata(_read_bounded(metadata)):
+            if node_path == "root":
+                root = _json(text)
+                break
+    except (ValueError, UnicodeDecodeError) as error:
+        raise LoadRefused(f"{metadata} cannot be read: {error}") from None
     if root is None or not isinstance(root.get("config"), dict) or "layers" not in root["config"]:
         kind = (root or {}).get("class_name", "an unknown class")
         raise ImportRefused(
