@@ -307,6 +307,8 @@ def test_migrate_keeps_weights_and_predictions(saved_keras2, name, fmt):
         assert _unnamed(new.get_layer(layer.name).get_config()) == _unnamed(layer.get_config()), layer.name
     if name == "mlp" and fmt != "json":
         assert any(note.startswith("optimizer state") for note in migrated.not_carried)
+        compiled = "\ncompile:\n  optimizer: adam\n  loss: categorical_crossentropy\n  metrics: [accuracy]\n"
+        assert migrated.text.endswith(compiled)
 
 
 @needs_keras

@@ -101,6 +101,14 @@ TRANSLATIONS: dict[tuple[str, str], Translation] = {
 }
 
 
+# Arguments of every Keras 2 optimizer (tf_keras.optimizers) that Keras 3 optimizers do not take.
+OPTIMIZER_ARGUMENTS: dict[str, Translation] = {
+    "jit_compile": Translation(None, ANY, "Keras 3 takes jit_compile in model.compile()"),
+    "is_legacy_optimizer": Translation(None, False, "Keras 3 has no legacy optimizers"),
+    "decay": Translation(None, 0.0, "Keras 3 optimizers take a learning-rate schedule instead"),
+}
+
+
 class ClassChange(NamedTuple):
     """A Keras 2 layer class that Keras 3 does not have: its Keras 3 class and renamed arguments,
     or None where none means the same; `why` says what differs."""
@@ -529,6 +537,67 @@ def _where(layer: dict, index: int) -> str:
     return f"layer {index} ('{name}', {layer.get('class_name')})"
 
 
+def compile_config(model: Keras2Model) -> tuple[dict, list[str]]:
+    """A Keras 2 model's compile settings as Keras 3 names them, and a warning for each argument of
+    the optimizer whose meaning Keras 3 does not keep. Keras 2 named its optimizers `Custom>Adam`,
+    and wrote metrics as a list per output, in the outputs' order."""
+    training = dict(model.training_config or {})
+    warnings: list[str] = []
+    where = "optimizer_config" if "optimizer_config" in training else "optimizer"  # .h5, .keras
+    optimizer = training.get(where)
+    if isinstance(optimizer, dict) and isinstance(optimizer.get("config"), dict):
+        arguments = {}
+        for key, value in optimizer["config"].items():
+            translation = OPTIMIZER_ARGUMENTS.get(key)
+            if translation is None:
+                arguments[key] = value
+            elif translation.to is not None:
+                arguments[translation.to] = value
+            elif translation.neutral is not ANY and value not in (translation.neutral, None):
+                warnings.append(f"the optimizer: {key}={value!r} is not carried: {translation.why}")
+        class_name = str(optimizer.get("class_name", "")).removeprefix("Custom>")
+        if arguments.get("name") == class_name:  # the name Keras 2 gives by itself
+            del arguments["name"]
+        training[where] = {**optimizer, "class_name": class_name, "config": arguments}
+    outputs = _output_names(model.config)
+    for setting in ("metrics", "weighted_metrics"):
+        value = _metric_names(training.get(setting))
+        if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+            if len(value) == 1:
+                value = value[0]
+            elif len(value) == len(outputs):
+                value = {name: item for name, item in zip(outputs, value) if item}
+        if value is not None:
+            training[setting] = value
+    return training, warnings
+
+
+def _metric_names(value):
+    """Metrics as the user named them: Keras 2 saved `metrics=["mae"]` as a MeanMetricWrapper of the
+    function mean_absolute_error, named mae."""
+    if isinstance(value, list):
+        return [_metric_names(v) for v in value]
+    if isinstance(value, dict) and value.get("class_name") == "MeanMetricWrapper":
+        config = value.get("config") or {}
+        if isinstance(config.get("name"), str) and isinstance(config.get("fn"), str):
+            return config["name"]
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: _metric_names(v) for k, v in value.items()}
+    return value
+
+
+def _output_names(config: dict) -> list[str]:
+    """The names of a Keras 2 model's outputs, in order."""
+    inner = config.get("config") or {}
+    if config.get("class_name") == "Sequential":
+        layers = inner.get("layers") or []
+        return [keras3_name(layers[-1].get("name") or layers[-1]["config"]["name"])] if layers else []
+    found = inner.get("output_layers") or []
+    if found and isinstance(found[0], str):
+        found = [found]
+    return [keras3_name(t[0]) for t in found if isinstance(t, list)]
+
+
 def keras3_model(model: Keras2Model, known=None):
     """The Keras 3 model of a Keras 2 config (weights not loaded), and the translation's warnings.
 
@@ -781,21 +850,16 @@ def _matched(layer: str, variables, values) -> list:
 
 
 def translation_table() -> str:
-    """The Markdown table of TRANSLATIONS and CLASSES that docs/keras2.md shows."""
+    """The Markdown table of TRANSLATIONS, OPTIMIZER_ARGUMENTS, CLASSES and CODE_LAYERS that
+    docs/keras2.md shows."""
     rows = ["| Keras 2 | Keras 3 | when the meaning changes |", "| --- | --- | --- |"]
     grouped: dict = {}
     for (class_name, argument), t in TRANSLATIONS.items():
         grouped.setdefault((argument, t), []).append(class_name)
     for (argument, t), classes in grouped.items():
-        where = f"{', '.join(classes)}: `{argument}`"
-        if t.to is not None:
-            rows.append(f"| {where} | `{t.to}` | never ({t.why}) |")
-        elif t.neutral is ANY:
-            rows.append(f"| {where} | dropped | never ({t.why}) |")
-        else:
-            rows.append(
-                f"| {where} | dropped | a value other than `{json.dumps(t.neutral)}`: warning, {t.why} |"
-            )
+        rows.append(_row(f"{', '.join(classes)}: `{argument}`", t))
+    for argument, t in OPTIMIZER_ARGUMENTS.items():
+        rows.append(_row(f"any optimizer: `{argument}`", t))
     for class_name, change in CLASSES.items():
         if change.to is None:
             rows.append(f"| {class_name} | none | always: refused, {change.why} |")
@@ -805,3 +869,11 @@ def translation_table() -> str:
     for class_name, what in CODE_LAYERS.items():
         rows.append(f"| {class_name} | none | always: refused, it holds {what} |")
     return "\n".join(rows) + "\n"
+
+
+def _row(where: str, t: Translation) -> str:
+    if t.to is not None:
+        return f"| {where} | `{t.to}` | never ({t.why}) |"
+    if t.neutral is ANY:
+        return f"| {where} | dropped | never ({t.why}) |"
+    return f"| {where} | dropped | a value other than `{json.dumps(t.neutral)}`: warning, {t.why} |"

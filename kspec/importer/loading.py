@@ -68,9 +68,10 @@ def load_source(source: str, arguments: dict, paths=(), modules=(), warnings: li
     if is_file and keras2.is_keras2(source):
         saved = keras2.read_keras2(source)
         model, notes = keras2.keras3_model(saved)
+        training, optimizer_notes = keras2.compile_config(saved)
         if warnings is not None:
-            warnings.extend(notes)
-        return model, saved.training_config or {}
+            warnings.extend(notes + optimizer_notes)
+        return model, training
     if is_file:
         with open_regular(source) as handle:  # a FIFO or a device would hang Keras or never end
             text = handle.read().decode("utf-8") if source.endswith(".json") else None

@@ -43,7 +43,9 @@ def migrate(source: str, weights: str | None = None, progress=lambda line: None)
     saved = keras2.read_keras2(source)
     progress(f"read the {saved.format}")
     model, warnings = keras2.keras3_model(saved)
-    text, compile_notes = imported_model(model, saved.training_config or {})
+    training, optimizer_notes = keras2.compile_config(saved)
+    warnings += optimizer_notes
+    text, compile_notes = imported_model(model, training)
     result = validate_text(text, "<migrate>")
     errors = [d for d in result.diagnostics if d.is_error]
     if errors or result.spec is None:
