@@ -131,8 +131,8 @@ def test_translation_reaches_wrapped_layers():
             r"layer 1 \('scale', Lambda\) holds Python code \(a Lambda layer\)",
         ),
         (
-            _layer("TFOpLambda", "tf.math.add", function="math.add"),
-            r"layer 1 \('tf.math.add', TFOpLambda\) holds a TensorFlow operation .* \(math.add\)",
+            _layer("TFOpLambda", "tf.nn.relu6", function="nn.relu6"),
+            r"layer 1 \('tf_nn_relu6', TFOpLambda\) holds a TensorFlow operation .* \(nn.relu6\)",
         ),
         (_layer("LocallyConnected2D", "lc"), r"layer 1 \('lc', LocallyConnected2D\) is a LocallyConnected2D"),
         (
@@ -386,7 +386,7 @@ def _applications():
 REFUSED = {
     "ConvNeXt": "LayerScale (no module), which is no Keras 3 layer",
     "InceptionResNetV2": "Lambda) holds Python code",
-    "MobileNetV3": "TFOpLambda) holds a TensorFlow operation",
+    "RegNet": "is not a valid name",
 }
 
 
@@ -533,7 +533,7 @@ def test_translation_takes_slashes_out_of_layer_names_and_references():
     assert out["inbound_nodes"] == [[["conv1_relu", 0, 0, {}]]]
     assert config["config"]["output_layers"] == [["conv1_relu", 0, 0], ["out", 0, 0]]
     assert warnings == [
-        "1 layer names hold '/', which Keras 3 refuses: written with '_' (conv1/relu is conv1_relu)"
+        "1 layer names hold '/' or '.', which Keras 3 or a spec refuses: written with '_' (conv1/relu is conv1_relu)"
     ]
 
 
@@ -544,3 +544,26 @@ def test_a_malformed_keras_metadata_is_refused_as_unreadable(tmp_path):
     (tmp_path / "keras_metadata.pb").write_bytes(_saved_object("root", "{}")[:-3])
     with pytest.raises(LoadRefused, match="keras_metadata.pb cannot be read: keras_metadata.pb is truncated"):
         keras2.read_keras2(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "function, y, class_name, config, inputs",
+    [
+        ("__operators__.add", ["b", 0, 0], "Add", {}, [["a", 0, 0, {}], ["b", 0, 0, {}]]),
+        ("math.multiply", ["b", 0, 0], "Multiply", {}, [["a", 0, 0, {}], ["b", 0, 0, {}]]),
+        ("__operators__.add", 3.0, "Rescaling", {"scale": 1.0, "offset": 3.0}, [["a", 0, 0, {}]]),
+        ("math.subtract", 2, "Rescaling", {"scale": 1.0, "offset": -2.0}, [["a", 0, 0, {}]]),
+        ("math.multiply", 0.5, "Rescaling", {"scale": 0.5, "offset": 0.0}, [["a", 0, 0, {}]]),
+    ],
+)
+def test_tensorflow_arithmetic_becomes_keras3_layers(function, y, class_name, config, inputs):
+    op = _layer("TFOpLambda", "tf.op", function=function)
+    op["inbound_nodes"] = [["a", 0, 0, {"y": y, "name": None}]]
+    translated, warnings = keras2.translate(_model(op))
+    [entry] = translated["config"]["layers"]
+    assert entry["class_name"] == class_name
+    assert entry["config"] == {"name": "tf_op", **config}
+    assert entry["inbound_nodes"] == [inputs]
+    assert warnings == [
+        "1 layer names hold '/' or '.', which Keras 3 or a spec refuses: written with '_' (tf.op is tf_op)"
+    ]

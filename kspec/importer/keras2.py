@@ -136,6 +136,14 @@ CODE_LAYERS = {
     "SlicingOpLambda": "a TensorFlow slice (x[...] on a Keras tensor)",
 }
 MODELS = ("Functional", "Sequential", "Model")
+# TensorFlow operations on Keras tensors that Keras 2 recorded as TFOpLambda layers, and the Keras 3
+# merge layers that compute them (Rescaling where one side is a number).
+TF_OPERATIONS = {
+    "__operators__.add": "Add",
+    "math.add": "Add",
+    "math.subtract": "Subtract",
+    "math.multiply": "Multiply",
+}
 WRAPPED = ("layer", "backward_layer", "cell")  # arguments that hold a layer (Bidirectional, RNN)
 
 
@@ -361,6 +369,8 @@ def _translated(entry: dict, where: str, known, warnings: list[str]) -> dict:
             for index, layer in enumerate(config.get("layers") or [])
         ]
         return _legacy({**entry, "config": {**config, "layers": layers}})
+    if class_name == "TFOpLambda" and config.get("function") in TF_OPERATIONS:
+        return _operation_layer(entry, where)
     if class_name in CODE_LAYERS:
         function = config.get("function")
         detail = f" ({function})" if isinstance(function, str) else ""
@@ -402,6 +412,34 @@ def _translated(entry: dict, where: str, known, warnings: list[str]) -> dict:
         rnn = class_name in RNNS + ("Bidirectional",)
         translated["inbound_nodes"] = [_node(node, rnn) for node in entry["inbound_nodes"] or []]
     return translated
+
+
+def _operation_layer(entry: dict, where: str) -> dict:
+    """`x + y`, `x - y` or `x * y` on Keras tensors, recorded by Keras 2 as a TFOpLambda, as the Keras 3
+    merge layer, or as Rescaling where y is a number (x + 3.0 is x * 1.0 + 3.0, exactly)."""
+    merge = TF_OPERATIONS[entry["config"]["function"]]
+    nodes = entry.get("inbound_nodes") or []
+    try:
+        [node] = nodes  # [x, node, tensor, kwargs], or that in a list of inputs
+        [first] = [node] if isinstance(node[0], str) else node
+        name, node_index, tensor_index, kwargs = first
+        other = kwargs["y"]
+    except (TypeError, ValueError, KeyError):
+        raise ImportRefused(
+            f"{where} is {entry['config']['function']} called in a way kspec cannot translate"
+        )
+    if set(kwargs) - {"y", "name"}:
+        raise ImportRefused(f"{where} is {entry['config']['function']} with arguments {sorted(kwargs)}")
+    config = {"name": entry["config"].get("name", entry.get("name"))}
+    if _is_reference(other) and isinstance(other[0], str):
+        node = [[name, node_index, tensor_index, {}], [*other[:3], {}]]
+        return {**entry, "class_name": merge, "config": config, "inbound_nodes": [node]}
+    if isinstance(other, (int, float)) and not isinstance(other, bool):
+        scale, offset = {"Add": (1.0, other), "Subtract": (1.0, -other), "Multiply": (other, 0.0)}[merge]
+        config.update(scale=float(scale), offset=float(offset))
+        node = [[name, node_index, tensor_index, {}]]
+        return {**entry, "class_name": "Rescaling", "config": config, "inbound_nodes": [node]}
+    raise ImportRefused(f"{where} is {entry['config']['function']} of a tensor and {other!r}")
 
 
 def _node(node, rnn: bool):
@@ -477,8 +515,9 @@ def _without_first_nodes(config: dict) -> dict:
 
 
 def keras3_name(name: str) -> str:
-    """A Keras 2 layer name as Keras 3 allows it: without `/` (DenseNet's `conv1/conv`)."""
-    return name.replace("/", "_")
+    """A Keras 2 layer name as Keras 3 and specs allow it: without `/` (DenseNet's `conv1/conv`)
+    or `.` (`tf.__operators__.add`)."""
+    return name.replace("/", "_").replace(".", "_")
 
 
 def _slashless(config: dict, warnings: list[str]) -> dict:
@@ -486,13 +525,13 @@ def _slashless(config: dict, warnings: list[str]) -> dict:
     renamed = {}
     for entry in config.get("layers") or []:
         name = entry.get("name") or entry["config"].get("name")
-        if isinstance(name, str) and "/" in name:
+        if isinstance(name, str) and keras3_name(name) != name:
             renamed[name] = keras3_name(name)
     if not renamed:
         return config
     first = next(iter(renamed.items()))
     warnings.append(
-        f"{len(renamed)} layer names hold '/', which Keras 3 refuses: written with '_' "
+        f"{len(renamed)} layer names hold '/' or '.', which Keras 3 or a spec refuses: written with '_' "
         f"({first[0]} is {first[1]})"
     )
 
@@ -866,8 +905,10 @@ def translation_table() -> str:
         else:
             renamed = "".join(f", `{a}` as `{b}`" for a, b in change.arguments.items())
             rows.append(f"| {class_name} | {change.to}{renamed} | always: warning, {change.why} |")
+    for function, merge in TF_OPERATIONS.items():
+        rows.append(f"| TFOpLambda `tf.{function}` | {merge}, or Rescaling with a number | never |")
     for class_name, what in CODE_LAYERS.items():
-        rows.append(f"| {class_name} | none | always: refused, it holds {what} |")
+        rows.append(f"| {class_name} | none | always: refused (other than above), it holds {what} |")
     return "\n".join(rows) + "\n"
 
 

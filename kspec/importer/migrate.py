@@ -15,7 +15,7 @@ from .refusals import ImportRefused, LoadRefused
 
 # Predictions count as equal within these (float32 kernels of Keras 2 and 3 differ in rounding).
 RTOL, ATOL = 1e-5, 1e-5
-SEQUENCE_LENGTH = 3  # the length given to an input whose length the model leaves open
+OPEN_SIZE = 64  # the size given to an input dimension the model leaves open (a length, a height)
 
 
 class Migrated(NamedTuple):
@@ -90,7 +90,7 @@ def _difference(source, weights, saved, built, not_carried) -> float | None:
         return None
     rng = np.random.default_rng(0)
     inputs = [
-        rng.random([2] + [SEQUENCE_LENGTH if d is None else d for d in tensor.shape[1:]]).astype("float32")
+        rng.random([2] + [OPEN_SIZE if d is None else d for d in tensor.shape[1:]]).astype("float32")
         for tensor in built.inputs
     ]
     feed = inputs[0] if len(inputs) == 1 else inputs
