@@ -385,7 +385,7 @@ def _applications():
 # Applications built on what a spec cannot hold: refused, naming the first such layer.
 REFUSED = {
     "ConvNeXt": "LayerScale (no module), which is no Keras 3 layer",
-    "InceptionResNetV2": "Lambda) holds Python code",
+    "InceptionResNetV2": "CustomScaleLayer (no module), which is no Keras 3 layer",
     "RegNet": "is not a valid name",
 }
 
