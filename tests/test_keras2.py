@@ -471,7 +471,9 @@ def test_import_of_a_keras2_json_file_warns_where_the_meaning_changes(tmp_path):
     (tmp_path / "m.json").write_text(json.dumps(KERAS2_JSON))
     done = CliRunner().invoke(main, ["import", str(tmp_path / "m.json")])
     assert done.exit_code == 0, done.output
-    assert "  - {name: rnn, type: GRU, units: 2" in done.stdout  # see the note on call: training
+    assert (
+        "  - {name: rnn, type: GRU, units: 2" in done.stdout
+    )  # Keras 3 records the call with training=False
     assert (
         "kspec: warning: Keras 2 to 3: layer 1 ('rnn', GRU): time_major=True is not carried: Keras 3 RNNs "
         "take batch-major inputs only" in done.stderr
