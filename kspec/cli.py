@@ -685,6 +685,9 @@ def plan_command(spec_path, style, fmt, transfer_path, backend, verify, search_p
 def import_command(source, output, arguments, paths, modules, force) -> None:
     """Turn a Keras model into a spec: a .keras, .h5 or .json file, or `package.module:callable`.
 
+    Models saved by Keras 2 (tf.keras, tf_keras) are read too, SavedModel directories included,
+    without tf_keras; `kspec migrate` also carries their weights.
+
     The model's compile settings (optimizer, loss, metrics, loss_weights) become the spec's
     `compile` section; what the spec language cannot say is named in a comment and on stderr.
 
@@ -717,7 +720,8 @@ def import_command(source, output, arguments, paths, modules, force) -> None:
     try:
         check_source(source, modules)  # before anything is imported, let alone run
         click.echo(f"loading {source} ...", err=True)
-        model, compile_config = load_source(source, kwargs, paths, modules)
+        translation: list[str] = []
+        model, compile_config = load_source(source, kwargs, paths, modules, translation)
         text, not_carried = imported_model(model, compile_config)
     except LoadRefused as refusal:
         _fail(f"cannot import {source}: {refusal}", 2)
@@ -725,6 +729,8 @@ def import_command(source, output, arguments, paths, modules, force) -> None:
         _fail(f"cannot import {source}: {refusal}")
     except (OSError, ImportError, AttributeError, ValueError, TypeError) as error:
         _fail(f"cannot load {source}: {type(error).__name__}: {error}", 2)
+    for note in translation:
+        click.echo(f"kspec: warning: Keras 2 to 3: {note}", err=True)
     for note in not_carried:
         click.echo(f"kspec: warning: compile setting not carried: {note}", err=True)
     errors = [d for d in validate_text(text, output or "<import>").diagnostics if d.is_error]
@@ -839,3 +845,78 @@ def _imported_text(path: str, paths, modules) -> str:
         _fail(f"cannot import {path}: {refusal}", 2)
     except (OSError, ImportError, AttributeError, ValueError, TypeError) as error:
         _fail(f"cannot load {path}: {type(error).__name__}: {error}", 2)
+
+
+@main.command(name="migrate")
+@click.argument("source", type=click.Path(exists=True))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The Keras 3 model file to write (.keras); the spec goes beside it as .yaml.",
+)
+@click.option(
+    "--weights",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The .h5 file of model.save_weights(), for a JSON architecture file (which has no weights).",
+)
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="Write the spec here instead.")
+@click.option("--force", is_flag=True, help="Overwrite an existing spec that kspec did not write.")
+def migrate_command(source, output, weights, spec_path, force) -> None:
+    """Rebuild a Keras 2 model in Keras 3 with its weights: a .h5 file, a SavedModel directory,
+    a Keras 2 .keras file, or a to_json() file with --weights.
+
+    The config becomes a spec, kspec builds it, and the old weights are set layer by layer
+    by name; where tf_keras is installed, the new model's predictions on random inputs are
+    compared with the old model's (loaded by tf_keras only after kspec found no code in its
+    config). Writes OUTPUT.keras and the spec, and lists every layer whose weights moved and
+    everything not carried. SavedModel weights are read with TensorFlow (no graph is run).
+
+    \b
+    Exit status:
+      0  migrated, predictions equal (or not compared: tf_keras is not installed)
+      1  the model cannot be migrated, or its predictions differ
+      2  a file that cannot be read or written
+    """
+    import os
+    import tempfile
+
+    if not output.endswith(".keras"):
+        _fail(f"-o takes a .keras file, got {output}", 2)
+    spec_path = spec_path or output[: -len(".keras")] + ".yaml"
+    for path in (output, spec_path):
+        _writable(path)
+    if os.path.exists(spec_path) and not force:
+        from .files import read_head
+
+        if "kspec: 1" not in read_head(spec_path, 4000).decode("utf-8", errors="replace"):
+            _fail(f"{spec_path} exists and is not a kspec spec: use --force to overwrite it")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from .importer import ImportRefused, LoadRefused
+    from .importer.migrate import migrate
+
+    try:
+        migrated = migrate(source, weights, progress=lambda line: click.echo(f"{line} ...", err=True))
+    except LoadRefused as refusal:
+        _fail(f"cannot migrate {source}: {refusal}", 2)
+    except ImportRefused as refusal:
+        _fail(f"cannot migrate {source}: {refusal}")
+    except (OSError, ImportError, KeyError) as error:
+        _fail(f"cannot migrate {source}: {type(error).__name__}: {error}", 2)
+    except Exception as error:  # Keras's own refusal, reported without a traceback
+        _fail(f"cannot migrate {source}: {type(error).__name__}: {' '.join(str(error).split())[:400]}")
+    for line in migrated.moved:
+        click.echo(f"weights moved: {line}", err=True)
+    for note in migrated.not_carried:
+        click.echo(f"kspec: warning: not carried: {note}", err=True)
+    if migrated.difference is not None:
+        click.echo(
+            f"predictions equal the Keras 2 model's (largest difference {migrated.difference:.3g})", err=True
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        saved = os.path.join(folder, "model.keras")
+        migrated.model.save(saved)
+        with open(saved, "rb") as handle:
+            _output(handle.read(), output)
+    _output(migrated.text, spec_path)

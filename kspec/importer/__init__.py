@@ -9,7 +9,8 @@ it; each setting it cannot say is named in a comment, never dropped silently.
 
 loading.py gets the model; graph.py flattens its config, spec_data.py reads it as
 the spec's parts, compile_section.py its compile settings, writing.py writes the
-text; convert.py puts them together.
+text; convert.py puts them together. keras2.py reads models saved by Keras 2 and translates their
+configs; migrate.py rebuilds them in Keras 3 through a spec, with their weights (`kspec migrate`).
 """
 
 from .compile_section import compile_settings

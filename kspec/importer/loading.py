@@ -13,6 +13,7 @@ import zipfile
 from ..checks.paths import in_standard_library, top_module
 from ..files import open_regular
 from ..searchpath import import_custom, import_modules, search_folders
+from . import keras2
 from .refusals import LoadRefused
 
 
@@ -28,17 +29,23 @@ def refuse_standard_library(what: str, path: str) -> None:
 def check_source(source: str, modules=()) -> None:
     """Refuse, before anything is imported, a source that is neither a file nor a
     `package.module:callable`, and callables or modules in the Python standard library."""
+    if os.path.isdir(source) and os.path.exists(os.path.join(source, "saved_model.pb")):
+        return refuse_modules(modules)  # a SavedModel directory (keras2.py reads it)
     if os.path.exists(source):
         open_regular(source).close()  # a FIFO, a device or a directory: refused before Keras loads
     elif not source.partition(":")[2]:
         raise LoadRefused(f"{source} is neither a file nor a `package.module:callable` reference")
     else:
         refuse_standard_library("the callable", source)
+    refuse_modules(modules)
+
+
+def refuse_modules(modules) -> None:
     for module in modules:
         refuse_standard_library("the module", module)
 
 
-def load_source(source: str, arguments: dict, paths=(), modules=()):
+def load_source(source: str, arguments: dict, paths=(), modules=(), warnings: list | None = None):
     """A Keras model from a .keras, .h5 or .json file, or from `package.module:callable`, and
     the compile config saved with it ({} when there is none).
 
@@ -46,6 +53,9 @@ def load_source(source: str, arguments: dict, paths=(), modules=()):
     (kspec.searchpath, as build and plan look for custom layers), so that custom classes
     registered with keras.saving.register_keras_serializable are found. A callable or module in
     the standard library is refused before anything runs. Keras's safe_mode stays on.
+
+    A model saved by Keras 2 is read by keras2.py; what its translation to Keras 3 does not carry
+    is appended to `warnings`.
     """
     check_source(source, modules)
     is_file = os.path.exists(source)
@@ -55,6 +65,13 @@ def load_source(source: str, arguments: dict, paths=(), modules=()):
 
     folders = search_folders(paths)
     import_modules(modules, folders)
+    if is_file and keras2.is_keras2(source):
+        saved = keras2.read_keras2(source)
+        model, notes = keras2.keras3_model(saved)
+        training, optimizer_notes = keras2.compile_config(saved)
+        if warnings is not None:
+            warnings.extend(notes + optimizer_notes)
+        return model, training
     if is_file:
         with open_regular(source) as handle:  # a FIFO or a device would hang Keras or never end
             text = handle.read().decode("utf-8") if source.endswith(".json") else None

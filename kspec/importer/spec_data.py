@@ -207,8 +207,9 @@ class SpecData:
         kwargs = {k: v for k, v in node.get("kwargs", {}).items() if _has_tensor(v) and k != "mask"}
         if kwargs:
             out = {}
-            if args:
-                out["inputs"] = self._reference(args[0])
+            if args:  # by its name in call() (`sequences` of an RNN, `query`), where the catalog has it
+                first = next(iter(call.params), "inputs") if call is not None else "inputs"
+                out[first] = self._reference(args[0])
             out.update({k: self._reference(v) for k, v in kwargs.items()})
             return out
         return self._reference(args[0])
