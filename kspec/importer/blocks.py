@@ -16,6 +16,7 @@ else the flat list is kept. Time is linear in the layer count times the template
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ..catalog import catalog
@@ -113,12 +114,18 @@ def _plan(found: Discovered, template: str):
     layers = found.layers
     used_after = _uses(found)
     groups: dict = {}
-    for prefix, start, end in _runs(layers, template, {block.name for block in found.blocks}):
+    runs = _runs(layers, template, {block.name for block in found.blocks})
+    names = {item["name"] for item in layers}
+    once = Counter(prefix for prefix, _, _ in runs)
+    for prefix, start, end in runs:
+        if once[prefix] > 1 or _local_name(prefix) in names:
+            continue  # the call's name would be taken
         signature = _signature(layers, prefix, start, end, used_after)
         if signature is not None:
             groups.setdefault(signature, []).append((prefix, start, end))
     classes = [runs for runs in groups.values() if len(runs) > 1]
-    saved = sum((len(runs) - 1) * (runs[0][2] - runs[0][1]) - len(runs[0]) for runs in classes)
+    # lines: n runs of m layers, against n calls and a block of m layers and 4 lines more
+    saved = sum(len(runs) * (m - 1) - m - 4 for runs in classes for m in [runs[0][2] - runs[0][1]])
     return saved, classes
 
 

@@ -42,10 +42,12 @@ def blocks_section(blocks) -> list[str]:
 
 
 def _entries(layers, indent: str) -> list[str]:
+    """Entries of a `layers` list at `indent`, each on a line where it fits in FLOW_WIDTH after
+    the indentation of the model's own list."""
     lines = []
     for item in layers:
         line = f"{indent}- {flow(item)}"
-        if len(line) <= FLOW_WIDTH:
+        if len(line) - len(indent) + 2 <= FLOW_WIDTH:
             lines.append(line)
             continue
         lines.append(f"{indent}- name: {flow(item['name'])}")
