@@ -170,3 +170,29 @@ def test_keras_name_errors_are_located(edit, code, message):
     # on the later of two layers with one Keras name
     line = max(i for i, row in enumerate(text.splitlines(), start=1) if code in row)
     assert errors[0].line == line
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_a_nested_tower_shared_between_two_inputs_imports_from_a_keras_file(tmp_path):
+    """The siamese case (`ValueError: too many values to unpack` before): each layer of the tower
+    is called on both inputs, the second call sharing it, so one set of weights."""
+    import keras
+
+    tower = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(5, activation="relu", name="t1"), keras.layers.Dense(4, name="t2")],
+        name="tower",
+    )
+    left, right = keras.Input((6,), name="left"), keras.Input((6,), name="right")
+    joined = keras.layers.Subtract(name="diff")([tower(left), tower(right)])
+    model = keras.Model([left, right], keras.layers.Dense(1, name="score")(joined))
+    model.save(tmp_path / "siamese.keras")
+    original = keras.saving.load_model(tmp_path / "siamese.keras")
+    result = validate_text(kspec.importer.from_keras(original))
+    assert [d for d in result.diagnostics if d.is_error] == []
+    assert {c.name: c.share for c in result.spec.scope.calls if c.share} == {"t1_call2": "t1", "t2_call2": "t2"}
+    rebuilt = kspec.build(result.spec, "functional", compile=False)
+    x = [np.random.default_rng(i).standard_normal((3, 6)).astype("float32") for i in (1, 2)]
+    kspec.transfer_weights(original, rebuilt)
+    np.testing.assert_allclose(np.asarray(rebuilt(x)), np.asarray(original(x)), rtol=1e-6, atol=1e-6)
+    assert rebuilt.count_params() == original.count_params()
