@@ -93,7 +93,9 @@ def _includes(folder: Path, repeats: int) -> Row:
     (included / "blocks" / "residual.yaml").write_text(library)
     for i in range(100):
         (included / f"spec_{i:03}.yaml").write_text(spec)
-        (inlined / f"spec_{i:03}.yaml").write_text(spec.replace("include: [blocks/residual.yaml]\n", "") + blocks)
+        (inlined / f"spec_{i:03}.yaml").write_text(
+            spec.replace("include: [blocks/residual.yaml]\n", "") + blocks
+        )
     return compare(
         "validate 100 specs including one block library / the same specs with the blocks written in",
         process_timer(kspec_command("validate", *sorted(map(str, included.glob("*.yaml"))))),

@@ -23,9 +23,7 @@ def _residual_stages():
         for index, width in enumerate(widths, start=1):
             prefix = f"stage{stage}_block{index}"
             h = keras.layers.Dense(width, activation="relu", name=f"{prefix}_1_dense")(x)
-            h = keras.layers.Dense(
-                8, use_bias=not (stage == 3 and index == 2), name=f"{prefix}_2_dense"
-            )(h)
+            h = keras.layers.Dense(8, use_bias=not (stage == 3 and index == 2), name=f"{prefix}_2_dense")(h)
             h = keras.layers.Add(name=f"{prefix}_add")([x, h])
             x = keras.layers.Activation("relu", name=f"{prefix}_out")(h)
     outputs = keras.layers.Dense(3, activation="softmax", name="head")(x)
@@ -124,7 +122,9 @@ blocks:
 """
 
 NAMED_LAYERS = ["fc1", "fc2", "fc3"] + [
-    f"{call}_{layer}" for call in ["stage_block1", "stage1", "stage2"] for layer in ["1_dense", "2_dense", "add"]
+    f"{call}_{layer}"
+    for call in ["stage_block1", "stage1", "stage2"]
+    for layer in ["1_dense", "2_dense", "add"]
 ]
 
 
@@ -180,7 +180,11 @@ def test_a_nested_tower_shared_between_two_inputs_imports_from_a_keras_file(tmp_
     import keras
 
     tower = keras.Sequential(
-        [keras.Input((6,)), keras.layers.Dense(5, activation="relu", name="t1"), keras.layers.Dense(4, name="t2")],
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(5, activation="relu", name="t1"),
+            keras.layers.Dense(4, name="t2"),
+        ],
         name="tower",
     )
     left, right = keras.Input((6,), name="left"), keras.Input((6,), name="right")
@@ -190,7 +194,10 @@ def test_a_nested_tower_shared_between_two_inputs_imports_from_a_keras_file(tmp_
     original = keras.saving.load_model(tmp_path / "siamese.keras")
     result = validate_text(kspec.importer.from_keras(original))
     assert [d for d in result.diagnostics if d.is_error] == []
-    assert {c.name: c.share for c in result.spec.scope.calls if c.share} == {"t1_call2": "t1", "t2_call2": "t2"}
+    assert {c.name: c.share for c in result.spec.scope.calls if c.share} == {
+        "t1_call2": "t1",
+        "t2_call2": "t2",
+    }
     rebuilt = kspec.build(result.spec, "functional", compile=False)
     x = [np.random.default_rng(i).standard_normal((3, 6)).astype("float32") for i in (1, 2)]
     kspec.transfer_weights(original, rebuilt)

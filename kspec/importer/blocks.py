@@ -208,7 +208,9 @@ def _apply(found: Discovered, classes) -> Discovered:
         end, item = replace.get(index, (index + 1, layers[index]))
         out.append(item)
         index = end
-    out = [{**item, "inputs": _renamed(item["inputs"], renamed)} if "inputs" in item else item for item in out]
+    out = [
+        {**item, "inputs": _renamed(item["inputs"], renamed)} if "inputs" in item else item for item in out
+    ]
     return Discovered(out, _renamed(found.outputs, renamed), blocks)
 
 
