@@ -121,6 +121,27 @@ def summary(quick: bool) -> list[Row]:
     ]
 
 
+def diff(quick: bool) -> list[Row]:
+    """kspec diff of two ResNet-50 specs (the classifier changed) against kspec summary of one."""
+    folder = Path(tempfile.mkdtemp(prefix="kspec-bench-"))
+    try:
+        spec = ROOT / "specs" / "resnet50.yaml"
+        changed = folder / "resnet50_10_classes.yaml"
+        changed.write_text(spec.read_text().replace("units: 1000,", "units: 10,"))
+        return [
+            compare(
+                "kspec diff of two ResNet-50 specs / kspec summary of one (whole process)",
+                process_timer(kspec_command("diff", str(spec), str(changed))),
+                process_timer(kspec_command("summary", str(spec))),
+                3 if quick else 9,
+                "< 2",
+                lambda r: r < 2,
+            )
+        ]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def compile(quick: bool) -> list[Row]:
     """kspec.build against Keras's own ResNet-50 code; generating a 1,000-layer module."""
     import keras
@@ -219,4 +240,11 @@ def plan(quick: bool) -> list[Row]:
     return rows
 
 
-SUITES = {"validate": validate, "summary": summary, "compile": compile, "import": import_, "plan": plan}
+SUITES = {
+    "validate": validate,
+    "summary": summary,
+    "diff": diff,
+    "compile": compile,
+    "import": import_,
+    "plan": plan,
+}

@@ -83,7 +83,18 @@ def _remember_overrides(ctx, param, value):
 
 
 def spec_options(command):
-    """--set, --include-root, --max-file-size and --max-expansion: for every command that reads a spec."""
+    """--set, --keras-version, --include-root, --max-file-size and --max-expansion: for every
+    command that reads a spec."""
+    command = click.option(
+        "--keras-version",
+        metavar="VERSION",
+        envvar="KSPEC_KERAS_VERSION",
+        show_envvar=True,
+        expose_value=False,
+        callback=_remember_limit,
+        help="The Keras release to check against (3.12 ...) [default: the installed Keras, "
+        "else the spec's `keras:`, else the newest kspec knows].",
+    )(command)
     command = click.option(
         "--set",
         "overrides",
@@ -178,6 +189,9 @@ def validate(paths, fmt, strict, jobs) -> None:
     results = validate_files(files, _limits(), jobs or default_jobs(len(files)), _overrides())
     reporter = REPORTERS[fmt](click.echo, color=sys.stdout.isatty())
     reporter.report(results)
+    targets = sorted({r.target.describe() for r in results if r.target is not None})
+    if fmt == "text" and targets:
+        click.echo(f"Checked against {'; '.join(targets)}.")
     if any(r.unreadable for r in results):
         sys.exit(2)
     failed = any(r.errors or (strict and r.warnings) for r in results)
@@ -471,7 +485,7 @@ def build_command(spec_path, style, search_path) -> None:
         _fail(f"building needs Keras: pip install 'kspec[keras]' ({exc})", 2)
     click.echo(f"building {spec.name} ({style}) with Keras ...", err=True)
     try:
-        model = build(spec, style, path=search_path)
+        model = _allowed(lambda spec_, style_: build(spec_, style_, path=search_path), spec, style)
     except ImportError as error:
         _fail(f"cannot import a custom layer: {error}", 2)
     except CustomLayerRefused as error:
@@ -683,3 +697,98 @@ def import_command(source, output, arguments, paths, modules, force, flat) -> No
         if "kspec: 1" not in head:
             _fail(f"{output} exists and is not a kspec spec: use --force to overwrite it")
     _output(text, output)
+
+
+SAVED_MODELS = (".keras", ".h5")
+
+
+@main.command(name="diff")
+@spec_options
+@click.argument("path_a", metavar="A", type=click.Path(exists=True, dir_okay=False))
+@click.argument("path_b", metavar="B", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools, markdown for a pull-request comment.",
+)
+@click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
+    metavar="DIR",
+    help="For a saved model: a directory searched first for --import modules, repeatable.",
+)
+@click.option(
+    "--import",
+    "modules",
+    multiple=True,
+    metavar="MODULE",
+    help="For a saved model: a module imported before loading it, that registers its custom "
+    "classes; runs its code. Repeatable.",
+)
+def diff_command(path_a, path_b, fmt, paths, modules) -> None:
+    """What changed from model A to model B: layers added, removed, renamed or changed, shapes,
+    parameters, and whether A's weights load into B by name and by position.
+
+    A and B are specs, or saved models (.keras, .h5) imported as `kspec import` does; only a
+    saved model imports TensorFlow. Layers are matched by name, then by structure (renamed).
+    --set changes both sides alike.
+
+    \b
+    Exit status:
+      0  no differences
+      1  A and B differ
+      2  a spec with errors, a model that cannot be loaded, a usage error
+      130  interrupted (Ctrl-C)
+    """
+    from .diff import diff
+    from .diff_render import FORMATS, text
+
+    spec_a = _diff_side(path_a, paths, modules)
+    spec_b = _diff_side(path_b, paths, modules)
+    found = diff(spec_a, spec_b, path_a, path_b)
+    if fmt == "text":
+        style = click.style if sys.stdout.isatty() else (lambda value, **_: value)
+        click.echo(text(found, style), nl=False)
+    else:
+        click.echo(FORMATS[fmt](found), nl=False)
+    sys.exit(0 if found.equal else 1)
+
+
+def _diff_side(path: str, paths, modules):
+    """A side of `kspec diff` as a valid spec; located diagnostics and exit status 2 if it has errors."""
+    from .report import TextReporter
+    from .validate import validate_file, validate_text
+
+    if path.lower().endswith(SAVED_MODELS):
+        text = _imported_text(path, paths, modules)
+        result = validate_text(text, f"{path} (imported)", _limits(), _overrides())
+    else:
+        result = validate_file(path, _limits(), _overrides())
+    if result.errors or result.spec is None:
+        TextReporter(lambda line: click.echo(line, err=True), color=sys.stderr.isatty()).report([result])
+        sys.exit(2)
+    return result.spec
+
+
+def _imported_text(path: str, paths, modules) -> str:
+    """The spec text of a saved model, as `kspec import` writes it (imports TensorFlow)."""
+    import os
+
+    from .importer import ImportRefused, LoadRefused, imported_model, load_source
+
+    for module in modules:
+        if not all(part.isidentifier() for part in module.split(".")):
+            _fail(f"--import takes a module name such as my_project.layers, got {module!r}", 2)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        model, compile_config = load_source(path, {}, paths, modules)
+        return imported_model(model, compile_config).text
+    except (LoadRefused, ImportRefused) as refusal:
+        _fail(f"cannot import {path}: {refusal}", 2)
+    except (OSError, ImportError, AttributeError, ValueError, TypeError) as error:
+        _fail(f"cannot load {path}: {type(error).__name__}: {error}", 2)

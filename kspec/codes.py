@@ -43,6 +43,7 @@ CODES = {
     "KS210": "missing inputs",
     "KS211": "Keras style that the graph does not allow",
     "KS212": "block call with the wrong number of inputs",
+    "KS213": "layer or output that no model input reaches",
     # Constructor and call arguments, nested Keras objects.
     "KS301": "unknown constructor argument",
     "KS302": "constructor argument of the wrong type",
@@ -51,6 +52,7 @@ CODES = {
     "KS305": "constructor argument out of range",
     "KS306": "unknown call argument",
     "KS307": "call argument given where it does not belong (a tensor in `call`, a constant in `inputs`)",
+    "KS308": "layer, argument or keras.ops function newer than the target Keras release",
     # Blocks.
     "KS401": "required block parameter missing",
     "KS402": "unknown block parameter",
@@ -60,9 +62,12 @@ CODES = {
     "KS406": "block parameter named like a call key",
     "KS407": "blocks and repeats expand past the limit",
     "KS408": "block calls nested too deeply",
+    "KS409": "malformed expression",
+    "KS410": "expression that cannot be computed",
     # Compile settings and custom layers.
     "KS501": "per-output setting names no output",
     "KS502": "malformed custom import path",
+    "KS503": "custom layer contract that the real layer contradicts",
     # Shapes (static inference).
     "KS601": "shapes that do not fit together",
     "KS602": "input of the wrong rank or form for the layer",
@@ -71,4 +76,9 @@ CODES = {
     "KS605": "Reshape target that does not hold the input's values",
     "KS606": "no shape rule for the layer: shapes after it are unknown",
     "KS607": "weights larger than this machine's memory",
+    "KS608": "custom layer contract that cannot be computed for a call",
+    # keras.ops calls.
+    "KS701": "unknown or disallowed keras.ops function",
+    "KS702": "unknown keras.ops argument, one given twice, or too many tensor inputs",
+    "KS703": "required keras.ops argument missing",
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import types
 
-from .backends.custom_layers import check_custom_classes
+from .backends.custom_layers import check_contracts, check_custom_classes
 from .backends.python.functional import FunctionalWriter
 from .backends.python.module import STYLES
 from .backends.python.sequential import SequentialWriter
@@ -59,11 +59,13 @@ def build(spec, style: str = "functional", compile: bool = True, path=()):
 
     The model is built by running the module `generate` writes, so that a live model and
     a generated one cannot differ. Custom layer modules are looked for in the spec's folder,
-    then in each folder of `path`, then on sys.path (kspec.searchpath)."""
+    then in each folder of `path`, then on sys.path (kspec.searchpath). A `custom` layer's
+    contract that the real layer contradicts raises SpecError (KS503)."""
     check_style(spec, style)
     check_custom_classes(spec.custom, search_path(spec, path))  # before the module imports them
     module = load_module(generate(spec, style), f"kspec_generated_{spec.name}_{style}")
     model = deep(module.build_model, len(flatten(spec).nodes))
+    check_contracts(spec, model)  # raises SpecError where a custom layer's contract lies
     if compile and spec.compile:
         module.compile_model(model)
     return model

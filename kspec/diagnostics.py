@@ -75,3 +75,14 @@ def suggestion(word: str, choices: Iterable[str]) -> str:
 def meant(match: str | None) -> str:
     """' (did you mean 'x'?)' for a match already found, or an empty string."""
     return f" (did you mean '{match}'?)" if match else ""
+
+
+def block_context(document, scope: tuple, hint: str | None = None) -> str | None:
+    """A hint that says which block call a diagnostic inside a block is about (`scope`: the
+    Frames flatten's Node keeps), before `hint`; `hint` alone outside blocks."""
+    if not scope or document is None:
+        return hint
+    frame = scope[-1]
+    line, _ = document.position(frame.where)
+    context = f"in block {frame.block}, called as '{frame.name}' on line {line}"
+    return f"{context}; {hint}" if hint else context

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from . import expressions
 from .ir import (
     Call,
     Ref,
@@ -44,7 +45,7 @@ class Frame(NamedTuple):
 
 
 class Node(NamedTuple):
-    """One concrete layer call."""
+    """One concrete layer call, or keras.ops call (`op`; its type is `ops.<op>`)."""
 
     name: str
     type: str
@@ -56,6 +57,7 @@ class Node(NamedTuple):
     origin: Call | None = None  # the call as written, which this node is an instance of
     local: str = ""  # the node's name in its own scope: conv_a, or conv_a_2 with repeat
     call_args: dict = {}  # constant keyword arguments of the call, parameters substituted
+    op: str | None = None  # the keras.ops function of an op call
 
     def ports(self) -> list[Port]:
         return list(iter_ports(self.inputs))
@@ -103,6 +105,9 @@ class FlatGraph:
         self.outputs: list = []  # (output name or None, Port)
         self.outputs_kind = "single"
         self.root = Group(None, [])
+        # Calls with expressions in their arguments: (call's where, scope, [(path, ExpressionError
+        # or None)]), as substitute records them; validation reports what could not be computed.
+        self.evaluated: list = []
         self._index: dict = {}
 
     def node(self, name: str) -> Node:
@@ -156,14 +161,32 @@ def _reaching_outputs(graph: FlatGraph) -> list:
     return [n for n in graph.nodes if n.name in needed]
 
 
-def substitute(value, params: dict):
-    """A value with every `$name` (at any depth) replaced by the parameter's value."""
-    if isinstance(value, str) and value.startswith("$") and value[1:] in params:
-        return params[value[1:]]
+def substitute(value, params: dict, found: list | None = None, at: tuple = ()):
+    """A value with every `$name` (at any depth) replaced by the parameter's value, and every
+    expression by its value (or, where parameters stay unbound, by the expression over them).
+
+    With `found`, each expression met is recorded there as (path, None) or, where it cannot
+    be computed, (path, ExpressionError) and left as written; without it, that raises.
+    """
+    if isinstance(value, str):
+        if value.startswith("$") and value[1:] in params:
+            return params[value[1:]]
+        if not expressions.is_expression(value):
+            return value
+        try:
+            result = expressions.substitute(value, params)
+        except expressions.ExpressionError as error:
+            if found is None:
+                raise
+            found.append((at, error))
+            return value
+        if found is not None:
+            found.append((at, None))
+        return result
     if isinstance(value, list):
-        return [substitute(v, params) for v in value]
+        return [substitute(v, params, found, at + (i,)) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: substitute(v, params) for k, v in value.items()}
+        return {k: substitute(v, params, found, at + (k,)) for k, v in value.items()}
     return value
 
 
@@ -226,19 +249,29 @@ class _Expander:
 
     def call(self, call: Call, env: dict, prefix: str, params: dict, nesting: tuple, step: Step):
         inputs = self.inputs(call.inputs, env)
-        call_args = substitute(call.call_args, params) if params else call.call_args
+        call_args = self.substitute(call.call_args, params, call.where + ("call",), nesting)
         if call.share is not None:
             return self.share(call, env[call.share_path[0]], inputs, prefix, params, nesting, step)
-        args = substitute(call.args, params) if params else call.args
+        args = self.substitute(call.args, params, call.where, nesting)
         if call.type in self.spec.blocks:
             names = instance_names(call)
             return self.blocks(call, call.type, names, args, inputs, prefix, nesting, step)
         value = None
         for name in instance_names(call):
+            kind = call.type if call.op is None else "ops." + call.op
             value = inputs = self.layer(
-                prefix + name, call.type, args, inputs, nesting, call, name, step, call_args=call_args
+                prefix + name, kind, args, inputs, nesting, call, name, step, call_args=call_args
             )
         return value
+
+    def substitute(self, args: dict, params: dict, where: tuple, nesting: tuple) -> dict:
+        """`args` with parameters and expressions substituted, each expression recorded in
+        `graph.evaluated` (with the error, where it cannot be computed)."""
+        found: list = []
+        args = substitute(args, params, found)
+        if found:
+            self.graph.evaluated.append((where, nesting, found))
+        return args
 
     def layer(
         self, name, type_name, args, inputs, nesting, call, local, step, share=None, call_args=None
@@ -247,7 +280,9 @@ class _Expander:
         if share is None and self.sharing is not None:
             own, target = self.sharing
             share = self.graph.node(target + name[len(own) :])
-        if share is not None:
+        if share is not None and share.op is not None:  # an op has no layer: the same call again
+            type_name, args, share = share.type, share.args, None
+        elif share is not None:
             type_name, args = share.type, {}
             share = share.share or share.name
         node = Node(
@@ -261,6 +296,7 @@ class _Expander:
             origin=call,
             local=local,
             call_args=call_args or {},
+            op=call.op,
         )
         self.graph.nodes.append(node)
         step.instances.append(Instance(local, node=node))
@@ -285,13 +321,13 @@ class _Expander:
                 self.sharing = (prefix + name + "_", frame.name + "_")
                 # With the target call's parameters, which its layers' call arguments ($causal) read
                 # (here, and in the frame for the writers).
-                args = substitute(frame.call.args, params)
+                args = substitute(frame.call.args, params, [])  # what fails is the target's error
                 same = call._replace(args=frame.call.args)
                 value = self.blocks(same, frame.block, [name], args, inputs, prefix, nesting, step)
                 inputs = value.port(None)
             self.sharing = outer
             return value
-        call_args = substitute(call.call_args, params)
+        call_args = self.substitute(call.call_args, params, call.where + ("call",), nesting)
         return self.layer(
             prefix + call.name,
             None,

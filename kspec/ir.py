@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple, Union
 
-CALL_KEYS = ("name", "type", "share", "inputs", "repeat", "call", "keras_name")
+CALL_KEYS = ("name", "type", "share", "op", "inputs", "repeat", "call", "keras_name")
 _CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _CAMEL_2 = re.compile(r"([a-z])([A-Z])")
 _REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]+|[A-Za-z_][A-Za-z0-9_]*))?$")
@@ -60,7 +60,7 @@ class Input(NamedTuple):
 
 
 class Call(NamedTuple):
-    """One item of a `layers` list."""
+    """One item of a `layers` list: a layer (`type`), a shared layer (`share`) or a keras.ops call (`op`)."""
 
     name: str
     type: str | None
@@ -72,6 +72,7 @@ class Call(NamedTuple):
     where: tuple
     explicit_name: bool = True
     call_args: dict = {}  # constant keyword arguments of the layer's call(), from `call:`
+    op: str | None = None  # a keras.ops function; `args` are its constant arguments
     keras_name: str | None = None  # the name Keras gives the call's layer, from `keras_name:`
 
     def refs(self) -> list[Ref]:
@@ -199,6 +200,15 @@ class Block(NamedTuple):
     where: tuple
 
 
+class Contract(NamedTuple):
+    """What a `custom` entry says its layer gives (kspec.shapes.contracts applies it)."""
+
+    output_shape: object  # "same", {"same_as": K}, a shape list, or a list of shape lists
+    weights: object  # trainable parameters: an int, or an expression over input dims and $arguments
+    non_trainable: object  # the same for non-trainable parameters (0 when not said)
+    where: tuple
+
+
 class Spec:
     """A whole spec: the model scope, blocks, custom layers and compile settings."""
 
@@ -215,6 +225,7 @@ class Spec:
         custom_where: dict | None = None,
         clashes: tuple = (),
         library: bool = False,
+        contracts: dict | None = None,
     ):
         self.name = name
         self.description = description
@@ -222,11 +233,13 @@ class Spec:
         self.scope = scope  # the model's own graph
         self.blocks = blocks  # name -> Block
         self.custom = custom  # type name -> import path
+        self.contracts = contracts or {}  # type name -> Contract, for custom entries that have one
         self.compile = compile
         self.document = document
         self.custom_where = custom_where or {name: ("custom", name) for name in custom}  # name -> where
         self.clashes = clashes  # blocks or custom layers defined twice (spec and includes)
         self.library = library  # a block library: blocks, no model
+        self.target = None  # the Keras release validation checked against (catalog.versions.Target)
         # What later passes derive from a valid spec, made once and kept here
         # (flatten.flatten and shapes.infer fill them in on first use).
         self.lowered = None  # the FlatGraph
@@ -258,16 +271,22 @@ def build_spec(data: dict, document=None, included: tuple = ()) -> Spec:
     blocks: dict = {}
     custom: dict = {}
     custom_where: dict = {}
+    contracts: dict = {}
     clashes: list = []  # (what, name, where, where of the first definition)
     for prefix, source in (((), data), *included):
         _add_blocks(blocks, source.get("blocks"), prefix, clashes)
         raw_custom = source.get("custom")
-        for name, path in raw_custom.items() if isinstance(raw_custom, dict) else ():
+        for name, body in raw_custom.items() if isinstance(raw_custom, dict) else ():
             where = prefix + ("custom", name)
             if name in custom_where:
                 clashes.append(("custom layer", name, where, custom_where[name]))
                 continue
+            path = body.get("class") if isinstance(body, dict) else body
             custom[name], custom_where[name] = path, where
+            if isinstance(body, dict) and "output_shape" in body and "weights" in body:
+                contracts[name] = Contract(
+                    body["output_shape"], body["weights"], body.get("non_trainable_weights", 0), where
+                )
     compile_ = data.get("compile") if isinstance(data.get("compile"), dict) else None
     description = data.get("description") if isinstance(data.get("description"), str) else None
     name = data.get("name") if isinstance(data.get("name"), str) else "model"
@@ -283,6 +302,7 @@ def build_spec(data: dict, document=None, included: tuple = ()) -> Spec:
         custom_where=custom_where,
         clashes=tuple(clashes),
         library=is_library(data),
+        contracts=contracts,
     )
 
 
@@ -332,13 +352,18 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
             continue
         type_name = item.get("type") if isinstance(item.get("type"), str) else None
         share = item.get("share") if isinstance(item.get("share"), str) else None
+        op = item.get("op") if isinstance(item.get("op"), str) and item["op"].isidentifier() else None
         name = item.get("name") if isinstance(item.get("name"), str) else None
         explicit = name is not None
         if name is None:
-            name = _derive_name(type_name or (share and share.split("/")[-1]) or "layer", taken, counters)
+            name = _derive_name(
+                type_name or (share and share.split("/")[-1]) or op or "layer", taken, counters
+            )
         raw_in = item.get("inputs")
         implicit = raw_in is None
         call_inputs = previous if implicit else _parse_inputs(raw_in, item_where + ("inputs",))
+        if implicit and op is not None and not _op_takes_tensors(op):
+            call_inputs = []  # `arange`, `ones`: nothing to take from the previous call
         if call_inputs is None and not implicit:
             call_inputs = []  # malformed: the schema has reported it
         repeat = item.get("repeat")
@@ -355,12 +380,21 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
             where=item_where,
             explicit_name=explicit,
             call_args=dict(call_args) if isinstance(call_args, dict) else {},
+            op=op,
             keras_name=keras_name if isinstance(keras_name, str) else None,
         )
         calls.append(call)
         previous = Ref(name, None, item_where)
     outputs = _parse_outputs(raw_outputs, where + ("outputs",))
     return Scope(inputs, tuple(calls), outputs, where)
+
+
+def _op_takes_tensors(op: str) -> bool:
+    """Whether a keras.ops function takes a tensor (an unknown one is taken to)."""
+    from .catalog import catalog
+
+    signature = catalog().op(op)
+    return signature is None or bool(signature.tensors)
 
 
 def _derive_name(base_type: str, taken: set, counters: dict) -> str:

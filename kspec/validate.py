@@ -6,9 +6,11 @@ import os
 from typing import NamedTuple
 
 from .checks import Collector, check_spec
+from .checks.evaluated import check_evaluated
 from .checks.expansion import DEFAULT_MAX_EXPANSION
 from .diagnostics import Diagnostic
 from .gcpause import gc_paused
+from .catalog.versions import target
 from .includes import DocumentSet, Included, resolve as resolve_includes
 from .ir import Spec, build_spec
 from .overrides import apply as apply_overrides
@@ -23,18 +25,25 @@ class Limits(NamedTuple):
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes read from a file (the spec, each include)
     max_expansion: int = DEFAULT_MAX_EXPANSION  # layer calls that blocks and repeats expand to
     include_root: str | None = None  # the folder includes stay in (None: the project root)
+    keras_version: str | None = None  # the Keras release checked against (None: kspec.catalog.versions)
 
 
 class Result:
     """What validating one spec found."""
 
     def __init__(
-        self, document, spec: Spec | None, diagnostics: list[Diagnostic], sources: dict | None = None
+        self,
+        document,
+        spec: Spec | None,
+        diagnostics: list[Diagnostic],
+        sources: dict | None = None,
+        target=None,
     ):
         self.document = document  # the spec's Document, or its DocumentSet with the included files
         self.spec = spec
         self.diagnostics = diagnostics
         self.sources = sources or {}  # path -> text of included files, for quoting source lines
+        self.target = target if target is not None else getattr(spec, "target", None)  # Keras checked against
 
     def source_line(self, diagnostic: Diagnostic) -> str:
         """The line a diagnostic points at, in the spec or in the included file it is in."""
@@ -123,8 +132,8 @@ def validate_files(paths: list[str], limits: Limits = Limits(), jobs: int = 1, o
         _stop_workers(workers)
         raise
     return [
-        Result(Document(path, text), None, diagnostics, sources)
-        for path, text, diagnostics, sources in (found[i] for i in range(len(paths)))
+        Result(Document(path, text), None, diagnostics, sources, target)
+        for path, text, diagnostics, sources, target in (found[i] for i in range(len(paths)))
     ]
 
 
@@ -183,7 +192,7 @@ def default_jobs(count: int) -> int:
 
 def _validate_for_report(path: str, limits: Limits, overrides):
     result = validate_file(path, limits, overrides)
-    return path, result.document.text, result.diagnostics, result.sources
+    return path, result.document.text, result.diagnostics, result.sources, result.target
 
 
 def validate_text(text: str, path: str = "<string>", limits: Limits = Limits(), overrides=()) -> Result:
@@ -225,7 +234,10 @@ def validate_document(document: Document, limits: Limits = Limits(), overrides=(
         spec = build_spec(document.data, documents, tuple(included))
         if len(out.diagnostics) > errors:  # a missing or broken include: its blocks would be errors too
             return _result(documents, None, out)
-        check_spec(spec, out, limits.max_expansion)
+        spec.target = target(limits.keras_version, _keras_field(document.data))
+        check_spec(spec, out, limits.max_expansion, spec.target)
+        if not out.has_errors and not spec.library:
+            check_evaluated(spec, out)
         if not out.has_errors and not spec.library:
             shapes = infer(spec)
             out.diagnostics.extend(shapes.diagnostics)
@@ -238,6 +250,11 @@ def _result(documents: DocumentSet, spec: Spec | None, out) -> Result:
     root = documents.path
     diagnostics = sorted(out.diagnostics, key=lambda d: (d.path != root, d.path, d.line, d.column, d.code))
     return Result(documents, spec, diagnostics, documents.sources())
+
+
+def _keras_field(data: dict) -> str | None:
+    value = data.get("keras")
+    return value if isinstance(value, str) else None
 
 
 def no_model(spec: Spec) -> Diagnostic:

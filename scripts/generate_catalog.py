@@ -1,9 +1,10 @@
 """Regenerate kspec/catalog/keras.json from the installed Keras.
 
 The catalog is the only Keras knowledge that `kspec validate` reads: every
-public layer class with its constructor signature, and the other namespaces a
+public layer class with its constructor signature, the other namespaces a
 spec can name (initializers, regularizers, constraints, activations,
-optimizers, learning-rate schedules, losses, metrics).
+optimizers, learning-rate schedules, losses, metrics), and the `keras.ops`
+functions a spec may call (`ops`, the allowlist: see `ops_allowlist`).
 
 Usage: python scripts/generate_catalog.py [--check]
 """
@@ -27,6 +28,92 @@ LAYER_BASE_CALL_PARAMS = [{"name": "training", "required": False, "default": Non
 
 # Strings that Model.compile accepts as metrics without a registry entry.
 COMPILE_METRIC_STRINGS = ("accuracy", "acc", "crossentropy", "ce")
+
+
+# keras.ops functions left out of the allowlist because they run Python code (control flow,
+# gradients, vectorised maps), leave the graph (conversions to NumPy, Python values), or are not
+# graph operations. Any function with a parameter that takes a callable is left out as well.
+OPS_EXCLUDED = {
+    "associative_scan": "it runs a Python function",
+    "cond": "it is control flow that runs Python functions",
+    "custom_gradient": "it wraps a Python function",
+    "fori_loop": "it is control flow that runs a Python function",
+    "jvp": "it runs a Python function",
+    "map": "it runs a Python function",
+    "scan": "it is control flow that runs a Python function",
+    "switch": "it is control flow that runs Python functions",
+    "vectorize": "it wraps a Python function",
+    "vectorized_map": "it runs a Python function",
+    "while_loop": "it is control flow that runs Python functions",
+    "convert_to_numpy": "it leaves the graph (a NumPy array)",
+    "convert_to_tensor": "it converts Python data; it is not a graph operation",
+    "is_tensor": "it returns a Python value",
+    "dtype": "it returns a Python value",
+    "shape": "it returns a Python value",
+    "ndim": "it returns a Python value",
+    "size": "it returns a Python value",
+}
+# Parameter names that take a callable.
+CALLABLE_PARAMS = {"f", "fn", "fun", "func", "function", "pyfunc", "body", "body_fun", "true_fn", "false_fn"}
+# Parameters that take tensors, passed by a spec's `inputs`: one tensor each, or ("list") a
+# list of tensors. The others take constants, written as keys of the op call.
+TENSOR_PARAMS = {
+    "x", "x1", "x2", "y", "a", "b", "inputs", "tensor", "condition", "indices", "updates", "values",
+    "data", "segment_ids", "target", "output", "targets", "predictions", "query", "key", "value",
+    "bias", "mask", "kernel", "depthwise_kernel", "pointwise_kernel", "mean", "variance",
+    "gamma", "beta", "scale", "offset", "weights", "variable", "array", "abs_", "angle",
+    "sorted_sequence", "elems", "primals", "condlist", "choicelist", "target_length",
+    "output_length", "sequence_lengths", "bins",
+}  # fmt: skip
+LIST_PARAMS = {("stack", "x"), ("concatenate", "xs"), ("hstack", "xs"), ("vstack", "xs"), ("dstack", "xs")}
+
+
+def ops_allowlist(keras) -> tuple[dict, dict]:
+    """The keras.ops functions a spec may call, by name, with their parameters; and those left
+    out, with the reason.
+
+    The rule (docs/security.md): a public function of keras.ops (submodules left out) is in
+    unless it is in OPS_EXCLUDED, takes a callable (a parameter named in CALLABLE_PARAMS, or
+    annotated or defaulted as a callable), or takes `*args` (operands a spec could not name).
+    """
+    out, excluded = {}, {}
+    for name in sorted(dir(keras.ops)):
+        function = getattr(keras.ops, name)
+        if name.startswith("_") or not inspect.isfunction(function):
+            continue
+        parameters = list(inspect.signature(function).parameters.values())
+        if name in OPS_EXCLUDED:
+            excluded[name] = OPS_EXCLUDED[name]
+            continue
+        if any(_takes_callable(p) for p in parameters):
+            excluded[name] = "it takes a Python callable"
+            continue
+        if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+            excluded[name] = "it takes *args, which a spec cannot name"
+            continue
+        params = []
+        for p in parameters:
+            if p.kind is p.VAR_KEYWORD:
+                continue
+            entry = {"name": p.name, "required": p.default is p.empty}
+            if p.default is not p.empty:
+                entry["default"] = _json_default(p.default)
+            if (name, p.name) in LIST_PARAMS:
+                entry["tensor"] = "list"
+            elif p.name in TENSOR_PARAMS:
+                entry["tensor"] = "one"
+            params.append(entry)
+        out[name] = {"params": params}
+    return out, excluded
+
+
+def _takes_callable(parameter) -> bool:
+    annotation = parameter.annotation
+    return (
+        parameter.name in CALLABLE_PARAMS
+        or (parameter.default is not parameter.empty and callable(parameter.default))
+        or "Callable" in str(annotation)
+    )
 
 
 def _json_default(value):
@@ -170,6 +257,7 @@ def build_catalog() -> dict:
         "strings": sorted(activations.ALL_OBJECTS_DICT),
     }
 
+    ops, ops_excluded = ops_allowlist(keras)
     reserved = sorted(name for name in attribute_names(keras) if not name.startswith("_"))
     return {
         "keras_version": keras.__version__,
@@ -178,6 +266,8 @@ def build_catalog() -> dict:
         "layer_base_call_params": LAYER_BASE_CALL_PARAMS,
         "layer_base_params": base_params,
         "namespaces": catalog_namespaces,
+        "ops": ops,
+        "ops_excluded": ops_excluded,
     }
 
 
@@ -188,8 +278,16 @@ def render(catalog: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the catalog differs")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="write the catalog here instead (an older Keras's, for catalog_versions.py)",
+    )
     args = parser.parse_args(argv)
     text = render(build_catalog())
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        return 0
     if args.check:
         if CATALOG_PATH.read_text(encoding="utf-8") != text:
             print(f"{CATALOG_PATH} is out of date: run scripts/generate_catalog.py", file=sys.stderr)

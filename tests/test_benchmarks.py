@@ -22,6 +22,7 @@ def test_the_whole_quick_run_completes():
     for suite_row in (
         "PyYAML C-loader parse",
         "kspec summary",
+        "kspec diff of two ResNet-50 specs",
         "kspec.build",
         "kspec importing",
         "plan --verify",

@@ -118,7 +118,7 @@ def test_validate_imports_neither_tensorflow_nor_keras():
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from kspec.cli import main\n"
-        "result = CliRunner().invoke(main, ['validate', 'specs', 'tests/invalid'])\n"
+        "result = CliRunner().invoke(main, ['validate', 'specs', 'tests/fixtures/ops_attention.yaml', 'tests/invalid'])\n"
         "assert result.exit_code == 1, result.output\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
         "print(loaded)\n"

@@ -37,6 +37,7 @@ def test_keras_applications_round_trip(name):
     text = kspec.importer.from_keras(original)
     result = validate_text(text)
     assert [d for d in result.diagnostics if d.is_error] == []
+    assert infer(result.spec).total_params == original.count_params()  # exact, custom classes included
     static = {row["name"]: (row["output_shape"], row["params"]) for row in keras_layers(infer(result.spec))}
     for layer in original.layers:
         if layer.name in static and static[layer.name][1] is not None and not isinstance(layer.output, list):

@@ -18,6 +18,8 @@ def sequential_problem(spec, graph: FlatGraph | None = None) -> tuple | None:
     for node in graph.nodes:
         if node.share:
             return node, f"'{node.name}' shares the layer '{node.share}'"
+        if node.op is not None:
+            return node, f"'{node.name}' calls keras.ops.{node.op}; Sequential holds only layers"
         if node.inputs != previous or not isinstance(node.inputs, Port):
             return node, f"'{node.name}' does not take exactly the previous layer's output"
         if node.call_args:

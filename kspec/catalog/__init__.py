@@ -1,4 +1,4 @@
-"""Keras knowledge as data: layer signatures and the other namespaces.
+"""Keras knowledge as data: layer signatures, the other namespaces, the allowed keras.ops.
 
 `keras.json` is generated from the installed Keras by
 `scripts/generate_catalog.py`; reading it never imports Keras.
@@ -56,6 +56,32 @@ class CallSignature(NamedTuple):
     takes_kwargs: bool
 
 
+class OpSignature(NamedTuple):
+    """A keras.ops function: its parameters in order; `tensors` names those that take tensors."""
+
+    name: str
+    params: dict  # name -> Param
+    tensors: dict  # name -> "one" (a tensor) or "list" (a list of tensors), in signature order
+
+    @property
+    def required(self) -> list[str]:
+        return [p.name for p in self.params.values() if p.required]
+
+    def bind(self, inputs) -> tuple[dict, list]:
+        """The tensor arguments a call's `inputs` give, by parameter, and the inputs left over.
+
+        A list fills the tensor parameters in order (all of it goes to a first parameter that
+        takes a list, as in `stack`), a mapping names them, one reference is the first.
+        """
+        if isinstance(inputs, dict):
+            return dict(inputs), []
+        order = list(self.tensors)
+        given = inputs if isinstance(inputs, list) else [] if inputs is None else [inputs]
+        if order and self.tensors[order[0]] == "list":
+            return {order[0]: given}, []
+        return dict(zip(order, given)), given[len(order) :]
+
+
 class Catalog:
     """The generated catalog, with lookups by name."""
 
@@ -67,6 +93,8 @@ class Catalog:
         self.layers = data["layers"]  # name -> raw entry; signatures are built on demand
         self.classes = {ns: body["classes"] for ns, body in data["namespaces"].items()}
         self.strings = {ns: frozenset(body["strings"]) for ns, body in data["namespaces"].items()}
+        self.ops = data["ops"]  # name -> raw entry of an allowed keras.ops function
+        self.ops_excluded = data["ops_excluded"]  # name -> why a spec cannot call it
         self._built: dict = {}
 
     def layer(self, name: str) -> Signature | None:
@@ -93,6 +121,18 @@ class Catalog:
             return None
         if key not in self._built:
             self._built[key] = _signature(key[1], entry, base)
+        return self._built[key]
+
+    def op(self, name: str) -> OpSignature | None:
+        """An allowed keras.ops function, or None (unknown, or left out of the allowlist)."""
+        entry = self.ops.get(name)
+        if entry is None:
+            return None
+        key = ("ops", name)
+        if key not in self._built:
+            params = {p["name"]: _param(p) for p in entry["params"]}
+            tensors = {p["name"]: p["tensor"] for p in entry["params"] if "tensor" in p}
+            self._built[key] = OpSignature(name, params, tensors)
         return self._built[key]
 
     def accepts_string(self, namespace: str, name: str) -> bool:

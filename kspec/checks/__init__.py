@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from ..catalog import catalog
+from ..catalog.versions import Target, target as default_target
 from ..diagnostics import ERROR, WARNING, Diagnostic
+from ..expressions import ExpressionError, parse
+from ..shapes.contracts import expressions_of
 from . import blocks as block_checks
-from .arguments import ValueChecker
+from .arguments import EXPRESSION_HINT, ValueChecker
 from .compile import check_compile
 from .expansion import check_expansion
 from .graph import check_scope, shared_call, type_kind
+from .ops import check_constant_calls, check_op_call
 from .paths import IMPORT_PATH, custom_path_problem
+from .versions import check_versions
 
 
 class Collector:
@@ -40,10 +45,11 @@ class Collector:
         return any(d.is_error for d in self.diagnostics)
 
 
-def check_spec(spec, out: Collector, max_expansion: int) -> None:
+def check_spec(spec, out: Collector, max_expansion: int, target: Target | None = None) -> None:
     """Run every semantic check on a spec's IR, collecting into `out`.
 
-    `max_expansion` bounds the layer calls that blocks and repeats may expand to.
+    `max_expansion` bounds the layer calls that blocks and repeats may expand to; `target`
+    is the Keras release checked against (kspec.catalog.versions), the newest by default.
     """
     for what, name, where, first in spec.clashes:
         out.error(
@@ -61,6 +67,8 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
         if name in spec.blocks or catalog().layer(name) is not None:
             what = "a block" if name in spec.blocks else f"keras.layers.{name}"
             out.error(where, "KS201", f"custom type '{name}' has the name of {what}", key=True)
+    for contract in spec.contracts.values():
+        _check_contract(contract, out)
     for name, block in spec.blocks.items():
         if catalog().layer(name) is not None:
             out.error(
@@ -86,18 +94,34 @@ def check_spec(spec, out: Collector, max_expansion: int) -> None:
         block_checks.check_unused_params(spec, name, usages, out)
         block_checks.check_param_names(spec, name, out)
 
+    check_versions(spec, out, target or default_target())
     if spec.library:
         return
     check_scope(spec, spec.scope, out, "the model")
     checker = ValueChecker(spec, out)
     _check_calls(spec, spec.scope, checker, usages)
     check_compile(spec, checker)
+    if not out.has_errors:  # the lowered graph needs a spec without errors
+        check_constant_calls(spec, out)
+
+
+def _check_contract(contract, out) -> None:
+    """Every expression of a custom layer's contract is well formed (its values depend on each call)."""
+    for path, text in expressions_of(contract):
+        try:
+            parse(text, allow_input=True)
+        except ExpressionError as error:
+            at = f" (character {error.column})" if error.column else ""
+            hint = EXPRESSION_HINT + ", and input[J] or input.K[J] for a dimension of an input"
+            out.error(contract.where + path, "KS409", f"{error.message}{at} in '{text}'", hint)
 
 
 def _check_calls(spec, scope, checker, usages) -> None:
     for call in scope.calls:
         kind = type_kind(spec, call.type)
-        if kind == "keras":
+        if call.op is not None:
+            check_op_call(call, checker)
+        elif kind == "keras":
             checker.check_layer(call.type, call.args, call.where, call.where + ("type",))
         elif kind == "block":
             block_checks.check_block_call(spec, call, checker, usages)

@@ -4,6 +4,9 @@ Arguments are checked against the catalog's signatures; values against the
 kind of each argument (`kspec.catalog.argkinds`). Inside a block, a value
 written `$param` is not checked where it stands: each use is recorded with
 its kind, and the value that a block call passes is checked against every use.
+An expression (`"$embed_dim // $heads"`) is checked for its form and names here;
+its value once the parameters are known is checked on the expanded graph
+(`kspec.checks.evaluated`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from ..catalog import catalog
 from ..catalog.argkinds import CALL_BY_NAME, DATA_FORMATS, PADDING_MODES, kind_of
 from ..catalog.calls import NOT_IN_SPECS, layer_output_count
 from ..diagnostics import did_you_mean, meant, suggestion
+from ..expressions import ExpressionError, evaluate, is_expression, names, parse, tokens
 from ..structure import describe
 from .graph import type_kind
 
@@ -29,6 +33,7 @@ _SINGULAR = {
     "metrics": "metric",
 }
 _OBJECT_ARG_KINDS = {"learning_rate": "learning_rate"}
+EXPRESSION_HINT = "an expression is numbers, $parameters, + - * / // % **, parentheses, min(...) and max(...)"
 
 
 class ValueChecker:
@@ -250,6 +255,9 @@ class ValueChecker:
         getattr(self, "_" + kind)(value, where, label)
 
     def _is_param(self, kind, value, where, label) -> bool:
+        if is_expression(value):
+            self._expression(kind, value, where, label)
+            return True
         if self.params is None or not isinstance(value, str) or not value.startswith("$"):
             return False
         name = value[1:]
@@ -263,6 +271,45 @@ class ValueChecker:
         else:
             self.usages.setdefault(name, []).append((kind, label))
         return True
+
+    def _expression(self, kind, text: str, where, label) -> None:
+        """An expression: its form, its `$names` (each a use of kind number), and the value
+        of one over numbers alone, checked as `kind`."""
+        try:
+            node = parse(text)
+        except ExpressionError as error:
+            at = f" (character {error.column})" if error.column else ""
+            self.out.error(where, "KS409", f"'{label}': {error.message}{at} in '{text}'", EXPRESSION_HINT)
+            for kind_, word, _ in tokens(text) or ():  # its parameters count as used (no KS405 too)
+                if kind_ == "param" and self.params is not None and word[1:] in self.params:
+                    self.usages.setdefault(word[1:], []).append(("number", label))
+            return
+        used = names(node)
+        for name in used:
+            if self.params is None:
+                self.out.error(
+                    where,
+                    "KS404",
+                    f"'${name}' in '{text}' is not a parameter",
+                    "`$name` parameters exist only inside blocks",
+                )
+            elif name not in self.params:
+                self.out.error(
+                    where,
+                    "KS404",
+                    f"'${name}' in '{text}' is not a parameter of this block" + suggestion(name, self.params),
+                    "declare it under the block's `params`",
+                )
+            else:
+                self.usages.setdefault(name, []).append(("number", label))
+        if used:
+            return
+        try:
+            value = evaluate(node)
+        except ExpressionError as error:
+            self.out.error(where, "KS410", f"'{label}': {error.message} in '{text}'")
+            return
+        self.check(kind, value, where, label)
 
     def _wrong(self, value, where, label, expected: str) -> None:
         hint = None

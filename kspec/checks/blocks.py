@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..diagnostics import did_you_mean
+from ..expressions import is_expression
 from ..ir import CALL_KEYS, Call, Spec
 
 
@@ -105,6 +106,14 @@ def check_defaults(spec: Spec, block_name: str, checker, usages: dict) -> None:
     block = spec.blocks[block_name]
     for name, default in block.params.items():
         if default is None:
+            continue
+        if is_expression(default):
+            checker.out.error(
+                block.where + ("params", name),
+                "KS409",
+                f"the default of '{name}' is an expression ('{default}'): a default is a plain value",
+                "write the value itself, or the expression where the parameter is used",
+            )
             continue
         for kind, label in usages.get(block_name, {}).get(name, ()):
             checker.check(kind, default, block.where + ("params", name), label)

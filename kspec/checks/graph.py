@@ -173,6 +173,8 @@ def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:
             f"'{call.name}' shares '{root}', which comes later",
             "a call can share only a layer or block call defined above it",
         )
+    elif target.op is not None:
+        out.error(where, "KS208", f"cannot share '{call.share}': it is a keras.ops call, not a layer")
     elif inside:
         _check_share_path(spec, call.share, target, inside, where, out)
     elif type_kind(spec, target.type) == "block":
@@ -212,7 +214,9 @@ def _check_share_path(spec: Spec, share: str, target: Call, inside: list, where:
             )
             return
         target = inner
-    if type_kind(spec, target.type) == "block" or target.repeat is not None:
+    if target.op is not None:
+        out.error(where, "KS208", f"cannot share '{share}': it is a keras.ops call, not a layer")
+    elif type_kind(spec, target.type) == "block" or target.repeat is not None:
         what = "a block call" if target.repeat is None else "a repeated call"
         out.error(
             where,
@@ -293,6 +297,8 @@ def _check_repeat(spec: Spec, scope: Scope, call: Call, out) -> None:
     reason = None
     if call.share is not None:
         reason = "a shared call cannot repeat"
+    elif call.op is not None:
+        reason = "it is a keras.ops call"
     elif isinstance(call.inputs, (list, dict)):
         reason = "it takes several inputs"
     elif kind == "keras" and call.type in MERGE_LAYERS:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from . import writing
+from .blocks import Discovered, discover
 from .compile_section import compile_settings
+from .contracts import measured_contracts
 from .graph import functional_graph
 from .refusals import ImportRefused
-from .blocks import Discovered, discover
 from .spec_data import SpecData, output_names
 
 
@@ -44,7 +45,11 @@ def imported_model(model, compile_config: dict | None = None, flat: bool = False
     if compile_config is None:
         compile_config = model.get_compile_config() or {}
     return imported_config(
-        model.get_config(), "Sequential" if kind == "Sequential" else "Functional", compile_config, flat
+        model.get_config(),
+        "Sequential" if kind == "Sequential" else "Functional",
+        compile_config,
+        model,
+        flat=flat,
     )
 
 
@@ -59,13 +64,18 @@ def from_keras_config(
 ) -> str:
     """The spec text for a model's get_config() (Functional or Sequential), with the `compile`
     section of a Keras compile config (`model.get_compile_config()`) when one is given."""
-    return imported_config(config, class_name, compile_config, flat).text
+    return imported_config(config, class_name, compile_config, flat=flat).text
 
 
 def imported_config(
-    config: dict, class_name: str = "Functional", compile_config: dict | None = None, flat: bool = False
+    config: dict,
+    class_name: str = "Functional",
+    compile_config: dict | None = None,
+    model=None,
+    flat: bool = False,
 ) -> Imported:
-    """As from_keras_config, with the list of settings the spec could not carry."""
+    """As from_keras_config, with the list of settings the spec could not carry; with the
+    `model` itself, custom classes get the contracts measured on it."""
     spec = SpecData(functional_graph(config, class_name))
     lines = writing.heading(spec.name())
     inputs = spec.inputs()
@@ -78,7 +88,8 @@ def imported_config(
     lines += writing.layers_section(found.layers)
     lines += writing.outputs_section(found.outputs)
     lines += writing.blocks_section(found.blocks)
-    lines += writing.custom_section(spec.custom)
+    contracts = measured_contracts(model, spec.custom) if model is not None and spec.custom else {}
+    lines += writing.custom_section(spec.custom, contracts)
     settings, not_carried = compile_settings(compile_config, output_names(found.outputs))
     lines += writing.compile_section(settings, not_carried)
     return Imported("\n".join(lines) + "\n", not_carried)

@@ -3,11 +3,14 @@ one entry per layer call in Keras's order, the outputs, and the classes to decla
 
 An entry keeps Keras's layer name, leaves out every argument equal to its default, compacts sizes
 the same along every axis, and has `inputs` only where the call does not simply take the previous
-output. Keras operations recorded as graph nodes (`x + y`, `x * 2.0`) become layers."""
+output. Keras operations recorded as graph nodes (`keras.ops.matmul(q, k)`, `x + y`) become
+keras.ops calls (`op:`), or the layer that computes exactly the same: `x + y` of one shape an Add
+layer, `x * 2.0` on float32 a Rescaling layer."""
 
 from __future__ import annotations
 
 from ..catalog import catalog
+from ..ir import snake_case
 from .refusals import ImportRefused
 from .values import DEFAULT_DTYPE, SKIPPED_ARGS, dtype_name, equals_default, spec_value
 
@@ -18,7 +21,8 @@ SIZES = {"kernel_size", "strides", "pool_size", "dilation_rate", "size"}
 # Padding and cropping, written per axis as (before, after) pairs.
 PAIRS = {"padding", "cropping"}
 
-# Keras operations recorded as graph nodes (`x + y` in Functional code), and their layers.
+# Keras operations recorded as graph nodes (`x + y` in Functional code), and the layers that compute
+# exactly the same when both operands have one shape.
 OPERATIONS = {
     "Add": "Add",
     "Multiply": "Multiply",
@@ -26,6 +30,11 @@ OPERATIONS = {
     "Maximum": "Maximum",
     "Minimum": "Minimum",
 }
+
+# The most values of a constant tensor that an import writes into a spec as a list.
+MAX_CONSTANT_VALUES = 4096
+# Operations with a number that a Rescaling layer computes exactly on float32 tensors.
+RESCALED = {"Add", "Subtract", "Multiply"}
 
 
 class SpecData:
@@ -82,7 +91,9 @@ class SpecData:
     def _call(self, entry, node, call_index, previous, position) -> dict:
         name = entry["name"] if call_index == 0 else f"{entry['name']}_call{call_index + 1}"
         item: dict = {"name": name}
-        if call_index == 0:
+        if _is_operation(entry) and _layer_for_operation(entry) is None:
+            item.update(self._op(entry, node, position))
+        elif call_index == 0:
             item["type"] = self._type_of(entry, position)
             constant = _constant_operand(entry) if _is_operation(entry) else None
             if constant is not None:  # x + 3.0 is Rescaling(offset=3.0); x * c is Rescaling(scale=c)
@@ -91,21 +102,78 @@ class SpecData:
                 item.update(_arguments(entry["class_name"], entry["config"]))
         else:
             item["share"] = entry["name"]
-        inputs = self._inputs(
-            node, None if _is_operation(entry) else catalog().layer_call(entry["class_name"])
-        )
-        if not (isinstance(inputs, str) and inputs == previous):
-            item["inputs"] = inputs
+        if "inputs" not in item:
+            inputs = self._inputs(
+                node, None if _is_operation(entry) else catalog().layer_call(entry["class_name"])
+            )
+            if not (isinstance(inputs, str) and inputs == previous):
+                item["inputs"] = inputs
+        elif item["inputs"] == previous:
+            del item["inputs"]
         if not _is_operation(entry):
             constants = _call_arguments(entry["class_name"], node)
             if constants:
                 item["call"] = constants
         return item
 
+    def _op(self, entry, node, position) -> dict:
+        """A Keras operation node as a keras.ops call: its function, tensors and constants."""
+        op = snake_case(entry["class_name"])
+        signature = catalog().op(op)
+        if signature is None:
+            raise ImportRefused(
+                f"layer {position} ('{entry['name']}') is the Keras operation {entry['class_name']}, "
+                "which is not a keras.ops function a spec can call"
+            )
+        unknown = [k for k in entry["config"] if k != "name" and k not in signature.params]
+        if unknown:
+            raise ImportRefused(
+                f"layer {position} ('{entry['name']}') is the Keras operation {entry['class_name']} "
+                f"with '{unknown[0]}', which keras.ops.{op} does not take"
+            )
+        config = {k: v for k, v in entry["config"].items() if k in signature.params}
+        given = dict(zip([p for p in signature.params if p not in config], node.get("args", [])))
+        given.update(node.get("kwargs", {}))
+        tensors, item = {}, {"op": op}
+        for key, value in {**config, **given}.items():
+            if _has_tensor(value):
+                tensors[key] = self._reference(value)
+                continue
+            if _has_constant_tensor(value):
+                constant = _constant_tensor(value) if key in signature.tensors else None
+                if constant is None:
+                    raise ImportRefused(
+                        f"layer {position} ('{entry['name']}', {entry['class_name']}) takes a constant "
+                        f"tensor as '{key}' that a spec cannot write as a number or list (dtype "
+                        f"int32 or float32, at most {MAX_CONSTANT_VALUES:,} values): compute it with "
+                        "keras.ops calls such as arange"
+                    )
+                item[key] = constant
+                continue
+            if _has_object(value):  # a slice in `x[:, 0]`, or another Python object
+                raise ImportRefused(
+                    f"layer {position} ('{entry['name']}', {entry['class_name']}) takes a Python "
+                    f"object as '{key}' ({_has_object(value)}), which a spec cannot hold: index "
+                    "with keras.ops.take or keras.ops.slice instead"
+                )
+            plain = spec_value(value)
+            param = signature.params.get(key)
+            if param is not None and not param.required and equals_default(plain, param.default):
+                continue
+            item[key] = plain
+        order = list(signature.tensors)
+        if list(tensors) == order[: len(tensors)] and len(tensors) == 1:
+            item["inputs"] = next(iter(tensors.values()))
+        elif list(tensors) == order[: len(tensors)] and signature.tensors[order[0]] != "list":
+            item["inputs"] = list(tensors.values())
+        else:
+            item["inputs"] = tensors
+        return item
+
     def _type_of(self, entry, position) -> str:
         class_name = entry["class_name"]
-        if _is_operation(entry) and class_name in OPERATIONS:
-            return "Rescaling" if _constant_operand(entry) is not None else OPERATIONS[class_name]
+        if _is_operation(entry):
+            return _layer_for_operation(entry)
         if class_name == "Lambda":
             raise ImportRefused(
                 f"layer {position} ('{entry['name']}') is a Lambda layer: a spec holds no Python "
@@ -242,13 +310,31 @@ def _is_operation(entry: dict) -> bool:
     return (entry.get("module") or "").startswith("keras.src.ops")
 
 
+def _layer_for_operation(entry: dict) -> str | None:
+    """The layer that computes exactly what an operation node does, else None: a merge layer for
+    two tensors of one known shape, Rescaling for a float32 tensor and a number after it."""
+    nodes = entry.get("inbound_nodes") or []
+    if entry["class_name"] not in OPERATIONS or len(nodes) != 1 or nodes[0].get("kwargs"):
+        return None
+    args = nodes[0].get("args", [])
+    if len(args) != 2 or not _has_tensor(args[0]):
+        return None
+    if _constant_operand(entry) is not None:
+        exact = entry["class_name"] in RESCALED and args[0]["config"].get("dtype") == DEFAULT_DTYPE
+        return "Rescaling" if exact else None
+    shapes = [a["config"].get("shape") for a in args if _has_tensor(a)]
+    if len(shapes) == 2 and shapes[0] == shapes[1] and shapes[0] is not None:
+        return OPERATIONS[entry["class_name"]]
+    return None
+
+
 def _constant_operand(entry: dict):
     """The number in `x + 3.0` or `x * c` recorded as an operation, else None."""
     nodes = entry.get("inbound_nodes") or []
     if len(nodes) != 1:
         return None
     args = nodes[0].get("args", [])
-    numbers = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+    numbers = [a for a in args[1:] if isinstance(a, (int, float)) and not isinstance(a, bool)]
     return numbers[0] if len(args) == 2 and len(numbers) == 1 else None
 
 
@@ -280,6 +366,45 @@ def _compact(key: str, value):
     ):
         return value[0]
     return value
+
+
+def _has_object(value) -> str | None:
+    """The class name of a serialized Python object in an operation's argument, if any."""
+    if isinstance(value, dict):
+        if "class_name" in value:
+            return value["class_name"].strip("_")
+        return next(filter(None, map(_has_object, value.values())), None)
+    if isinstance(value, (list, tuple)):
+        return next(filter(None, map(_has_object, value)), None)
+    return None
+
+
+def _constant_tensor(value):
+    """A constant tensor (`ops.arange(12)` computed while the model was built) as the number or
+    nested list that Keras converts back to the same tensor (Python ints to int32, floats to
+    float32), or None when it would not be the same or is too large to write."""
+    if not isinstance(value, dict) or not isinstance(value.get("config"), dict):
+        return None
+    data, dtype = value["config"].get("value"), value["config"].get("dtype")
+    leaves, todo = [], [data]
+    while todo and len(leaves) <= MAX_CONSTANT_VALUES:
+        item = todo.pop()
+        if isinstance(item, list):
+            todo.extend(item)
+        else:
+            leaves.append(item)
+    kind = {"int32": int, "float32": float}.get(dtype)
+    if todo or kind is None or not all(type(leaf) is kind for leaf in leaves):
+        return None
+    return data
+
+
+def _has_constant_tensor(value) -> bool:
+    if isinstance(value, dict):
+        return value.get("class_name") == "__tensor__"
+    if isinstance(value, (list, tuple)):
+        return any(_has_constant_tensor(v) for v in value)
+    return False
 
 
 def _has_tensor(value) -> bool:

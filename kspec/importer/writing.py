@@ -59,11 +59,16 @@ def outputs_section(outputs) -> list[str]:
     return ["", f"outputs: {flow(outputs)}"]
 
 
-def custom_section(custom: dict[str, str]) -> list[str]:
-    """The `custom` classes, sorted by name; nothing where there are none."""
+def custom_section(custom: dict[str, str], contracts: dict | None = None) -> list[str]:
+    """The `custom` classes, sorted by name, each with its contract where it has one;
+    nothing where there are none."""
     if not custom:
         return []
-    return ["", "custom:"] + [f"  {name}: {flow(path)}" for name, path in sorted(custom.items())]
+    contracts = contracts or {}
+    return ["", "custom:"] + [
+        f"  {name}: {flow({'class': path, **contracts[name]} if name in contracts else path)}"
+        for name, path in sorted(custom.items())
+    ]
 
 
 def compile_section(settings: dict, not_carried: list[str]) -> list[str]:

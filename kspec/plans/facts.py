@@ -131,6 +131,21 @@ def h5_file(c: Context):
             "",
             [],
         )
+    ops = [n for n in flatten(c.spec).nodes if n.op is not None and n.ports()]
+    if c.style == "functional" and ops:
+        return PathPlan(
+            "h5_file",
+            "Legacy HDF5 file (.h5)",
+            False,
+            f"Keras 3 cannot load this Functional model from .h5: '{ops[0].name}' "
+            f"(keras.ops.{ops[0].op}) is saved as an operation that loading from .h5 does not know "
+            "(`Unknown layer`); use the .keras file",
+            keeps(),
+            False,
+            "",
+            "",
+            [],
+        )
     caveats = [
         "Legacy format: prefer .keras. Load with compile=False, then compile again from the spec: Keras "
         "cannot read alias loss names such as 'mse' back from .h5 (keras-team/keras#19330).",

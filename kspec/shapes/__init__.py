@@ -10,9 +10,9 @@ from __future__ import annotations
 
 
 from ..catalog import catalog
-from ..diagnostics import WARNING, Diagnostic
+from ..diagnostics import WARNING, Diagnostic, block_context
 from ..flatten import FlatGraph, Node, Port, flatten
-from . import attention, conv, core, merge, recurrent
+from . import attention, contracts, conv, core, merge, ops, recurrent
 from .errors import ShapeError, fmt
 
 RULES = {**core.RULES, **conv.RULES, **merge.RULES, **recurrent.RULES, **attention.RULES}
@@ -116,8 +116,14 @@ def _infer(spec, graph: FlatGraph) -> ShapeReport:
             args = graph.node(node.share).args
         else:
             target_type, args = node.type, node.args
+        contract = spec.contracts.get(target_type)
         try:
-            output, trainable, frozen = _apply(target_type, args, inputs, node.call_args)
+            if node.op is not None:
+                output, trainable, frozen = _apply_op(node.op, args, inputs)
+            elif contract is not None:
+                output, trainable, frozen = contracts.apply(contract, args, inputs)
+            else:
+                output, trainable, frozen = _apply(target_type, args, inputs, node.call_args)
         except ShapeError as error:
             report.diagnostics.append(
                 _located(document, node, error.code, f"'{node.name}': {error.message}", error.hint)
@@ -141,9 +147,14 @@ def _infer(spec, graph: FlatGraph) -> ShapeReport:
                     document,
                     node,
                     "KS606",
-                    f"no shape rule for {node.type}: the output shape of "
+                    f"no shape rule for {'keras.' if node.op else ''}{node.type}: the output shape of "
                     f"'{node.name}' and what follows it are unknown",
-                    "the model still builds; kspec summary shows '?'",
+                    "the model still builds; kspec summary shows '?'"
+                    + (
+                        f"; give custom type {target_type} a contract (output_shape, weights) to go on"
+                        if target_type in spec.custom
+                        else ""
+                    ),
                     severity=WARNING,
                 )
             )
@@ -173,6 +184,12 @@ def _apply(type_name: str, args: dict, inputs, call_args=None):
     if call_args and canonical in CALL_RULES:
         output = CALL_RULES[canonical](args, inputs, output, call_args)
     return output, trainable, frozen
+
+
+def _apply_op(op: str, args: dict, inputs):
+    if op not in ops.RULES:
+        raise _NoRule
+    return ops.apply(op, args, inputs), 0, 0
 
 
 def _nested(type_name: str, args: dict, inputs):
@@ -211,11 +228,7 @@ def _dtype_bytes(args: dict) -> int:
 def _located(document, node: Node, code, message, hint=None, severity="error") -> Diagnostic:
     if document is None:
         return Diagnostic("<spec>", 1, 1, code, severity, message, hint)
-    if node.scope:
-        frame = node.scope[-1]
-        line, _ = document.position(frame.where)
-        context = f"in block {frame.block}, called as '{frame.name}' on line {line}"
-        hint = f"{context}; {hint}" if hint else context
+    hint = block_context(document, node.scope, hint)
     return document.diagnostic(node.where + ("type",), code, message, hint=hint, severity=severity)
 
 

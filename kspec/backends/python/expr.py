@@ -29,6 +29,20 @@ class Atom(Expr):
         return self.text
 
 
+class Arithmetic(Expr):
+    """A spec expression (`kspec.expressions`) as Python: each `$name` the expression that
+    holds it (a block's parameter variable), each number through `constant`."""
+
+    def __init__(self, node, params: dict):
+        self.node = node
+        self.params = params  # parameter name -> Expr
+
+    def flat(self) -> str:
+        from ...expressions import render
+
+        return render(self.node, name=lambda n: self.params[n].flat(), number=lambda v: constant(v).flat())
+
+
 class Call(Expr):
     """`func(args)`, optionally called again: `func(args)(call_args)`."""
 

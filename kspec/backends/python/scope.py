@@ -85,10 +85,8 @@ def block_output_keys(block) -> list[str] | None:
 
 
 class ScopeEmitter:
-    """Writes `var = ...(inputs)` statements for the lowered calls of a scope; `values` (set by
-    each style) writes the constant call arguments."""
-
-    values = None
+    """Writes `var = ...(inputs)` statements for the lowered calls of a scope; `values` writes
+    constant arguments (the writer's, unless a style gives one with block parameters resolved)."""
 
     def __init__(self, writer, group: Group, outputs: Outputs, namer, indent: str):
         self.writer = writer
@@ -99,6 +97,7 @@ class ScopeEmitter:
         self.indent = indent
         self.env: dict = {}  # name in the scope (`<call>_` before it when inline) -> Tensor, Bound, Inlined
         self.lines: list[str] = []
+        self.values = writer.values  # how spec values are written (block parameters resolved)
         self.frames: tuple = ()  # the block calls being written inline, outermost first
 
     def bind_inputs(self, names: dict) -> None:
@@ -115,6 +114,9 @@ class ScopeEmitter:
 
     def emit_step(self, step: Step, prefix: str) -> None:
         call = step.call
+        if call.op is not None:
+            self.emit_op(step, prefix)
+            return
         inputs = self.inputs(call.inputs, prefix)
         inline = self.inline(step)
         for instance in step.instances:
@@ -130,6 +132,22 @@ class ScopeEmitter:
             self.lines += statement(f"{var} = ", self.invoke(callee, inputs, extra), self.indent)
             self.env[prefix + call.name] = Tensor(var, keys)
             inputs = Atom(var)
+
+    def emit_op(self, step: Step, prefix: str) -> None:
+        """`var = keras.ops.<op>(tensors, constants)`: the same in every style."""
+        from ...catalog import catalog
+
+        call = step.call
+        bound, _ = catalog().op(call.op).bind(call.inputs)
+        tensors = {name: self.inputs(value, prefix) for name, value in bound.items()}
+        instance = step.instances[0]
+        if any(frame.call.share for frame in self.frames):  # a shared block call: the target's
+            args = instance.node.args
+        else:
+            args = written_args(self.spec, call.args, self.frames)
+        var = self.namer(prefix + instance.local)
+        self.lines += statement(f"{var} = ", self.values.op(call.op, tensors, args), self.indent)
+        self.env[prefix + call.name] = Tensor(var)
 
     def inline(self, step: Step) -> bool:
         """Whether a block call's instances are written as the scope's own calls."""

@@ -170,7 +170,7 @@ class SubclassWriter(ModuleWriter):
         members = list(self.members(group))
         attrs: dict[str, str] = {}
         for step, frames in sorted(
-            (member for member in members if not shares(member[0])), key=lambda member: self.rank(member[0])
+            (m for m in members if not shares(m[0]) and m[0].call.op is None), key=lambda m: self.rank(m[0])
         ):
             call, prefix = step.call, inline_prefix(frames)
             args = written_args(self.spec, call.args, frames)

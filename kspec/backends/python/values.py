@@ -6,7 +6,8 @@ from keyword import iskeyword
 
 from ...catalog.aliases import full_name
 from ...catalog.argkinds import OBJECT_SUFFIXES
-from .expr import Call, Dict, Expr, Seq, constant
+from ...expressions import is_expression, parse
+from .expr import Arithmetic, Call, Dict, Expr, Seq, constant
 
 LAYER_ARGS = ("layer", "backward_layer", "cell")  # arguments that hold a nested layer
 
@@ -41,6 +42,28 @@ class Values:
             call_args.append(("name", name))
         return Call(self.layer_class(type_name), call_args)
 
+    def op(self, op: str, tensors: dict, args: dict) -> Call:
+        """`keras.ops.matmul(q, k)`: tensors positionally while they fill the first parameters,
+        then by keyword; constants by keyword (`axis=-1`). A list (or parameter) given for a
+        tensor becomes one: Keras takes a bare list for a tensor only outside a model."""
+        from ...catalog import catalog
+
+        signature = catalog().op(op)
+        call_args, positional = [], True
+        for name in signature.params:
+            if name in tensors and positional:
+                call_args.append((None, tensors[name]))
+                continue
+            positional = False
+            if name in tensors:
+                call_args.append((identifier_arg(name), tensors[name]))
+            elif name in args:
+                value = self.value(args[name])
+                if name in signature.tensors and (isinstance(args[name], list) or self.is_param(args[name])):
+                    value = Call("keras.ops.convert_to_tensor", [(None, value)])
+                call_args.append((identifier_arg(name), value))
+        return Call(f"keras.ops.{identifier_attr(op)}", call_args)
+
     def layer_class(self, type_name: str) -> str:
         if type_name in self.custom:
             return self.custom[type_name]
@@ -59,8 +82,8 @@ class Values:
 
     def keras_object(self, namespace: str, value) -> Expr:
         """An initializer, regularizer, optimizer, loss, ... by name or as a constructor call."""
-        if self.is_param(value):
-            return self.params[value[1:]]
+        if self.is_param(value) or is_expression(value):
+            return self.value(value)
         if isinstance(value, str):
             return constant(full_name(value) if namespace in ("losses", "metrics") else value)
         if not isinstance(value, dict):
@@ -85,9 +108,11 @@ class Values:
         return self.keras_object(namespace, value)
 
     def value(self, value) -> Expr:
-        """A plain value, with `$param` references resolved at any depth."""
+        """A plain value, with `$param` references and expressions resolved at any depth."""
         if self.is_param(value):
             return self.params[value[1:]]
+        if is_expression(value):
+            return Arithmetic(parse(value), self.params)
         if isinstance(value, list):
             return Seq([self.value(v) for v in value])
         if isinstance(value, dict):
