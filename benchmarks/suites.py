@@ -198,7 +198,8 @@ def compile(quick: bool) -> list[Row]:
 
 
 def import_(quick: bool) -> list[Row]:
-    """kspec import of a loaded ResNet-50 against the time Keras took to build it."""
+    """kspec import of a loaded ResNet-50 against the time Keras took to build it, and finding
+    blocks in it against importing it flat."""
     import keras
 
     from kspec.importer import from_keras
@@ -219,7 +220,15 @@ def import_(quick: bool) -> list[Row]:
             "> 1",
             statistics.median(ratios) > 1,
             f"{statistics.median(builds) * 1000:.0f} ms vs {statistics.median(imports) * 1000:.0f} ms",
-        )
+        ),
+        compare(
+            "kspec import of ResNet-50 finding blocks / the same import --flat",
+            call_timer(lambda: from_keras(model)),
+            call_timer(lambda: from_keras(model, flat=True)),
+            3 if quick else 7,
+            "<= 2",
+            lambda ratio: ratio <= 2,
+        ),
     ]
 
 

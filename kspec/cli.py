@@ -682,7 +682,10 @@ def plan_command(spec_path, style, fmt, transfer_path, backend, verify, search_p
     "keras.saving.register_keras_serializable are found; runs its code. Repeatable.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing file that kspec did not write.")
-def import_command(source, output, arguments, paths, modules, force) -> None:
+@click.option(
+    "--flat", is_flag=True, help="Every layer in the model's own list: no blocks found in repeated runs."
+)
+def import_command(source, output, arguments, paths, modules, force, flat) -> None:
     """Turn a Keras model into a spec: a .keras, .h5 or .json file, or `package.module:callable`.
 
     Models saved by Keras 2 (tf.keras, tf_keras) are read too, SavedModel directories included,
@@ -690,6 +693,8 @@ def import_command(source, output, arguments, paths, modules, force) -> None:
 
     The model's compile settings (optimizer, loss, metrics, loss_weights) become the spec's
     `compile` section; what the spec language cannot say is named in a comment and on stderr.
+    Runs of layers repeated with the same structure (ResNet's bottlenecks) become calls of one
+    block, their Keras names kept; --flat writes every layer in one list instead.
 
     `package.module:callable` imports the module and runs the callable (with the --arg
     arguments), and --import imports modules: both run Python code, so name only packages you
@@ -722,7 +727,7 @@ def import_command(source, output, arguments, paths, modules, force) -> None:
         click.echo(f"loading {source} ...", err=True)
         translation: list[str] = []
         model, compile_config = load_source(source, kwargs, paths, modules, translation)
-        text, not_carried = imported_model(model, compile_config)
+        text, not_carried = imported_model(model, compile_config, flat)
     except LoadRefused as refusal:
         _fail(f"cannot import {source}: {refusal}", 2)
     except ImportRefused as refusal:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple, Union
 
-CALL_KEYS = ("name", "type", "share", "op", "inputs", "repeat", "call")
+CALL_KEYS = ("name", "type", "share", "op", "inputs", "repeat", "call", "keras_name")
 _CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _CAMEL_2 = re.compile(r"([a-z])([A-Z])")
 _REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]+|[A-Za-z_][A-Za-z0-9_]*))?$")
@@ -73,6 +73,7 @@ class Call(NamedTuple):
     explicit_name: bool = True
     call_args: dict = {}  # constant keyword arguments of the layer's call(), from `call:`
     op: str | None = None  # a keras.ops function; `args` are its constant arguments
+    keras_name: str | None = None  # the name Keras gives the call's layer, from `keras_name:`
 
     def refs(self) -> list[Ref]:
         return list(iter_refs(self.inputs))
@@ -106,7 +107,9 @@ def iter_leaves(inputs):
 
 
 def instance_names(call: Call) -> list[str]:
-    """The names a call's layers take in its scope: `name`, or `name_1` ... `name_N` with repeat.
+    """The names a call's layers take in its scope: `name`, or `name_1` ... `name_N` with repeat;
+    `keras_name` in place of `name` where the call has one, its `{}` the repetition's number
+    (`conv2_block{}`: conv2_block1, conv2_block2).
 
     Inside a block call, Keras names are these with the block call's own instance name and
     an underscore before them (`res2_2_conv_a`). Only for a spec whose expansion was checked.
@@ -116,7 +119,10 @@ def instance_names(call: Call) -> list[str]:
 
 def instance_name(call: Call, index: int) -> str:
     """The name of repetition `index` (from 1) of a call, without making the others."""
-    return f"{call.name}_{index}" if call.repeat else call.name
+    name = call.keras_name or call.name
+    if "{}" in name:
+        return name.replace("{}", str(index))
+    return f"{name}_{index}" if call.repeat else name
 
 
 def output_names(outputs: Outputs) -> list:
@@ -365,6 +371,7 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
             call_inputs = []  # malformed: the schema has reported it
         repeat = item.get("repeat")
         call_args = item.get("call")
+        keras_name = item.get("keras_name")
         call = Call(
             name=name,
             type=type_name,
@@ -377,6 +384,7 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
             explicit_name=explicit,
             call_args=dict(call_args) if isinstance(call_args, dict) else {},
             op=op,
+            keras_name=keras_name if isinstance(keras_name, str) else None,
         )
         calls.append(call)
         previous = Ref(name, None, item_where)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from . import writing
+from .blocks import Discovered, discover
 from .compile_section import compile_settings
 from .contracts import measured_contracts
 from .graph import functional_graph
@@ -21,13 +22,14 @@ class Imported(NamedTuple):
     not_carried: list[str]
 
 
-def from_keras(model, compile_config: dict | None = None) -> str:
+def from_keras(model, compile_config: dict | None = None, flat: bool = False) -> str:
     """The spec text of a Functional or Sequential keras.Model, with its compile settings
-    (`compile_config`, or the model's own when it was compiled)."""
-    return imported_model(model, compile_config).text
+    (`compile_config`, or the model's own when it was compiled); repeated runs of layers as
+    blocks (blocks.py) unless `flat`."""
+    return imported_model(model, compile_config, flat).text
 
 
-def imported_model(model, compile_config: dict | None = None) -> Imported:
+def imported_model(model, compile_config: dict | None = None, flat: bool = False) -> Imported:
     """As from_keras, with the list of settings the spec could not carry."""
     import keras
 
@@ -43,7 +45,11 @@ def imported_model(model, compile_config: dict | None = None) -> Imported:
     if compile_config is None:
         compile_config = model.get_compile_config() or {}
     return imported_config(
-        model.get_config(), "Sequential" if kind == "Sequential" else "Functional", compile_config, model
+        model.get_config(),
+        "Sequential" if kind == "Sequential" else "Functional",
+        compile_config,
+        model,
+        flat=flat,
     )
 
 
@@ -54,28 +60,36 @@ def _is_functional(model) -> bool:
 
 
 def from_keras_config(
-    config: dict, class_name: str = "Functional", compile_config: dict | None = None
+    config: dict, class_name: str = "Functional", compile_config: dict | None = None, flat: bool = False
 ) -> str:
     """The spec text for a model's get_config() (Functional or Sequential), with the `compile`
     section of a Keras compile config (`model.get_compile_config()`) when one is given."""
-    return imported_config(config, class_name, compile_config).text
+    return imported_config(config, class_name, compile_config, flat=flat).text
 
 
 def imported_config(
-    config: dict, class_name: str = "Functional", compile_config: dict | None = None, model=None
+    config: dict,
+    class_name: str = "Functional",
+    compile_config: dict | None = None,
+    model=None,
+    flat: bool = False,
 ) -> Imported:
     """As from_keras_config, with the list of settings the spec could not carry; with the
     `model` itself, custom classes get the contracts measured on it."""
     spec = SpecData(functional_graph(config, class_name))
     lines = writing.heading(spec.name())
-    lines += writing.inputs_section(spec.inputs())
-    # Layers are read as they are written: a refused one stops the import before the compile
-    # settings are read, and spec.custom is complete only once they all are.
-    lines += writing.layers_section(spec.layers())
+    inputs = spec.inputs()
+    lines += writing.inputs_section(inputs)
+    # A refused layer stops the import before the compile settings are read, and spec.custom is
+    # complete only once every layer is read.
+    layers = list(spec.layers())
     outputs = spec.outputs()
-    lines += writing.outputs_section(outputs)
+    found = Discovered(layers, outputs) if flat else discover([n for n, _ in inputs], layers, outputs)
+    lines += writing.layers_section(found.layers)
+    lines += writing.outputs_section(found.outputs)
+    lines += writing.blocks_section(found.blocks)
     contracts = measured_contracts(model, spec.custom) if model is not None and spec.custom else {}
     lines += writing.custom_section(spec.custom, contracts)
-    settings, not_carried = compile_settings(compile_config, output_names(outputs))
+    settings, not_carried = compile_settings(compile_config, output_names(found.outputs))
     lines += writing.compile_section(settings, not_carried)
     return Imported("\n".join(lines) + "\n", not_carried)

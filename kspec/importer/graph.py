@@ -16,10 +16,12 @@ def functional_graph(config: dict, class_name: str = "Functional") -> dict:
 
 
 def _inline_submodels(config: dict) -> dict:
-    """Nested Sequential or Functional models replaced by their layers, under their own names."""
-    layers, redirect = [], {}  # redirect: (submodel, tensor index) -> keras_history of its output
+    """Nested Sequential or Functional models replaced by their layers, under their own names; a
+    nested model called N times (a siamese tower) gives each of its layers N calls, which the
+    spec writes as calls sharing the layer."""
+    layers, redirect = [], {}  # redirect: (submodel, call, tensor index) -> keras_history of its output
     for entry in config["layers"]:
-        entry = _redirected(entry, redirect)
+        entry = _rebind(entry, redirect.get)
         if entry["class_name"] not in ("Sequential", "Functional"):
             layers.append(entry)
             continue
@@ -29,31 +31,46 @@ def _inline_submodels(config: dict) -> dict:
             if entry["class_name"] == "Sequential" or "input_layers" not in inner
             else inner
         )
-        [node] = entry["inbound_nodes"]
-        outer_args = node["args"][0]
-        outer = outer_args if isinstance(outer_args, list) else [outer_args]
+        calls = entry["inbound_nodes"]
+        inner_layers = [item for item in inner["layers"] if item["class_name"] != "InputLayer"]
+        if len(calls) > 1 and any(len(item.get("inbound_nodes") or []) > 1 for item in inner_layers):
+            raise ImportRefused(
+                f"the nested model '{entry['name']}' is called {len(calls)} times and calls one of its "
+                "own layers more than once; call its layers on the outer inputs, then import again"
+            )
         inputs = inner["input_layers"]
         inputs = [inputs] if inputs and isinstance(inputs[0], str) else inputs
-        bound = {name: tensor["config"]["keras_history"] for (name, _, _), tensor in zip(inputs, outer)}
-        for item in inner["layers"]:
-            if item["class_name"] == "InputLayer":
-                continue
-            layers.append(_rebind(item, bound))
-        outputs = inner["output_layers"]
-        outputs = [outputs] if outputs and isinstance(outputs[0], str) else outputs
-        for index, triple in enumerate(outputs):
-            redirect[(entry["name"], index)] = list(triple)
+        inside = {item["name"] for item in inner_layers}
+        copies = [{**item, "inbound_nodes": []} for item in inner_layers]
+        for index, node in enumerate(calls):
+            outer_args = node["args"][0]
+            outer = outer_args if isinstance(outer_args, list) else [outer_args]
+            bound = {name: tensor["config"]["keras_history"] for (name, _, _), tensor in zip(inputs, outer)}
+
+            def move(history, bound=bound, index=index):  # this call's inputs, and its own calls
+                if history[0] in bound:
+                    return bound[history[0]]
+                return [history[0], index, history[2]] if history[0] in inside else None
+
+            for copy, item in zip(copies, inner_layers):
+                copy["inbound_nodes"] += _rebind(item, move)["inbound_nodes"]
+            outputs = inner["output_layers"]
+            outputs = [outputs] if outputs and isinstance(outputs[0], str) else outputs
+            for t, (name, _, tensor) in enumerate(outputs):
+                redirect[(entry["name"], index, t)] = [name, index, tensor]
+        layers += copies
     return {**config, "layers": layers, "output_layers": _redirect_triples(config["output_layers"], redirect)}
 
 
-def _rebind(entry: dict, bound: dict) -> dict:
-    """A sub-model's layer, its references to the sub-model's inputs pointed at the outer tensors."""
+def _rebind(entry: dict, move) -> dict:
+    """An entry whose tensors point elsewhere where `move((layer, call, tensor index))` gives a
+    keras_history (not None): a sub-model's inputs at the outer tensors, its outputs at its layers."""
 
     def fix(value):
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-            history = value["config"]["keras_history"]
-            if history[0] in bound:
-                return {**value, "config": {**value["config"], "keras_history": bound[history[0]]}}
+            moved = move(tuple(value["config"]["keras_history"]))
+            if moved is not None:
+                return {**value, "config": {**value["config"], "keras_history": list(moved)}}
             return value
         if isinstance(value, (list, tuple)):
             return [fix(v) for v in value]
@@ -64,18 +81,11 @@ def _rebind(entry: dict, bound: dict) -> dict:
     return {**entry, "inbound_nodes": fix(entry.get("inbound_nodes") or [])}
 
 
-def _redirected(entry: dict, redirect: dict) -> dict:
-    """An entry whose references to an inlined sub-model point at that model's output layer."""
-    if not redirect:
-        return entry
-    return _rebind(entry, {model: history for (model, _), history in redirect.items()})
-
-
 def _redirect_triples(found, redirect: dict):
     if isinstance(found, dict):  # named outputs
-        return {name: redirect.get((t[0], t[2]), t) for name, t in found.items()}
+        return {name: redirect.get(tuple(t), t) for name, t in found.items()}
     triples = [found] if found and isinstance(found[0], str) else found
-    return [redirect.get((t[0], t[2]), t) for t in triples]
+    return [redirect.get(tuple(t), t) for t in triples]
 
 
 def _sequential_as_functional(config: dict) -> dict:

@@ -1,5 +1,5 @@
 """The YAML text of an imported spec, section by section: the modeline that points editors at the
-schema, then `name`, `inputs`, `layers`, `outputs`, `custom` and `compile`, each value written in
+schema, then `name`, `inputs`, `layers`, `outputs`, `blocks`, `custom` and `compile`, each value written in
 flow style on one line where it fits in FLOW_WIDTH characters."""
 
 from __future__ import annotations
@@ -22,14 +22,36 @@ def inputs_section(inputs: list[tuple[str, dict]]) -> list[str]:
 
 def layers_section(layers) -> list[str]:
     """The `layers` list, one entry a line, or a key a line where the entry is too long."""
-    lines = ["", "layers:"]
+    return ["", "layers:"] + _entries(layers, "  ")
+
+
+def blocks_section(blocks) -> list[str]:
+    """The `blocks` found in the layers (blocks.Block), each with its parameters, inputs, layers
+    and output; nothing where there are none."""
+    if not blocks:
+        return []
+    lines = ["", "blocks:"]
+    for block in blocks:
+        lines.append(f"  {block.name}:")
+        if block.params:
+            lines.append(f"    params: {flow(block.params)}")
+        lines.append(f"    inputs: {flow(block.inputs)}")
+        lines += ["    layers:"] + _entries(block.layers, "      ")
+        lines.append(f"    outputs: {flow(block.output)}")
+    return lines
+
+
+def _entries(layers, indent: str) -> list[str]:
+    """Entries of a `layers` list at `indent`, each on a line where it fits in FLOW_WIDTH after
+    the indentation of the model's own list."""
+    lines = []
     for item in layers:
-        line = f"  - {flow(item)}"
-        if len(line) <= FLOW_WIDTH:
+        line = f"{indent}- {flow(item)}"
+        if len(line) - len(indent) + 2 <= FLOW_WIDTH:
             lines.append(line)
             continue
-        lines.append(f"  - name: {flow(item['name'])}")
-        lines += [f"    {key}: {flow(value)}" for key, value in item.items() if key != "name"]
+        lines.append(f"{indent}- name: {flow(item['name'])}")
+        lines += [f"{indent}  {key}: {flow(value)}" for key, value in item.items() if key != "name"]
     return lines
 
 

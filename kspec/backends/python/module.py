@@ -47,7 +47,7 @@ class Namer:
         self.taken = set(taken)
 
     def __call__(self, wanted: str) -> str:
-        base = identifier(wanted)
+        base = identifier(wanted if wanted[:1].isalpha() or wanted[:1] == "_" else "layer_" + wanted)
         name, count = base, 1
         while name in self.taken:
             count += 1

@@ -1,0 +1,205 @@
+"""Blocks found by `kspec import` in repeated runs of layers, and `keras_name`, which keeps the
+Keras names of their layers: the rebuilt model is the original (names, weights, predictions)."""
+
+import numpy as np
+import pytest
+
+import kspec
+import kspec.importer
+from conftest import HAS_KERAS, run_kspec
+from kspec.validate import validate_text
+
+KERAS = [pytest.mark.keras, pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")]
+
+
+def _residual_stages():
+    """A stem, then five residual blocks named as keras.applications names them
+    (`stage2_block1_1_dense`): widths and one use_bias vary, one block is wired differently."""
+    import keras
+
+    inputs = keras.Input((8,), name="features")
+    x = keras.layers.Dense(8, name="stem")(inputs)
+    for stage, widths in [(2, [16, 16, 32]), (3, [32, 64])]:
+        for index, width in enumerate(widths, start=1):
+            prefix = f"stage{stage}_block{index}"
+            h = keras.layers.Dense(width, activation="relu", name=f"{prefix}_1_dense")(x)
+            h = keras.layers.Dense(8, use_bias=not (stage == 3 and index == 2), name=f"{prefix}_2_dense")(h)
+            h = keras.layers.Add(name=f"{prefix}_add")([x, h])
+            x = keras.layers.Activation("relu", name=f"{prefix}_out")(h)
+    outputs = keras.layers.Dense(3, activation="softmax", name="head")(x)
+    return keras.Model(inputs, outputs, name="stages")
+
+
+def _same_model(original, rebuilt):
+    """Layer names, configs, parameter counts, weights by name and predictions."""
+    from helpers_keras import comparable_config
+    from kspec.weights import layers_by_name
+
+    theirs, mine = layers_by_name(original), layers_by_name(rebuilt)
+    assert sorted(mine) == sorted(theirs)
+    for name, layer in theirs.items():
+        assert comparable_config(mine[name])[1] | {"name": name} == comparable_config(layer)[1], name
+    assert rebuilt.count_params() == original.count_params()
+    kspec.transfer_weights(original, rebuilt)
+    for name, layer in theirs.items():
+        for a, b in zip(layer.get_weights(), mine[name].get_weights()):
+            np.testing.assert_array_equal(a, b)
+    x = np.random.default_rng(0).standard_normal((4, *original.input_shape[1:])).astype("float32")
+    np.testing.assert_allclose(np.asarray(rebuilt(x)), np.asarray(original(x)), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("style", ["functional", "subclass"])
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_repeated_residual_blocks_import_as_block_calls_and_rebuild_exactly(style):
+    original = _residual_stages()
+    text = kspec.importer.from_keras(original)
+    flat = kspec.importer.from_keras(original, flat=True)
+    assert "blocks:" in text and "blocks:" not in flat
+    assert len(text) < len(flat)
+    result = validate_text(text)
+    assert [d for d in result.diagnostics if d.is_error] == []
+    calls = {c.name: c for c in result.spec.scope.calls}
+    assert [n for n, c in calls.items() if c.type in result.spec.blocks] == [
+        f"stage{s}_block{i}" for s, n in [(2, 3), (3, 2)] for i in range(1, n + 1)
+    ]
+    [block] = result.spec.blocks.values()  # one structure; widths and use_bias are its parameters
+    assert calls["stage2_block3"].args == {"units": 32}
+    assert calls["stage3_block2"].args == {"units": 64, "use_bias": False}
+    assert block.params == {"units": None, "use_bias": True}  # use_bias: Dense's default
+    _same_model(original, kspec.build(result.spec, style, compile=False))
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_a_run_whose_inner_layer_is_used_after_it_stays_flat():
+    """A block call has one output: a run whose `_1_dense` feeds a later layer cannot be one."""
+    import keras
+
+    inputs = keras.Input((4,), name="x")
+    x, taps = inputs, []
+    for index in (1, 2):
+        h = keras.layers.Dense(4, name=f"cell{index}_1_dense")(x)
+        taps.append(h)
+        x = keras.layers.Dense(4, name=f"cell{index}_2_dense")(h)
+    outputs = keras.layers.Concatenate(name="joined")([x, *taps])
+    model = keras.Model(inputs, outputs)
+    assert kspec.importer.from_keras(model) == kspec.importer.from_keras(model, flat=True)
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_import_command_flat_keeps_every_layer_in_one_list(tmp_path):
+    _residual_stages().save(tmp_path / "stages.keras")
+    for flag, has_blocks in [((), True), (("--flat",), False)]:
+        result = run_kspec("import", tmp_path / "stages.keras", *flag)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert ("\nblocks:\n" in result.stdout) == has_blocks
+
+
+# keras_name ---------------------------------------------------------------------------------------
+
+KERAS_NAMES = """
+kspec: 1
+name: named
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: fc, type: Dense, units: 8, repeat: 3, keras_name: "fc{}"}
+  - {name: first, keras_name: stage_block1, type: Res, units: 4}
+  - {name: res, type: Res, units: 4, repeat: 2, keras_name: "stage{}"}
+  - {name: head, type: Dense, units: 2, keras_name: 0_head}
+outputs: head
+blocks:
+  Res:
+    params: {units: null}
+    inputs: [x]
+    layers:
+      - {name: conv, keras_name: 1_dense, type: Dense, units: $units}
+      - {name: back, keras_name: 2_dense, type: Dense, units: 8}
+      - {name: add, type: Add, inputs: [x, back]}
+    outputs: add
+"""
+
+NAMED_LAYERS = ["fc1", "fc2", "fc3"] + [
+    f"{call}_{layer}"
+    for call in ["stage_block1", "stage1", "stage2"]
+    for layer in ["1_dense", "2_dense", "add"]
+]
+
+
+@pytest.mark.parametrize("style", ["functional", "subclass"])
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_keras_name_names_the_layers_in_every_style(style):
+    from kspec.summary import keras_layers
+    from kspec.shapes import infer
+    from kspec.weights import layers_by_name
+
+    spec = validate_text(KERAS_NAMES).spec
+    model = kspec.build(spec, style, compile=False)
+    model(np.zeros((1, 8), "float32"))
+    assert sorted(layers_by_name(model)) == sorted(NAMED_LAYERS + ["0_head"])
+    assert [row["name"] for row in keras_layers(infer(spec))][1:] == NAMED_LAYERS + ["0_head"]
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_keras_name_in_the_sequential_style():
+    from kspec.weights import layers_by_name
+
+    text = KERAS_NAMES.split("  - {name: first")[0] + "outputs: fc\n"
+    model = kspec.build(validate_text(text).spec, "sequential", compile=False)
+    assert sorted(layers_by_name(model)) == ["fc1", "fc2", "fc3"]
+
+
+@pytest.mark.parametrize(
+    "edit, code, message",
+    [
+        ("units: 2, keras_name: 0_head", "units: 2, keras_name: '0_head{}'", "KS105"),
+        ("units: 2, keras_name: 0_head", "units: 2, keras_name: stage_block1", "KS201"),
+        ("keras_name: 1_dense", "keras_name: 2_dense", "KS201"),
+        ("keras_name: 0_head", "keras_name: 0-head", "KS105"),
+    ],
+)
+def test_keras_name_errors_are_located(edit, code, message):
+    text = KERAS_NAMES.replace(edit, code)
+    assert text != KERAS_NAMES
+    errors = [d for d in validate_text(text).diagnostics if d.is_error]
+    assert [d.code for d in errors] == [message]
+    # on the later of two layers with one Keras name
+    line = max(i for i, row in enumerate(text.splitlines(), start=1) if code in row)
+    assert errors[0].line == line
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_a_nested_tower_shared_between_two_inputs_imports_from_a_keras_file(tmp_path):
+    """The siamese case (`ValueError: too many values to unpack` before): each layer of the tower
+    is called on both inputs, the second call sharing it, so one set of weights."""
+    import keras
+
+    tower = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(5, activation="relu", name="t1"),
+            keras.layers.Dense(4, name="t2"),
+        ],
+        name="tower",
+    )
+    left, right = keras.Input((6,), name="left"), keras.Input((6,), name="right")
+    joined = keras.layers.Subtract(name="diff")([tower(left), tower(right)])
+    model = keras.Model([left, right], keras.layers.Dense(1, name="score")(joined))
+    model.save(tmp_path / "siamese.keras")
+    original = keras.saving.load_model(tmp_path / "siamese.keras")
+    result = validate_text(kspec.importer.from_keras(original))
+    assert [d for d in result.diagnostics if d.is_error] == []
+    assert {c.name: c.share for c in result.spec.scope.calls if c.share} == {
+        "t1_call2": "t1",
+        "t2_call2": "t2",
+    }
+    rebuilt = kspec.build(result.spec, "functional", compile=False)
+    x = [np.random.default_rng(i).standard_normal((3, 6)).astype("float32") for i in (1, 2)]
+    kspec.transfer_weights(original, rebuilt)
+    np.testing.assert_allclose(np.asarray(rebuilt(x)), np.asarray(original(x)), rtol=1e-6, atol=1e-6)
+    assert rebuilt.count_params() == original.count_params()
