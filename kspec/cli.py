@@ -653,6 +653,30 @@ def plan_command(spec_path, style, fmt, transfer_path, backend, verify, search_p
         sys.exit(1)
 
 
+def loading_options(path_help: str):
+    """--path and --import, for the commands that load a saved Keras model."""
+
+    def decorate(command):
+        command = click.option(
+            "--import",
+            "modules",
+            multiple=True,
+            metavar="MODULE",
+            help="A module imported before loading, so that the custom classes it registers with "
+            "keras.saving.register_keras_serializable are found; runs its code. Repeatable.",
+        )(command)
+        return click.option(
+            "--path",
+            "paths",
+            multiple=True,
+            type=click.Path(exists=True, file_okay=False),
+            metavar="DIR",
+            help=f"{path_help}, repeatable.",
+        )(command)
+
+    return decorate
+
+
 @main.command(name="import")
 @click.argument("source")
 @click.option(
@@ -665,22 +689,7 @@ def plan_command(spec_path, style, fmt, transfer_path, backend, verify, search_p
     metavar="KEY=VALUE",
     help="A keyword argument for a `package.module:callable` source (YAML value), repeatable.",
 )
-@click.option(
-    "--path",
-    "paths",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False),
-    metavar="DIR",
-    help="A directory searched first for --import modules and a callable's module, repeatable.",
-)
-@click.option(
-    "--import",
-    "modules",
-    multiple=True,
-    metavar="MODULE",
-    help="A module imported before loading, so that the custom classes it registers with "
-    "keras.saving.register_keras_serializable are found; runs its code. Repeatable.",
-)
+@loading_options("A directory searched first for --import modules and a callable's module")
 @click.option("--force", is_flag=True, help="Overwrite an existing file that kspec did not write.")
 @click.option(
     "--flat", is_flag=True, help="Every layer in the model's own list: no blocks found in repeated runs."
@@ -772,22 +781,7 @@ SAVED_MODELS = (".keras", ".h5")
     show_default=True,
     help="text for people, json for tools, markdown for a pull-request comment.",
 )
-@click.option(
-    "--path",
-    "paths",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False),
-    metavar="DIR",
-    help="For a saved model: a directory searched first for --import modules, repeatable.",
-)
-@click.option(
-    "--import",
-    "modules",
-    multiple=True,
-    metavar="MODULE",
-    help="For a saved model: a module imported before loading it, that registers its custom "
-    "classes; runs its code. Repeatable.",
-)
+@loading_options("For a saved model: a directory searched first for --import modules")
 def diff_command(path_a, path_b, fmt, paths, modules) -> None:
     """What changed from model A to model B: layers added, removed, renamed or changed, shapes,
     parameters, and whether A's weights load into B by name and by position.

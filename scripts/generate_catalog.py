@@ -125,11 +125,11 @@ def _json_default(value):
     return {"repr": repr(value)}
 
 
-def signature_of(cls) -> dict:
-    """Constructor parameters of a class: name, required, default."""
+def _parameters(function) -> tuple[list, bool]:
+    """(entries: name, required, default; whether it takes **kwargs) of a method's parameters."""
     params = []
     takes_kwargs = False
-    for p in inspect.signature(cls.__init__).parameters.values():
+    for p in inspect.signature(function).parameters.values():
         if p.name == "self" or p.kind is p.VAR_POSITIONAL:
             continue
         if p.kind is p.VAR_KEYWORD:
@@ -139,6 +139,12 @@ def signature_of(cls) -> dict:
         if p.default is not p.empty:
             entry["default"] = _json_default(p.default)
         params.append(entry)
+    return params, takes_kwargs
+
+
+def signature_of(cls) -> dict:
+    """Constructor parameters of a class: name, required, default."""
+    params, takes_kwargs = _parameters(cls.__init__)
     return {"params": params, "kwargs": takes_kwargs}
 
 
@@ -149,19 +155,11 @@ def call_signature_of(cls) -> dict:
     `initial_state`, `key`) takes a tensor; `training` and those with a constant default
     (`use_causal_mask=False`) take a constant.
     """
-    params = []
-    takes_kwargs = False
-    for p in inspect.signature(cls.call).parameters.values():
-        if p.name == "self" or p.kind is p.VAR_POSITIONAL:
-            continue
-        if p.kind is p.VAR_KEYWORD:
-            takes_kwargs = True
-            continue
-        entry = {"name": p.name, "required": p.default is p.empty}
-        if p.default is not p.empty:
-            entry["default"] = _json_default(p.default)
-        entry["tensor"] = p.default is p.empty or (p.default is None and p.name != "training")
-        params.append(entry)
+    params, takes_kwargs = _parameters(cls.call)
+    for entry in params:
+        entry["tensor"] = entry["required"] or (
+            entry.get("default", 0) is None and entry["name"] != "training"
+        )
     return {"params": params, "kwargs": takes_kwargs}
 
 
