@@ -110,3 +110,24 @@ def test_a_spec_predicts_the_same_on_jax_as_on_tensorflow(on_jax, name, how):
     assert len(got["outputs"]) == len(outputs)
     for mine, theirs in zip(got["outputs"], outputs):
         np.testing.assert_allclose(np.asarray(mine, dtype=theirs.dtype), theirs, **TOLERANCE)
+
+
+def test_every_claim_of_a_plan_holds_on_jax(tmp_path):
+    """`kspec plan --backend jax --verify`: the plan is for JAX, and its save and load paths
+    run (here and in the fresh processes) and keep what it says on JAX."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("KERAS_BACKEND", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "kspec", "plan", "specs/mlp.yaml", "--style", "subclass", "--backend", "jax"]
+        + ["--verify", "--format", "json", "-o", str(tmp_path / "plan.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "on jax" in done.stderr and " 0 false" in done.stderr
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert plan["backend"] == "jax" and plan["facts_measured_on"]["backend"] == "jax"
+    assert all(claim["ok"] for claim in plan["verified"])
