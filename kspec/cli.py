@@ -595,6 +595,8 @@ def plan_command(spec_path, style, fmt, transfer_path, backend, verify, search_p
         _output(FORMATS[fmt](the_plan), output)
     if not verify:
         return
+    if not (spec.compile or {}).get("loss"):
+        _fail(f"--verify trains {spec.name} a few steps: its spec needs a `compile` section with a loss", 2)
     import os
 
     import time

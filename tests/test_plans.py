@@ -468,3 +468,11 @@ def test_verify_results_say_why_in_json_and_yaml():
     ]
     assert yaml.safe_load(as_yaml(the_plan, checks))["verified"][0]["detail"].startswith("1 of 30")
     assert "verified" not in json.loads(as_json(the_plan))
+
+
+def test_verify_of_a_spec_without_a_loss_says_why_in_one_line(tmp_path):
+    path = tmp_path / "no_loss.yaml"
+    path.write_text((ROOT / "specs" / "mlp.yaml").read_text().split("\ncompile:")[0] + "\n")
+    result = run_kspec("plan", str(path), "--verify")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "needs a `compile` section with a loss" in result.stderr
