@@ -595,8 +595,6 @@ def plan_command(spec_path, style, fmt, transfer_path, backend, verify, search_p
         _output(FORMATS[fmt](the_plan), output)
     if not verify:
         return
-    if not (spec.compile or {}).get("loss"):
-        _fail(f"--verify trains {spec.name} a few steps: its spec needs a `compile` section with a loss", 2)
     import os
 
     import time
@@ -606,7 +604,7 @@ def plan_command(spec_path, style, fmt, transfer_path, backend, verify, search_p
     import keras
 
     from .backends.custom_layers import CustomLayerRefused
-    from .plans.verify import verify as run_checks
+    from .plans.verify import NothingToTrain, verify as run_checks
 
     click.echo(
         f"verifying {len(the_plan.paths)} paths of {spec.name} ({style}) with keras {keras.__version__} "
@@ -638,6 +636,8 @@ def plan_command(spec_path, style, fmt, transfer_path, backend, verify, search_p
         _fail(f"cannot import a custom layer: {error}", 2)
     except CustomLayerRefused as error:
         _fail(str(error))
+    except NothingToTrain as error:
+        _fail(str(error), 2)
     failed = [c for c in checks if not c.ok]
     click.echo(f"\n{'path':<20}  {'result':<6}  claim", err=True)
     for check in checks:

@@ -44,6 +44,10 @@ FILES = {
 BATCH = 4
 
 
+class NothingToTrain(ValueError):
+    """A spec without a loss: its model cannot be trained, so the claims cannot be checked."""
+
+
 class Check(NamedTuple):
     path: str
     claim: str
@@ -68,6 +72,10 @@ def verify(
         )
 
     custom = _custom_modules(spec, transfer_from, search_path)
+    if not (spec.compile or {}).get("loss"):
+        raise NothingToTrain(
+            f"--verify trains {spec.name} a few steps: its spec needs a `compile` section with a loss"
+        )
     checks: list[Check] = []
     with tempfile.TemporaryDirectory(prefix="kspec-verify-") as folder:
         modules = {s: f"{spec.name}_{s}" for s in allowed_styles(spec)}
