@@ -23,3 +23,17 @@ def predictions(model, inputs):
     from kspec.samples import output_arrays
 
     return output_arrays(model, inputs)
+
+
+def models_of(spec):
+    """(label, model) for the live model and the generated module of every allowed style."""
+    import kspec
+    from kspec.backends.styles import allowed_styles
+    from kspec.compiler import load_module
+
+    out = []
+    for style in allowed_styles(spec):
+        out.append((f"live {style}", kspec.build(spec, style, compile=False)))
+        module = load_module(kspec.generate(spec, style), f"kspec_generated_test_{spec.name}_{style}")
+        out.append((f"generated {style}", module.build_model()))
+    return out

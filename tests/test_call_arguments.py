@@ -5,7 +5,7 @@ import pytest
 
 import kspec
 from conftest import HAS_KERAS
-from helpers_keras import predictions, sample_inputs
+from helpers_keras import models_of, predictions, sample_inputs
 from kspec.backends.styles import allowed_styles, sequential_problem
 from kspec.catalog import catalog
 from kspec.validate import validate_text
@@ -37,18 +37,6 @@ def causal_spec(causal: bool = True):
     return kspec.load(CAUSAL.replace("CAUSAL", str(causal).lower()))
 
 
-def built_models(spec):
-    """(label, model): the live model and the generated module of every allowed style."""
-    from kspec.compiler import load_module
-
-    out = []
-    for style in allowed_styles(spec):
-        out.append((f"live {style}", kspec.build(spec, style, compile=False)))
-        module = load_module(kspec.generate(spec, style), f"kspec_call_args_{spec.name}_{style}")
-        out.append((f"generated {style}", module.build_model()))
-    return out
-
-
 def by_hand_causal(causal: bool = True):
     import keras
 
@@ -65,7 +53,7 @@ def assert_same_model(spec, reference, training=False):
     """Every style of the spec has the reference's parameters and, with its weights, its outputs."""
     inputs = sample_inputs(spec)
     expected = [np.asarray(o) for o in reference(inputs, training=training)]
-    models = built_models(spec)
+    models = models_of(spec)
     assert models
     for label, model in models:
         assert model.count_params() == reference.count_params(), label
@@ -245,7 +233,7 @@ def test_training_in_call_acts_as_in_a_functional_model_written_by_hand():
     assert not np.allclose(want[0], want[1])  # dropout is on in model(x)
     np.testing.assert_allclose(want[2], want[3], rtol=1e-6)  # and off in predict()
     assert not np.allclose(want[0], want[2])
-    for label, model in built_models(spec):
+    for label, model in models_of(spec):
         for got, expected in zip(behaviour(model, weights), want):
             np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=label)
 
@@ -539,7 +527,7 @@ def test_the_example_language_model_never_looks_ahead():
     tokens, positions = sample_inputs(spec)
     changed = tokens.copy()
     changed[:, 20:] = (changed[:, 20:] + 1) % 10
-    models = built_models(spec)
+    models = models_of(spec)
     weights = models[0][1].get_weights()
     for label, model in models:
         model.set_weights(weights)

@@ -8,25 +8,13 @@ import pytest
 
 import kspec
 from conftest import HAS_KERAS, SPECS, load_on_one_device
-from helpers_keras import comparable_config, predictions, sample_inputs
+from helpers_keras import comparable_config, models_of, predictions, sample_inputs
 from kspec.weights import layers_by_name as leaf_layers
-from kspec.backends.styles import allowed_styles
-from kspec.compiler import load_module
 
 pytestmark = [pytest.mark.keras, pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")]
 
 HEAVY = {"resnet50"}
 PARAMS = [pytest.param(p, marks=pytest.mark.slow) if p.stem in HEAVY else p for p in SPECS]
-
-
-def models_of(spec):
-    """(label, model) for the live model and the generated module of every allowed style."""
-    out = []
-    for style in allowed_styles(spec):
-        out.append((f"live {style}", kspec.build(spec, style, compile=False)))
-        module = load_module(kspec.generate(spec, style), f"kspec_generated_test_{spec.name}_{style}")
-        out.append((f"generated {style}", module.build_model()))
-    return out
 
 
 @pytest.mark.parametrize("path", PARAMS, ids=lambda p: p.stem)

@@ -8,9 +8,8 @@ import pytest
 
 import kspec
 from conftest import HAS_KERAS, ROOT
-from helpers_keras import comparable_config, predictions, sample_inputs
+from helpers_keras import comparable_config, models_of, predictions, sample_inputs
 from kspec.backends.styles import allowed_styles
-from kspec.compiler import load_module
 from kspec.shapes import ShapeError, infer
 from kspec.shapes.ops import RULES, apply
 
@@ -52,15 +51,6 @@ def by_hand():
     return keras.Model(t["tokens"], t["probs"], name="ops_attention"), t
 
 
-def kspec_models(spec):
-    out = []
-    for style in allowed_styles(spec):
-        out.append((f"live {style}", kspec.build(spec, style, compile=False)))
-        module = load_module(kspec.generate(spec, style), f"kspec_ops_test_{style}")
-        out.append((f"generated {style}", module.build_model()))
-    return out
-
-
 def test_the_spec_is_the_model_written_by_hand_in_every_style():
     spec = kspec.load(SPEC)
     assert allowed_styles(spec) == ["functional", "subclass"]
@@ -73,7 +63,7 @@ def test_the_spec_is_the_model_written_by_hand_in_every_style():
     hand_layers = {layer.name: layer for layer in hand.layers}
     inputs = sample_inputs(spec)
     expected = predictions(hand, inputs)
-    for label, model in kspec_models(spec):
+    for label, model in models_of(spec):
         layers = {layer.name: layer for layer in model.layers if layer.name != "tokens"}
         assert {n: comparable_config(l) for n, l in layers.items()} == {
             n: comparable_config(l) for n, l in hand_layers.items() if n != "tokens"
@@ -158,7 +148,7 @@ def test_ops_in_blocks_take_block_parameters_in_every_style():
     sources = {style: kspec.generate(spec, style) for style in allowed_styles(spec)}
     assert "keras.ops.softmax(proj, axis=axis)" in sources["functional"]
     assert "keras.ops.softmax(proj, axis=self.axis)" in sources["subclass"]
-    for label, model in kspec_models(spec):
+    for label, model in models_of(spec):
         assert model.count_params() == hand.count_params() == infer(spec).total_params, label
         model.set_weights(hand.get_weights())
         for got, want in zip(predictions(model, inputs), expected):
@@ -348,7 +338,7 @@ def test_import_maps_keras_operation_nodes_to_ops_and_keeps_layers_only_where_ex
     inputs = sample_inputs(spec)
     inputs[1] = inputs[1] % 6  # indices along an axis of 6
     expected = predictions(original, inputs)
-    for label, model in kspec_models(spec):
+    for label, model in models_of(spec):
         assert model.count_params() == original.count_params(), label
         model.set_weights(original.get_weights())
         for got, want in zip(predictions(model, inputs), expected):
@@ -370,7 +360,7 @@ def test_a_model_kspec_built_with_ops_imports_back_to_the_same_model():
     back = kspec.load(text)
     inputs = sample_inputs(spec)
     expected = predictions(original, inputs)
-    for label, model in kspec_models(back):
+    for label, model in models_of(back):
         assert model.count_params() == original.count_params(), label
         model.set_weights(original.get_weights())
         for got, want in zip(predictions(model, inputs), expected):
@@ -458,7 +448,7 @@ def test_ops_in_a_shared_block_call_are_the_same_calls_again_in_every_style():
     inputs = sample_inputs(spec)
     expected = predictions(hand, inputs)
     assert {layer.node.name: layer.output for layer in infer(spec).layers}["right_w"] == (None, 6, 4)
-    for label, model in kspec_models(spec):
+    for label, model in models_of(spec):
         assert model.count_params() == hand.count_params() == 20, label
         model.set_weights(hand.get_weights())
         for got, want in zip(predictions(model, inputs), expected):
