@@ -255,10 +255,7 @@ def _writable(output: str) -> None:
         _fail(f"cannot write {output}: {exc.strerror or exc}; leave out -o to print to standard output", 2)
 
 
-@main.command()
-@spec_options
-@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
-@click.option(
+_TABLE_OR_JSON = click.option(
     "--format",
     "fmt",
     type=click.Choice(["table", "json"]),
@@ -266,6 +263,12 @@ def _writable(output: str) -> None:
     show_default=True,
     help="table for people, json for tools.",
 )
+
+
+@main.command()
+@spec_options
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@_TABLE_OR_JSON
 @click.option("--expand", is_flag=True, help="Show the layers inside block calls.")
 def summary(spec_path, fmt, expand) -> None:
     """Show every layer's output shape and parameter count, like model.summary().
@@ -299,14 +302,7 @@ def summary(spec_path, fmt, expand) -> None:
     type=click.IntRange(min=1),
     help="How many devices `data_parallel: {devices: all}` (or a spec without a distribution) means; 1 if not given.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table for people, json for tools.",
-)
+@_TABLE_OR_JSON
 def shard(spec_path, style, devices, fmt) -> None:
     """Show the static sharding plan: each weight's shape, layout and per-device shard, then the
     bytes of weights and optimizer slots each device holds.
