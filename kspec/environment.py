@@ -7,6 +7,7 @@ metadata, `KERAS_BACKEND` and Keras's own config file, as Keras itself decides.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from importlib import metadata
@@ -14,8 +15,10 @@ from importlib import metadata
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
+@functools.cache
 def installed_version(distribution: str) -> str | None:
-    """The installed version of a distribution (`keras`, `tensorflow`), or None."""
+    """The installed version of a distribution (`keras`, `tensorflow`), or None; looked up
+    once per process (validation asks for each spec)."""
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
