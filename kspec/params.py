@@ -17,6 +17,7 @@ from . import expressions
 from .diagnostics import suggestion
 
 KINDS = ("int", "float", "choice", "boolean")
+MALFORMED = "malformed"  # the kind of a mapping that is no search space
 SAMPLINGS = ("linear", "log", "reverse_log")
 _STRUCTURAL = ("name", "type", "share", "op", "inputs", "keras_name")  # not values: left as written
 
@@ -37,8 +38,8 @@ class Resolved(NamedTuple):
 
 
 def declared(data: dict) -> dict:
-    """The spec's top-level parameters, name -> Parameter, malformed ones left out (the
-    schema reports their form, `check` their meaning)."""
+    """The spec's top-level parameters, name -> Parameter (of kind MALFORMED where a mapping
+    is no search space: `check` reports it)."""
     raw = data.get("params")
     found = {}
     for name, body in raw.items() if isinstance(raw, dict) else ():
@@ -47,11 +48,16 @@ def declared(data: dict) -> dict:
             found[name] = Parameter(name, body, None, {}, where)
             continue
         kinds = [k for k in KINDS if k in body]
-        if len(kinds) != 1:
-            continue
-        kind = kinds[0]
-        space = {"values": body[kind]} if kind == "choice" else body[kind] if kind != "boolean" else {}
-        if not isinstance(space, dict) or (kind == "choice" and not _choices(space["values"])):
+        kind = kinds[0] if len(kinds) == 1 else None
+        space = (
+            {"values": body.get(kind)} if kind == "choice" else {} if kind == "boolean" else body.get(kind)
+        )
+        if (
+            kind is None
+            or not isinstance(space, dict)
+            or (kind == "choice" and not _choices(space["values"]))
+        ):
+            found[name] = Parameter(name, None, MALFORMED, {}, where)
             continue
         default = body.get("default", _tuner_default(kind, space))
         found[name] = Parameter(name, default, kind, dict(space), where)
@@ -99,6 +105,8 @@ _HINTS = {
 def _problem(param: Parameter):
     """(where under the parameter, message) of what is wrong with it, or None."""
     kind, space, default = param.kind, param.space, param.default
+    if kind == MALFORMED:
+        return (), "a search space is a default and one of int, float, choice (a list), boolean"
     if kind is None:
         ok = _plain(default) or (isinstance(default, list) and all(_plain(v) for v in default))
         return None if ok else ((), "a value is a number, a string, true/false or a list of them")

@@ -24,7 +24,7 @@ class Collector:
         self.document = document
         self.diagnostics: list[Diagnostic] = []
         self._seen: set = set()
-        self._unknown_params: set = set()  # places of KS017: the value there has no other error
+        self._unresolved: set = set()  # places of KS017 and KS410: the value there has no other error
 
     def error(self, where, code, message, hint=None, *, key=False):
         self._add(where, code, message, hint, ERROR, key)
@@ -37,10 +37,10 @@ class Collector:
             tuple(where), code, message, hint=hint, severity=severity, key=key
         )
         place = (diagnostic.path, diagnostic.line, diagnostic.column)
-        if code == "KS017":
-            self._unknown_params.add(place)
-        elif place in self._unknown_params:
-            return  # what the unknown `$name` makes of the value is no second error
+        if code in ("KS017", "KS410"):
+            self._unresolved.add(place)
+        elif place in self._unresolved:
+            return  # what an unknown `$name` or an uncomputable expression leaves is no second error
         marker = (diagnostic.line, diagnostic.column, code, message)
         if marker not in self._seen:
             self._seen.add(marker)
