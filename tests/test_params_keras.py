@@ -200,3 +200,33 @@ def test_the_generated_hypermodel_runs_a_kerastuner_random_search(tmp_path):
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(best["learning_rate"], rel=1e-6)
     hand = search_by_hand(**{k: best[k] for k in SETTING})
     assert configs(model) == configs(hand)
+
+
+@pytest.mark.parametrize(
+    "kind, space",
+    [
+        ("int", {"min": 32, "max": 250, "step": 32}),
+        ("int", {"min": 2, "max": 100, "step": 3, "sampling": "log"}),
+        ("int", {"min": 1, "max": 9}),
+        ("float", {"min": 0.0, "max": 0.55, "step": 0.1}),
+        ("float", {"min": 0.001, "max": 0.5, "step": 10.0, "sampling": "log"}),
+    ],
+)
+def test_sweep_corners_are_the_ends_of_what_kerastuner_draws(kind, space):
+    kt = pytest.importorskip("keras_tuner")
+    from kspec.params import declared
+    from kspec.sweep import extremes
+
+    [param] = declared({"params": {"p": {kind: space}}}).values()
+    hps = kt.HyperParameters()
+    make = hps.Int if kind == "int" else hps.Float
+    make(
+        "p",
+        min_value=space["min"],
+        max_value=space["max"],
+        step=space.get("step"),
+        sampling=space.get("sampling"),
+    )
+    [hp] = hps.space
+    values = sorted(hp.values) if space.get("step") else [space["min"], space["max"]]
+    assert extremes(param) == pytest.approx([values[0], values[-1]])
