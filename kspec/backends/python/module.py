@@ -210,7 +210,8 @@ class ModuleWriter:
                     ]
                 )
         if searched:
-            lines.append(f"{INDENT}if hp is not None:  # a KerasTuner hypermodel: draw, build, compile")
+            steps = "draw, build, compile" if self.spec.compile else "draw, build"
+            lines.append(f"{INDENT}if hp is not None:  # a KerasTuner hypermodel: {steps}")
             for param in searched:
                 lines += statement(f"{self.param_vars[param.name]} = ", self.draw(param), INDENT * 2)
             model = Call("build_model", self.keywords())
