@@ -23,10 +23,10 @@ class FunctionalWriter(ModuleWriter):
     def build_function(self) -> str:
         spec = self.spec
         taken = {"keras", "layers", *self.block_functions.values(), "build_model", "compile_model"}
-        namer = Namer(taken | {"hp", *self.param_vars.values()})
+        namer = Namer(taken | {"hp", *self.parameters.vars.values()})
         lines, body = self.build_opening(
-            self.build_signature("keras.Model"),
-            f"Build the {spec.name} model with the Functional API ({self.compiled_note()}).",
+            self.parameters.build_signature("keras.Model"),
+            f"Build the {spec.name} model with the Functional API ({self.parameters.compiled_note()}).",
             prologue=True,
         )
         inputs = {}

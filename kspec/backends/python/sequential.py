@@ -19,8 +19,8 @@ class SequentialWriter(ModuleWriter):
             items.append(self.values.layer(node.type, node.args, constant(node.name)))
         model = Call("keras.Sequential", [(None, Seq(items)), ("name", constant(spec.name))])
         lines, body = self.build_opening(
-            self.build_signature("keras.Sequential"),
-            f"Build the {spec.name} model as a Sequential stack ({self.compiled_note()}).",
+            self.parameters.build_signature("keras.Sequential"),
+            f"Build the {spec.name} model as a Sequential stack ({self.parameters.compiled_note()}).",
             prologue=True,
         )
         lines += statement("return ", model, body)

@@ -124,7 +124,7 @@ class SubclassWriter(ModuleWriter):
         ]
         params = [
             (None, Atom("self")),
-            *((v, constant(self.params[n].default)) for n, v in self.param_vars.items()),
+            *((v, constant(self.parameters.params[n].default)) for n, v in self.parameters.vars.items()),
         ]
         lines += statement("def ", Call("__init__", [*params, (None, Atom("**kwargs"))]), INDENT, suffix=":")
         lines += [
@@ -132,8 +132,8 @@ class SubclassWriter(ModuleWriter):
             f"{I2}super().__init__(**kwargs)",
         ]
         attributes = Namer(set(self.reserved_attributes()))
-        stored = {n: attribute_name(v, attributes, kind="param") for n, v in self.param_vars.items()}
-        for n, v in self.param_vars.items():
+        stored = {n: attribute_name(v, attributes, kind="param") for n, v in self.parameters.vars.items()}
+        for n, v in self.parameters.vars.items():
             lines.append(f"{I2}self.{stored[n]} = {v}")
         group = self.groups[None]
         layer_attrs = self.init_layers(
@@ -148,7 +148,7 @@ class SubclassWriter(ModuleWriter):
             ("name", Atom("self.name")),
             ("trainable", Atom("self.trainable")),
             ("dtype", Atom("keras.saving.serialize_keras_object(self.dtype_policy)")),
-            *((v, Atom(f"self.{stored[n]}")) for n, v in self.param_vars.items()),
+            *((v, Atom(f"self.{stored[n]}")) for n, v in self.parameters.vars.items()),
         ]
         lines += [
             "",
@@ -167,11 +167,11 @@ class SubclassWriter(ModuleWriter):
         shapes = [self.input_shape(i, batch=True) for i in spec.inputs.values()]
         shape = shapes[0] if len(shapes) == 1 else Seq(shapes)
         lines, body = self.build_opening(
-            self.build_signature(self.model_class_name()),
-            f"Create the {spec.name} model and build its weights ({self.compiled_note()}).",
+            self.parameters.build_signature(self.model_class_name()),
+            f"Create the {spec.name} model and build its weights ({self.parameters.compiled_note()}).",
             prologue=True,
         )
-        lines += statement("model = ", Call(self.model_class_name(), self.keywords()), body)
+        lines += statement("model = ", Call(self.model_class_name(), self.parameters.keywords()), body)
         lines += statement("", Call("model.build", [(None, shape)]), body)
         lines.append(f"{INDENT}return model")
         return "\n".join(lines)
