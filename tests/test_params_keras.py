@@ -230,3 +230,21 @@ def test_sweep_corners_are_the_ends_of_what_kerastuner_draws(kind, space):
     [hp] = hps.space
     values = sorted(hp.values) if space.get("step") else [space["min"], space["max"]]
     assert extremes(param) == pytest.approx([values[0], values[-1]])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("style", ["sequential", "functional", "subclass"])
+def test_given_hp_every_style_draws_each_searched_parameter_and_compiles(style):
+    kt = pytest.importorskip("keras_tuner")
+    text = STACK + "compile:\n  optimizer: {type: Adam, learning_rate: $lr}\n  loss: mse\n"
+    text = text.replace(
+        "  rate: 0.1", "  rate: 0.1\n  lr: {default: 0.01, float: {min: 0.001, max: 0.1, sampling: log}}"
+    )
+    spec = validate_text(text).spec
+    module = load_module(kspec.generate(spec, style), f"kspec_params_hp_{style}")
+    hp = kt.HyperParameters()
+    hp.Fixed("width", 24)  # a value the search chose
+    model = module.build_model(hp)
+    assert hp.values == {"width": 24, "lr": 0.01}  # each searched parameter, at its default unless fixed
+    assert model.compiled and float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+    assert model.count_params() == stack_by_hand(24).count_params() != module.build_model().count_params()
