@@ -252,6 +252,18 @@ class _Walker:
         )
 
 
+def check_included(data: dict, where: tuple, out) -> None:
+    """An included file's `params` would be used by nothing: parameters are the spec's own (KS018)."""
+    if "params" in data:
+        out.error(
+            where + ("params",),
+            "KS018",
+            "an included file cannot declare top-level parameters: nothing would use them",
+            "declare them in the spec that includes it, and pass values to its blocks as block parameters",
+            key=True,
+        )
+
+
 def names_in(text: str) -> list:
     """The parameters a recorded `$name` or expression (a Resolved source) uses."""
     return expressions.names(expressions.parse(text))

@@ -232,6 +232,7 @@ def validate_document(document: Document, limits: Limits = Limits(), overrides=(
             data = inclusion.document.data
             if isinstance(data, dict):
                 _check_structure(data, (Included(index),), out)
+                top_params.check_included(data, (Included(index),), out)
                 included.append(((Included(index),), data))
             elif data is not None:
                 out.error(

@@ -203,3 +203,15 @@ def test_summary_sweep_reports_the_corners_and_refuses_too_many(write_spec):
     layer = "{name: h, type: Dense, units: " + '"' + " + ".join(f"$p{i}" for i in range(6)) + '"}'
     refused = run_kspec("summary", "--sweep", write_spec(spec_with(many, layer)))
     assert refused.returncode == 1 and "KS021" in refused.stderr and "729 corners" in refused.stderr
+
+
+def test_an_included_file_with_params_is_ks018_there(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "lib.yaml").write_text(
+        "kspec: 1\nparams: {width: 8}\nblocks:\n  B:\n    inputs: [x]\n    layers: [{name: d, type: Dense, units: 4}]\n    outputs: d\n"
+    )
+    (tmp_path / "m.yaml").write_text(
+        "kspec: 1\nname: m\ninclude: [lib.yaml]\ninputs: {x: {shape: [4]}}\nlayers: [{name: b, type: B}]\noutputs: b\n"
+    )
+    [error] = validate_file(str(tmp_path / "m.yaml")).errors
+    assert error.code == "KS018" and error.path.endswith("lib.yaml") and (error.line, error.column) == (2, 1)
