@@ -92,7 +92,9 @@ def sweep(result, validate) -> Sweep:
         if errors:
             first = errors[0]
             corners.append(
-                Corner(setting, None, f"{first.path}:{first.line}:{first.column}: {first.message}")
+                Corner(
+                    setting, None, f"{first.path}:{first.line}:{first.column}: {first.code} {first.message}"
+                )
             )
         else:
             corners.append(Corner(setting, checked.shapes.total_params, None))

@@ -215,3 +215,18 @@ def test_an_included_file_with_params_is_ks018_there(tmp_path):
     )
     [error] = validate_file(str(tmp_path / "m.yaml")).errors
     assert error.code == "KS018" and error.path.endswith("lib.yaml") and (error.line, error.column) == (2, 1)
+
+
+def test_a_corner_where_the_spec_is_invalid_is_listed_with_its_error(write_spec):
+    path = write_spec(spec_with("  width: {default: 8, int: {min: 0, max: 8}}"))
+    found = json.loads(run_kspec("summary", "--sweep", "--format", "json", path).stdout)
+    invalid, valid = found["corners"]
+    assert (
+        invalid["setting"] == {"width": 0}
+        and invalid["total_params"] is None
+        and " KS305 " in invalid["error"]
+    )
+    assert ":7:" in invalid["error"] and "units" in invalid["error"]
+    assert found["min"] == found["max"] == {"setting": {"width": 8}, "total_params": valid["total_params"]}
+    text = run_kspec("summary", "--sweep", path).stdout
+    assert "invalid at width=0: " in text and "min params: " in text
