@@ -270,7 +270,13 @@ _TABLE_OR_JSON = click.option(
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @_TABLE_OR_JSON
 @click.option("--expand", is_flag=True, help="Show the layers inside block calls.")
-def summary(spec_path, fmt, expand) -> None:
+@click.option(
+    "--sweep",
+    is_flag=True,
+    help="Show the parameter-count range over the spec's search spaces: the total at each corner "
+    "(every int and float at its min and max, every choice, both booleans), and which gives the least and most.",
+)
+def summary(spec_path, fmt, expand, sweep) -> None:
     """Show every layer's output shape and parameter count, like model.summary().
 
     Shapes come from kspec's own rules: TensorFlow is not imported.
@@ -279,12 +285,39 @@ def summary(spec_path, fmt, expand) -> None:
 
     result = _validated(spec_path)
     spec, report = result.spec, result.shapes
-    if fmt == "json":
+    if sweep:
+        _sweep(spec_path, result, fmt)
+    elif fmt == "json":
         import json
 
         click.echo(json.dumps(as_json(report, spec), indent=2))
     else:
         click.echo(table(report, spec, expand=expand))
+
+
+def _sweep(spec_path: str, result, fmt: str) -> None:
+    """`summary --sweep`: the corners of the search space, or the located reason there are too many."""
+    from . import sweep
+    from .diagnostics import SpecError
+    from .validate import validate_file
+
+    try:
+        found = sweep.sweep(
+            result, lambda corner: validate_file(spec_path, _limits(), [*_overrides(), *corner])
+        )
+    except SpecError as error:
+        from .report import TextReporter
+        from .validate import Result
+
+        failed = Result(result.document, result.spec, error.diagnostics, result.sources)
+        TextReporter(lambda line: click.echo(line, err=True), color=sys.stderr.isatty()).report([failed])
+        sys.exit(1)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(sweep.as_json(found, result.spec), indent=2))
+    else:
+        click.echo(sweep.text(found, result.spec))
 
 
 @main.command()

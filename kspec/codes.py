@@ -23,6 +23,11 @@ CODES = {
     "KS014": "include outside the project root",
     "KS015": "too many included files",
     "KS016": "`--set` path that leads nowhere",
+    "KS017": "reference to an undeclared top-level parameter",
+    "KS018": "top-level parameter or search space that is malformed",
+    "KS019": "searched parameter that sets a repeat count",
+    "KS020": "unused top-level parameter",
+    "KS021": "`summary --sweep` over too many corners",
     # Structure (the JSON Schema).
     "KS101": "required key missing",
     "KS102": "unknown layer type",

@@ -49,6 +49,7 @@ def generate(spec, style: str = "functional") -> str:
     """The source of a Python module that builds the spec's model in a Keras style."""
     check_style(spec, style)
     document = spec.document
+    spec = spec.written or spec  # with top-level parameters: `$names` kept, for build_model's arguments
     writer = WRITERS[style](spec, getattr(document, "path", None), getattr(document, "text", None))
     with gc_paused():
         return writer.module()

@@ -142,7 +142,7 @@ def flatten(spec: Spec) -> FlatGraph:
 def _expand(spec: Spec) -> FlatGraph:
     graph = FlatGraph(inputs=list(spec.inputs))
     env = {name: Port(name) for name in spec.inputs}
-    outputs = _Expander(spec, graph).scope(spec.scope, env, "", {}, (), graph.root)
+    outputs = _Expander(spec, graph).scope(spec.scope, env, "", spec.bindings, (), graph.root)
     graph.outputs = outputs
     graph.outputs_kind = spec.scope.outputs.kind if spec.scope.outputs else "single"
     graph.nodes = _reaching_outputs(graph)

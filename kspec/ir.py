@@ -241,6 +241,10 @@ class Spec:
         self.custom_where = custom_where or {name: ("custom", name) for name in custom}  # name -> where
         self.clashes = clashes  # blocks or custom layers defined twice (spec and includes)
         self.library = library  # a block library: blocks, no model
+        self.params: dict = {}  # top-level parameters, name -> kspec.params.Parameter
+        self.written = None  # with params: the Spec with `$names` kept, which modules are written from
+        self.param_sources: dict = {}  # where -> the `$name` or expression a parameter's value replaced
+        self.bindings: dict = {}  # what the model's own `$names` stand for when lowering (the written Spec)
         self.target = None  # the Keras release validation checked against (catalog.versions.Target)
         # What later passes derive from a valid spec, made once and kept here
         # (flatten.flatten and shapes.infer fill them in on first use).

@@ -2,7 +2,8 @@
 
 PATH is dotted: `compile.optimizer.learning_rate`, `layers.head.units` (a layer call
 by its name, or a list item by its index), `blocks.Unit.params.units`. A PATH without
-a dot names a top-level parameter (`params.NAME`), or else a top-level key (`name`). VALUE is read as one YAML scalar
+a dot names a top-level parameter (`params.NAME`, or `params.NAME.default` for one with
+a search space), or else a top-level key (`name`). VALUE is read as one YAML scalar
 by kspec's own loader, so `3e-4` is a number and `yes` is refused as it is in a file.
 The changed value keeps the position of the value it replaces, so what validation
 says about it points at that line, and its message says where the value came from.
@@ -85,7 +86,10 @@ def _resolved(override: Override, data: dict) -> Override:
     if len(override.path) > 1:
         return override
     params = data.get("params")
-    if (isinstance(params, dict) and override.path[0] in params) or override.path[0] not in data:
+    name = override.path[0]
+    if isinstance(params, dict) and isinstance(params.get(name), dict):  # a search space: its default
+        return override._replace(path=("params", name, "default"))
+    if (isinstance(params, dict) and name in params) or name not in data:
         return override._replace(path=("params", *override.path))
     return override
 

@@ -15,6 +15,7 @@ from .catalog.versions import target
 from .includes import DocumentSet, Included, resolve as resolve_includes
 from .ir import Spec, build_spec
 from .overrides import apply as apply_overrides
+from . import params as top_params
 from .shapes import infer
 from .source import DEFAULT_MAX_FILE_SIZE, Document, load_text, read_document
 from .structure import schema_checker
@@ -218,6 +219,10 @@ def validate_document(document: Document, limits: Limits = Limits(), overrides=(
             "a spec starts with keys such as `kspec: 1` and `name: ...`",
         )
     elif isinstance(document.data, dict):
+        declared = top_params.declared(document.data)
+        top_params.check(declared, out)
+        resolved = top_params.resolve(document.data, declared, out)
+        document.data = resolved.data  # the spec as checked has the parameters' values
         _check_structure(document.data, (), out)
         errors = len(out.diagnostics)
         resolve_includes(documents, out, limits.max_file_size, limits.include_root)
@@ -227,6 +232,7 @@ def validate_document(document: Document, limits: Limits = Limits(), overrides=(
             data = inclusion.document.data
             if isinstance(data, dict):
                 _check_structure(data, (Included(index),), out)
+                top_params.check_included(data, (Included(index),), out)
                 included.append(((Included(index),), data))
             elif data is not None:
                 out.error(
@@ -235,6 +241,8 @@ def validate_document(document: Document, limits: Limits = Limits(), overrides=(
         spec = build_spec(document.data, documents, tuple(included))
         if len(out.diagnostics) > errors:  # a missing or broken include: its blocks would be errors too
             return _result(documents, None, out)
+        if declared:
+            _add_params(spec, declared, resolved, documents, tuple(included), out)
         spec.target = target(limits.keras_version, _keras_field(document.data))
         check_spec(spec, out, limits.max_expansion, spec.target)
         if not out.has_errors and not spec.library:
@@ -246,6 +254,17 @@ def validate_document(document: Document, limits: Limits = Limits(), overrides=(
             if spec.distribution and not out.has_errors:
                 check_distribution(spec, out)
     return _result(documents, spec, out)
+
+
+def _add_params(spec: Spec, declared: dict, resolved, documents, included: tuple, out) -> None:
+    """The spec's parameters, and the Spec that modules are written from (`$names` kept)."""
+    spec.params = declared
+    top_params.check_unused(declared, resolved.used, out)
+    written = build_spec(resolved.written, documents, included)
+    written.params = declared
+    written.bindings = {name: "$" + name for name in declared}
+    written.param_sources = spec.param_sources = resolved.sources
+    spec.written = written
 
 
 def _result(documents: DocumentSet, spec: Spec | None, out) -> Result:

@@ -5,7 +5,7 @@ Usage: python scripts/check_extras.py   (CI runs it; it needs pip and the packag
 For each extra, pip resolves it as if nothing were installed (`--dry-run --ignore-installed`)
 and the TensorFlow distributions it would install are compared with the one the extra names:
 [tensorflow] must bring `tensorflow` and never `tensorflow-cpu`, [tensorflow-cpu] the
-reverse, and [keras] and [jax] none. Then the extra the tests use is resolved against this
+reverse, and [keras], [jax] and [tuner] (KerasTuner) none. Then the extra the tests use is resolved against this
 environment, where it must change no TensorFlow package.
 """
 
@@ -20,7 +20,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TENSORFLOWS = {"tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos", "tf-nightly"}
-EXPECTED = {"keras": set(), "tensorflow": {"tensorflow"}, "tensorflow-cpu": {"tensorflow-cpu"}, "jax": set()}
+EXPECTED = {
+    "keras": set(),
+    "tensorflow": {"tensorflow"},
+    "tensorflow-cpu": {"tensorflow-cpu"},
+    "jax": set(),
+    "tuner": set(),
+}
 
 
 def extras() -> dict:

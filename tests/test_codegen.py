@@ -13,7 +13,7 @@ from conftest import ROOT, SPECS, run_kspec
 from kspec.backends.styles import allowed_styles
 
 GOLDEN = ROOT / "tests" / "golden"
-GOLDEN_SPECS = ["mlp", "tiny_resnet", "siamese", "seq2seq_lstm", "inception_mini"]
+GOLDEN_SPECS = ["mlp", "tiny_resnet", "siamese", "seq2seq_lstm", "inception_mini", "mlp_search"]
 CASES = [(p, s) for p in SPECS for s in allowed_styles(kspec.load(p))]
 
 

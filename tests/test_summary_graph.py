@@ -115,6 +115,7 @@ def test_svg_without_output_is_a_usage_error():
         ["summary", "specs/resnet50.yaml"],
         ["graph", "specs/resnet50.yaml"],
         ["summary", "--format", "json", "specs/seq2seq_lstm.yaml"],
+        ["summary", "--sweep", "specs/mlp_search.yaml"],
     ],
 )
 def test_summary_and_graph_import_neither_tensorflow_nor_keras(command):

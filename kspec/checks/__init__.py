@@ -24,6 +24,7 @@ class Collector:
         self.document = document
         self.diagnostics: list[Diagnostic] = []
         self._seen: set = set()
+        self._unresolved: set = set()  # places of KS017 and KS410: the value there has no other error
 
     def error(self, where, code, message, hint=None, *, key=False):
         self._add(where, code, message, hint, ERROR, key)
@@ -35,6 +36,11 @@ class Collector:
         diagnostic = self.document.diagnostic(
             tuple(where), code, message, hint=hint, severity=severity, key=key
         )
+        place = (diagnostic.path, diagnostic.line, diagnostic.column)
+        if code in ("KS017", "KS410"):
+            self._unresolved.add(place)
+        elif place in self._unresolved:
+            return  # what an unknown `$name` or an uncomputable expression leaves is no second error
         marker = (diagnostic.line, diagnostic.column, code, message)
         if marker not in self._seen:
             self._seen.add(marker)

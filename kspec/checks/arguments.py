@@ -291,7 +291,7 @@ class ValueChecker:
                     where,
                     "KS404",
                     f"'${name}' in '{text}' is not a parameter",
-                    "`$name` parameters exist only inside blocks",
+                    "`$name` names a parameter of the enclosing block, or of the spec's top-level `params`",
                 )
             elif name not in self.params:
                 self.out.error(
@@ -314,7 +314,7 @@ class ValueChecker:
     def _wrong(self, value, where, label, expected: str) -> None:
         hint = None
         if isinstance(value, str) and value.startswith("$"):
-            hint = "`$name` parameters exist only inside blocks"
+            hint = "`$name` names a parameter of the enclosing block, or of the spec's top-level `params`"
         elif isinstance(value, bool):
             hint = "true/false is a boolean, not a number"
         self.out.error(where, "KS302", f"'{label}' expects {expected}, got {describe(value)}", hint)

@@ -22,10 +22,12 @@ class FunctionalWriter(ModuleWriter):
 
     def build_function(self) -> str:
         spec = self.spec
-        namer = Namer({"keras", "layers", *self.block_functions.values(), "build_model", "compile_model"})
+        taken = {"keras", "layers", *self.block_functions.values(), "build_model", "compile_model"}
+        namer = Namer(taken | {"hp", *self.parameters.vars.values()})
         lines, body = self.build_opening(
-            "def build_model() -> keras.Model:",
-            f"Build the {spec.name} model with the Functional API (not compiled).",
+            self.parameters.build_signature("keras.Model"),
+            f"Build the {spec.name} model with the Functional API ({self.parameters.compiled_note()}).",
+            prologue=True,
         )
         inputs = {}
         for spec_input in spec.inputs.values():

@@ -10,8 +10,9 @@ import textwrap
 from ...version import __version__
 from ...catalog import catalog
 from .distribution import SCOPE, distribution_function
-from .expr import Call, class_name, constant, identifier
+from .expr import Atom, Call, Seq, class_name, constant, identifier, snake_name
 from .layout import INDENT, statement
+from .parameters import ModuleParameters
 from .values import Values
 
 STYLES = ("sequential", "functional", "subclass")
@@ -66,7 +67,18 @@ class ModuleWriter:
         self.source_path = source_path
         self.source_text = source_text
         self.custom = self._custom_names()
-        self.values = Values({t: n for t, (_, n) in self.custom.items()})
+        taken = {
+            *PARAMETER_RESERVED,
+            *("hp", "model", "functools", "distribution", "build_model", "compile_model"),
+            self.model_class_name(),
+            *(n for _, n in self.custom.values()),
+            *(snake_name(b) for b in spec.blocks),
+            *(class_name(b) for b in spec.blocks),
+        }
+        self.parameters = ModuleParameters(spec, Namer(taken))
+        self.values = Values(
+            {t: n for t, (_, n) in self.custom.items()}, {n: Atom(v) for n, v in self.parameters.vars.items()}
+        )
 
     # The module ------------------------------------------------------------
 
@@ -110,10 +122,11 @@ class ModuleWriter:
     def definitions(self) -> list[str]:
         raise NotImplementedError
 
-    def build_opening(self, signature: str, docstring: str) -> tuple[list[str], str]:
-        """The first lines of a function that builds or compiles the model, and the indentation
-        of its body: under `with distribution().scope():` where the spec has a distribution."""
-        lines = [signature, f'{INDENT}"""{docstring}"""']
+    def build_opening(self, signature: str, docstring: str, prologue: bool = False) -> tuple[list[str], str]:
+        """The first lines of a function that builds or compiles the model (build_model's
+        `prologue`: what its parameters need first), and the indentation of its body: under
+        `with distribution().scope():` where the spec has a distribution."""
+        lines = [signature, f'{INDENT}"""{docstring}"""', *(self.parameters.prologue() if prologue else ())]
         if not self.spec.distribution:
             return lines, INDENT
         return lines + [f"{INDENT}{SCOPE}"], INDENT * 2
@@ -121,7 +134,12 @@ class ModuleWriter:
     def compile_function(self) -> str:
         settings = self.spec.compile or {}
         lines, body = self.build_opening(
-            "def compile_model(model: keras.Model) -> keras.Model:",
+            self.parameters.signature(
+                "compile_model",
+                [("model: keras.Model", None)],
+                "keras.Model",
+                self.parameters.compile_params(),
+            ),
             "Compile the model with the settings of the spec's `compile` section.",
         )
         args = []
@@ -156,12 +174,17 @@ class ModuleWriter:
     def model_class_name(self) -> str:
         return class_name(self.spec.name)
 
+    def input_shape(self, spec_input, batch: bool = False) -> Seq:
+        """An input's shape as a tuple, `$names` as the parameters' variables."""
+        dims = [self.values.value(d) for d in spec_input.shape]
+        return Seq([constant(None), *dims] if batch else dims, tuple_=True)
+
     def input_expr(self, spec_input) -> Call:
-        args = [("shape", constant(tuple(spec_input.shape)))]
+        args = [("shape", self.input_shape(spec_input))]
         if spec_input.dtype != "float32":
             args.append(("dtype", constant(spec_input.dtype)))
         if spec_input.batch_size is not None:
-            args.append(("batch_size", constant(spec_input.batch_size)))
+            args.append(("batch_size", self.values.value(spec_input.batch_size)))
         if spec_input.sparse:
             args.append(("sparse", constant(True)))
         if spec_input.ragged:

@@ -19,8 +19,9 @@ class SequentialWriter(ModuleWriter):
             items.append(self.values.layer(node.type, node.args, constant(node.name)))
         model = Call("keras.Sequential", [(None, Seq(items)), ("name", constant(spec.name))])
         lines, body = self.build_opening(
-            "def build_model() -> keras.Sequential:",
-            f"Build the {spec.name} model as a Sequential stack (not compiled).",
+            self.parameters.build_signature("keras.Sequential"),
+            f"Build the {spec.name} model as a Sequential stack ({self.parameters.compiled_note()}).",
+            prologue=True,
         )
         lines += statement("return ", model, body)
         return ["\n".join(lines)]

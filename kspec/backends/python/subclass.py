@@ -121,27 +121,40 @@ class SubclassWriter(ModuleWriter):
             f"class {cls}(keras.Model):",
             f'{INDENT}"""The {spec.name} model as a keras.Model subclass."""',
             "",
-            f"{INDENT}def __init__(self, **kwargs):",
+        ]
+        params = [
+            (None, Atom("self")),
+            *((v, constant(self.parameters.params[n].default)) for n, v in self.parameters.vars.items()),
+        ]
+        lines += statement("def ", Call("__init__", [*params, (None, Atom("**kwargs"))]), INDENT, suffix=":")
+        lines += [
             f'{I2}kwargs.setdefault("name", {constant(spec.name).flat()})',
             f"{I2}super().__init__(**kwargs)",
         ]
         attributes = Namer(set(self.reserved_attributes()))
+        stored = {n: attribute_name(v, attributes, kind="param") for n, v in self.parameters.vars.items()}
+        for n, v in self.parameters.vars.items():
+            lines.append(f"{I2}self.{stored[n]} = {v}")
         group = self.groups[None]
         layer_attrs = self.init_layers(
             group, lines, self.values, attributes, name_of=lambda local: constant(local)
         )
         dtypes = [i.dtype for i in spec.inputs.values()]
         lines += ["", *self.build_method(tuple(spec.inputs), dtypes)]
-        lines += ["", *self.call_method(group, spec.scope, layer_attrs, None, self.values)]
+        what = "the name, trainable, dtype and parameters" if stored else "the name, trainable and dtype"
+        call_values = self.values.with_params({n: Atom(f"self.{stored[n]}") for n in stored})
+        lines += ["", *self.call_method(group, spec.scope, layer_attrs, None, call_values)]
+        config = [
+            ("name", Atom("self.name")),
+            ("trainable", Atom("self.trainable")),
+            ("dtype", Atom("keras.saving.serialize_keras_object(self.dtype_policy)")),
+            *((v, Atom(f"self.{stored[n]}")) for n, v in self.parameters.vars.items()),
+        ]
         lines += [
             "",
             f"{INDENT}def get_config(self):",
-            f'{I2}"""Every constructor argument: the name, trainable and dtype of the model."""',
-            f"{I2}return {{",
-            f'{I2}{INDENT}"name": self.name,',
-            f'{I2}{INDENT}"trainable": self.trainable,',
-            f'{I2}{INDENT}"dtype": keras.saving.serialize_keras_object(self.dtype_policy),',
-            f"{I2}}}",
+            f'{I2}"""Every constructor argument: {what}{"" if stored else " of the model"}."""',
+            *statement("return ", Dict(config), I2),
             "",
             f"{INDENT}@classmethod",
             f"{INDENT}def from_config(cls, config):",
@@ -151,13 +164,14 @@ class SubclassWriter(ModuleWriter):
 
     def build_function(self) -> str:
         spec = self.spec
-        shapes = [constant((None, *i.shape)) for i in spec.inputs.values()]
+        shapes = [self.input_shape(i, batch=True) for i in spec.inputs.values()]
         shape = shapes[0] if len(shapes) == 1 else Seq(shapes)
         lines, body = self.build_opening(
-            f"def build_model() -> {self.model_class_name()}:",
-            f"Create the {spec.name} model and build its weights (not compiled).",
+            self.parameters.build_signature(self.model_class_name()),
+            f"Create the {spec.name} model and build its weights ({self.parameters.compiled_note()}).",
+            prologue=True,
         )
-        lines.append(f"{body}model = {self.model_class_name()}()")
+        lines += statement("model = ", Call(self.model_class_name(), self.parameters.keywords()), body)
         lines += statement("", Call("model.build", [(None, shape)]), body)
         lines.append(f"{INDENT}return model")
         return "\n".join(lines)
