@@ -1,6 +1,6 @@
 """The mlp_search model, functional style.
 
-A residual perceptron whose width, depth of its head, dropout, activation and
+A residual perceptron whose width, dropout, activation, residual bias and
 learning rate are parameters with search spaces: `kspec compile` makes its
 module a KerasTuner hypermodel, and `kspec summary --sweep` gives the
 parameter-count range over the space.
