@@ -70,6 +70,41 @@ def test_repeated_residual_blocks_import_as_block_calls_and_rebuild_exactly(styl
     _same_model(original, kspec.build(result.spec, style, compile=False))
 
 
+def _units_some_residual():
+    """Six runs of four Dense layers (`unit3_1_dense` ...), four of them with a residual
+    `unitN_add` after them, as MobileNetV2's inverted-residual blocks have or lack theirs."""
+    import keras
+
+    inputs = keras.Input((8,), name="features")
+    x = inputs
+    for index, residual in enumerate([False, True, True, False, True, True], start=1):
+        h = x
+        for layer in range(1, 5):
+            h = keras.layers.Dense(8, use_bias=layer != 4, name=f"unit{index}_{layer}_dense")(h)
+        x = keras.layers.Add(name=f"unit{index}_add")([x, h]) if residual else h
+    return keras.Model(inputs, keras.layers.Dense(2, name="head")(x), name="units")
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_runs_with_an_optional_last_layer_are_one_block_followed_by_that_layer():
+    """One block of the four Dense layers, called six times; the four `add`s stay in the model's
+    list after their calls (two blocks, with and without the add, would save fewer lines)."""
+    original = _units_some_residual()
+    result = validate_text(kspec.importer.from_keras(original))
+    assert [d for d in result.diagnostics if d.is_error] == []
+    [block] = result.spec.blocks.values()
+    assert [c.name for c in block.scope.calls] == [f"_{n}_dense" for n in range(1, 5)]
+    calls = [(c.name, c.type, c.depends_on()) for c in result.spec.scope.calls]
+    assert [(name, kind) for name, kind, _ in calls] == [
+        (f"unit{n}", block.name) if kind == block.name else (f"unit{n}_add", "Add")
+        for n, kind in [(1, block.name), (2, block.name), (2, 0), (3, block.name), (3, 0), (4, block.name)]
+        + [(5, block.name), (5, 0), (6, block.name), (6, 0)]
+    ] + [("head", "Dense")]
+    assert ("unit3_add", "Add", ["unit2_add", "unit3"]) in calls
+    _same_model(original, kspec.build(result.spec, "functional", compile=False))
+
+
 @pytest.mark.keras
 @pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
 def test_a_run_whose_inner_layer_is_used_after_it_stays_flat():

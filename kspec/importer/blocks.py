@@ -123,10 +123,42 @@ def _plan(found: Discovered, template: str):
         signature = _signature(layers, prefix, start, end, used_after)
         if signature is not None:
             groups.setdefault(signature, []).append((prefix, start, end))
-    classes = [runs for runs in groups.values() if len(runs) > 1]
-    # lines: n runs of m layers, against n calls and a block of m layers and 4 lines more
-    saved = sum(len(runs) * (m - 1) - m - 4 for runs in classes for m in [runs[0][2] - runs[0][1]])
+    classes = [runs for runs in _with_tails(groups, layers, used_after).values() if len(runs) > 1]
+    saved = sum(_saved(runs) for runs in classes)
     return saved, classes
+
+
+def _saved(runs) -> int:
+    """Lines saved by one class: n runs of m layers, against n calls and a block of m layers and
+    4 lines more."""
+    m = runs[0][2] - runs[0][1]
+    return len(runs) * (m - 1) - m - 4 if len(runs) > 1 else 0
+
+
+def _with_tails(groups: dict, layers, used_after) -> dict:
+    """The groups, where the runs of one are those of a shorter one with layers after them (an
+    optional part: MobileNetV2's residual `add`), and it saves lines, made calls of the shorter
+    block followed by those layers, written flat."""
+    groups = dict(groups)
+    for longer in sorted(groups, key=lambda signature: -len(signature[0])):
+        rows = longer[0]
+        shorter = max(
+            (s for s in groups if len(s[0]) < len(rows) and rows[: len(s[0])] == s[0]),
+            key=lambda s: len(s[0]),
+            default=None,
+        )
+        if shorter is None:
+            continue
+        cut = []
+        for prefix, start, end in groups[longer]:
+            part = _signature(layers, prefix, start, start + len(shorter[0]), used_after)
+            cut.append((prefix, start, start + len(shorter[0])) if part == shorter else None)
+        merged = groups[shorter] + cut
+        if None in cut or _saved(merged) <= _saved(groups[shorter]) + _saved(groups[longer]):
+            continue
+        groups[shorter] = merged
+        del groups[longer]
+    return groups
 
 
 def _uses(found: Discovered) -> dict[str, list[int]]:
