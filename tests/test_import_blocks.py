@@ -207,6 +207,93 @@ def test_keras_name_errors_are_located(edit, code, message):
     assert errors[0].line == line
 
 
+CALL_NAMES = """
+kspec: 1
+name: cells
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: stem, type: Dense, units: 8}
+  - {name: cell_a, keras_name: "0", type: Cell, units: 4}
+  - {name: cell_b, keras_name: stem_1, type: Cell, units: 6}
+  - {name: res, type: Res, units: 8, repeat: 2}
+  - {name: res3, type: Res, units: 5}
+  - {name: head, type: Dense, units: 2}
+outputs: head
+blocks:
+  Cell:
+    params: {units: null}
+    inputs: [x]
+    layers:
+      - {name: conv, keras_name: "normal_dense_{}", type: Dense, units: $units}
+      - {name: out, keras_name: "normal_out_{}", type: Dense, units: 8}
+    outputs: out
+  Body:
+    params: {units: null}
+    inputs: [x]
+    layers:
+      - {name: a, type: Dense, units: $units}
+      - {name: b, type: Dense, units: 8}
+    outputs: b
+  Res:
+    params: {units: null}
+    inputs: [x]
+    layers:
+      - {name: body, keras_name: "{}", type: Body, units: $units}
+      - {name: add, type: Add, inputs: [x, body]}
+    outputs: add
+"""
+
+
+def _call_names_by_hand():
+    """CALL_NAMES written with Keras: NASNet's names (`normal_dense_0`), and residual blocks
+    whose body is another block named as the residual block's own layers (`res_1_a`)."""
+    import keras
+
+    x = inputs = keras.Input((8,), name="x")
+    x = keras.layers.Dense(8, name="stem")(x)
+    for cell, units in [("0", 4), ("stem_1", 6)]:
+        x = keras.layers.Dense(units, name=f"normal_dense_{cell}")(x)
+        x = keras.layers.Dense(8, name=f"normal_out_{cell}")(x)
+    for call, units in [("res_1", 8), ("res_2", 8), ("res3", 5)]:
+        h = keras.layers.Dense(units, name=f"{call}_a")(x)
+        h = keras.layers.Dense(8, name=f"{call}_b")(h)
+        x = keras.layers.Add(name=f"{call}_add")([x, h])
+    return keras.Model(inputs, keras.layers.Dense(2, name="head")(x), name="cells")
+
+
+@pytest.mark.parametrize("style", ["functional", "subclass"])
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_keras_name_with_braces_in_a_block_puts_the_call_name_there(style):
+    from kspec.shapes import infer
+    from kspec.summary import keras_layers
+
+    result = validate_text(CALL_NAMES)
+    assert result.diagnostics == []
+    original = _call_names_by_hand()
+    names = [layer.name for layer in original.layers]
+    assert [row["name"] for row in keras_layers(infer(result.spec))] == names
+    _same_model(original, kspec.build(result.spec, style, compile=False))
+
+
+@pytest.mark.parametrize(
+    "edit, line",
+    [
+        ("{name: add, type: Add", "{name: add, keras_name: '{}_b', type: Add"),  # res_1_b: Body's b
+        ("{name: head, type: Dense", "{name: head, keras_name: res3_b, type: Dense"),
+    ],
+)
+def test_a_keras_name_made_twice_in_the_expanded_model_is_located(edit, line):
+    text = CALL_NAMES.replace(edit, line)
+    assert text != CALL_NAMES
+    errors = [d for d in validate_text(text).diagnostics if d.is_error]
+    assert {d.code for d in errors} == {"KS201"} and "expanded model" in errors[0].message
+    assert {d.line for d in errors} == {
+        text.splitlines().index(next(r for r in text.splitlines() if line in r)) + 1
+    }
+
+
 @pytest.mark.keras
 @pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
 def test_a_nested_tower_shared_between_two_inputs_imports_from_a_keras_file(tmp_path):
