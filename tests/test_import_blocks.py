@@ -70,14 +70,14 @@ def test_repeated_residual_blocks_import_as_block_calls_and_rebuild_exactly(styl
     _same_model(original, kspec.build(result.spec, style, compile=False))
 
 
-def _units_some_residual():
-    """Six runs of four Dense layers (`unit3_1_dense` ...), four of them with a residual
-    `unitN_add` after them, as MobileNetV2's inverted-residual blocks have or lack theirs."""
+def _units_some_residual(residual=(False, True, True, False, True, True)):
+    """Runs of four Dense layers (`unit3_1_dense` ...), some with a residual `unitN_add` after
+    them, as MobileNetV2's inverted-residual blocks have or lack theirs."""
     import keras
 
     inputs = keras.Input((8,), name="features")
     x = inputs
-    for index, residual in enumerate([False, True, True, False, True, True], start=1):
+    for index, residual in enumerate(residual, start=1):
         h = x
         for layer in range(1, 5):
             h = keras.layers.Dense(8, use_bias=layer != 4, name=f"unit{index}_{layer}_dense")(h)
@@ -103,6 +103,26 @@ def test_runs_with_an_optional_last_layer_are_one_block_followed_by_that_layer()
     ] + [("head", "Dense")]
     assert ("unit3_add", "Add", ["unit2_add", "unit3"]) in calls
     _same_model(original, kspec.build(result.spec, "functional", compile=False))
+
+
+@pytest.mark.parametrize("style", ["functional", "subclass"])
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_calls_followed_by_the_same_layers_become_a_block_around_the_block(style):
+    """With eight residual runs, the call and its `add` are one call of a second block, whose
+    first layer is the first block called with `keras_name: "{}"` (its layers keep the names)."""
+    original = _units_some_residual([False, *[True] * 4, False, *[True] * 4])
+    result = validate_text(kspec.importer.from_keras(original))
+    assert [d for d in result.diagnostics if d.is_error] == []
+    calls = {c.name: c.type for c in result.spec.scope.calls}
+    body = calls["unit1"]
+    residual = calls["unit2"]
+    assert {calls[f"unit{n}"] for n in (1, 6)} == {body} and body != residual
+    assert {calls[f"unit{n}"] for n in (2, 3, 4, 5, 7, 8, 9, 10)} == {residual}
+    assert list(calls) == [f"unit{n}" for n in range(1, 11)] + ["head"]
+    [inner, add] = result.spec.blocks[residual].scope.calls
+    assert (inner.type, inner.keras_name, add.type) == (body, "{}", "Add")
+    _same_model(original, kspec.build(result.spec, style, compile=False))
 
 
 @pytest.mark.keras
