@@ -128,7 +128,11 @@ def _plan(found: Discovered, template: str):
         signature = _signature(layers, prefix, start, end, used_after)
         if signature is not None:
             groups.setdefault(signature, []).append((prefix, start, end))
-    classes = [runs for runs in _with_tails(groups, layers, used_after).values() if _saved(runs) > 0]
+    classes = [
+        runs
+        for runs in _with_tails(groups, layers, used_after).values()
+        if len(runs) > 1 and runs[0][2] - runs[0][1] > 1  # not a block of one layer or call
+    ]
     saved = sum(_saved(runs) for runs in classes)
     return saved, classes
 
