@@ -9,6 +9,11 @@ from before the run and only their last layer is used after it. Arguments that d
 runs become the block's parameters. Each call keeps the Keras names: the call is named by the
 prefix and each layer by what follows it, with `keras_name` where that is no identifier (`1_conv`).
 
+Optional parts: runs that are another class's runs with layers after them (a residual `add`)
+become calls of the shorter block followed by those layers; a later pass takes such a call and
+its layers (`block_2`, `block_2_add`) as a run of a block that calls the first one with
+`keras_name: "{}"`, so that its layers keep their names.
+
 discover() checks its own work: the blocks expanded again must give back the flat list exactly,
 else the flat list is kept. Time is linear in the layer count times the templates tried.
 """
