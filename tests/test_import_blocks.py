@@ -236,6 +236,7 @@ layers:
   - {name: stem, type: Dense, units: 8}
   - {name: cell_a, keras_name: "0", type: Cell, units: 4}
   - {name: cell_b, keras_name: stem_1, type: Cell, units: 6}
+  - {name: cell_c, share: cell_b}
   - {name: res, type: Res, units: 8, repeat: 2}
   - {name: res3, type: Res, units: 5}
   - {name: head, type: Dense, units: 2}
@@ -266,15 +267,22 @@ blocks:
 
 
 def _call_names_by_hand():
-    """CALL_NAMES written with Keras: NASNet's names (`normal_dense_0`), and residual blocks
-    whose body is another block named as the residual block's own layers (`res_1_a`)."""
+    """CALL_NAMES written with Keras: NASNet's names (`normal_dense_0`), the second cell's
+    layers called again, and residual blocks whose body is another block named as the residual
+    block's own layers (`res_1_a`)."""
     import keras
 
     x = inputs = keras.Input((8,), name="x")
     x = keras.layers.Dense(8, name="stem")(x)
     for cell, units in [("0", 4), ("stem_1", 6)]:
-        x = keras.layers.Dense(units, name=f"normal_dense_{cell}")(x)
-        x = keras.layers.Dense(8, name=f"normal_out_{cell}")(x)
+        cell_layers = [
+            keras.layers.Dense(units, name=f"normal_dense_{cell}"),
+            keras.layers.Dense(8, name=f"normal_out_{cell}"),
+        ]
+        for layer in cell_layers:
+            x = layer(x)
+    for layer in cell_layers:
+        x = layer(x)
     for call, units in [("res_1", 8), ("res_2", 8), ("res3", 5)]:
         h = keras.layers.Dense(units, name=f"{call}_a")(x)
         h = keras.layers.Dense(8, name=f"{call}_b")(h)

@@ -184,6 +184,7 @@ class SubclassWriter(ModuleWriter):
         a call sharing a layer gets the attribute of the layer it shares."""
         members = list(self.members(group))
         attrs: dict[str, str] = {}
+        of_layer: dict[str, str] = {}  # a layer's Keras name -> its key in attrs
         for step, frames in sorted(
             (m for m in members if not shares(m[0]) and m[0].call.op is None), key=lambda m: self.rank(m[0])
         ):
@@ -192,6 +193,8 @@ class SubclassWriter(ModuleWriter):
             for instance in step.instances:
                 name = prefix + instance.local
                 attrs[name] = attribute_name(name, attributes)
+                if instance.node is not None:
+                    of_layer[instance.node.name] = name
                 if call.type in self.spec.blocks:
                     arguments = call_arguments(self.spec.blocks[call.type], args, values)
                     arguments.append(("name", name_of(frames, instance.local)))
@@ -199,11 +202,10 @@ class SubclassWriter(ModuleWriter):
                 else:
                     expr = values.layer(call.type, args, name_of(frames, instance.local))
                 lines.extend(statement(f"self.{attrs[name]} = ", expr, I2))
-        outside = len(group.frame.name) + 1 if group.frame else 0  # the class's own name and "_"
         for step, frames in members:
             if shares(step):
                 for instance in step.instances:
-                    attrs[inline_prefix(frames) + instance.local] = attrs[instance.node.share[outside:]]
+                    attrs[inline_prefix(frames) + instance.local] = attrs[of_layer[instance.node.share]]
         return attrs
 
     def rank(self, step: Step) -> int:
