@@ -19,6 +19,7 @@ from .ir import (
     calls_reaching_outputs,
     instance_names,
     iter_leaves,
+    keras_name,
     output_index,
     reachable,
 )
@@ -260,7 +261,15 @@ class _Expander:
         for name in instance_names(call):
             kind = call.type if call.op is None else "ops." + call.op
             value = inputs = self.layer(
-                prefix + name, kind, args, inputs, nesting, call, name, step, call_args=call_args
+                keras_name(prefix[:-1], name),
+                kind,
+                args,
+                inputs,
+                nesting,
+                call,
+                name,
+                step,
+                call_args=call_args,
             )
         return value
 
@@ -279,7 +288,10 @@ class _Expander:
         """A layer node; inside a shared block call, one that shares the target call's layer."""
         if share is None and self.sharing is not None:
             own, target = self.sharing
-            share = self.graph.node(target + name[len(own) :])
+            mine = (
+                target + name[len(own) :] if name.startswith(own) else name.replace(own[:-1], target[:-1], 1)
+            )
+            share = self.graph.node(mine)
         if share is not None and share.op is not None:  # an op has no layer: the same call again
             type_name, args, share = share.type, share.args, None
         elif share is not None:
@@ -318,7 +330,7 @@ class _Expander:
             )
             outer, value = self.sharing, None
             for name, frame in zip(names, target.frames):
-                self.sharing = (prefix + name + "_", frame.name + "_")
+                self.sharing = (keras_name(prefix[:-1], name) + "_", frame.name + "_")
                 # With the target call's parameters, which its layers' call arguments ($causal) read
                 # (here, and in the frame for the writers).
                 args = substitute(frame.call.args, params, [])  # what fails is the target's error
@@ -345,7 +357,7 @@ class _Expander:
         """The instances of a block call, each taking the previous one's output."""
         value, frames = None, []
         for name in names:
-            frame = Frame(prefix + name, block_name, call.where, call, name)
+            frame = Frame(keras_name(prefix[:-1], name), block_name, call.where, call, name)
             group = Group(frame, [])
             value = self.block(block_name, args, inputs, nesting + (frame,), group)
             frames.append(frame)

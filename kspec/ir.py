@@ -112,17 +112,28 @@ def instance_names(call: Call) -> list[str]:
     (`conv2_block{}`: conv2_block1, conv2_block2).
 
     Inside a block call, Keras names are these with the block call's own instance name and
-    an underscore before them (`res2_2_conv_a`). Only for a spec whose expansion was checked.
+    an underscore before them (`res2_2_conv_a`), see keras_name(). Only for a spec whose
+    expansion was checked.
     """
     return [instance_name(call, i) for i in range(1, (call.repeat or 1) + 1)]
 
 
 def instance_name(call: Call, index: int) -> str:
-    """The name of repetition `index` (from 1) of a call, without making the others."""
+    """The name of repetition `index` (from 1) of a call, without making the others. Without
+    repeat, a `{}` (in a block) stays, for keras_name() to fill."""
     name = call.keras_name or call.name
-    if "{}" in name:
+    if "{}" in name and call.repeat:
         return name.replace("{}", str(index))
     return f"{name}_{index}" if call.repeat else name
+
+
+def keras_name(outer: str, local: str) -> str:
+    """The Keras name of a layer or block call instance named `local` in its scope, inside the
+    block call instance named `outer` ('' at the top level): `outer_local`, or, where `local`
+    has a `{}` (`normal_conv_1_{}`, or `{}` alone), `local` with `outer` in its place."""
+    if "{}" in local:
+        return local.replace("{}", outer)
+    return f"{outer}_{local}" if outer else local
 
 
 def output_names(outputs: Outputs) -> list:

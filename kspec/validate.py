@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from .checks import Collector, check_spec
 from .checks.evaluated import check_evaluated
+from .checks.expanded_names import check_expanded_names
 from .checks.distribution import check_distribution
 from .checks.expansion import DEFAULT_MAX_EXPANSION
 from .diagnostics import Diagnostic
@@ -247,6 +248,8 @@ def validate_document(document: Document, limits: Limits = Limits(), overrides=(
         check_spec(spec, out, limits.max_expansion, spec.target)
         if not out.has_errors and not spec.library:
             check_evaluated(spec, out)
+        if not out.has_errors and not spec.library:
+            check_expanded_names(spec, out)
         if not out.has_errors and not spec.library:
             shapes = infer(spec)
             out.diagnostics.extend(shapes.diagnostics)

@@ -70,6 +70,61 @@ def test_repeated_residual_blocks_import_as_block_calls_and_rebuild_exactly(styl
     _same_model(original, kspec.build(result.spec, style, compile=False))
 
 
+def _units_some_residual(residual=(False, True, True, False, True, True)):
+    """Runs of four Dense layers (`unit3_1_dense` ...), some with a residual `unitN_add` after
+    them, as MobileNetV2's inverted-residual blocks have or lack theirs."""
+    import keras
+
+    inputs = keras.Input((8,), name="features")
+    x = inputs
+    for index, residual in enumerate(residual, start=1):
+        h = x
+        for layer in range(1, 5):
+            h = keras.layers.Dense(8, use_bias=layer != 4, name=f"unit{index}_{layer}_dense")(h)
+        x = keras.layers.Add(name=f"unit{index}_add")([x, h]) if residual else h
+    return keras.Model(inputs, keras.layers.Dense(2, name="head")(x), name="units")
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_runs_with_an_optional_last_layer_are_one_block_followed_by_that_layer():
+    """One block of the four Dense layers, called six times; the four `add`s stay in the model's
+    list after their calls (two blocks, with and without the add, would save fewer lines)."""
+    original = _units_some_residual()
+    result = validate_text(kspec.importer.from_keras(original))
+    assert [d for d in result.diagnostics if d.is_error] == []
+    [block] = result.spec.blocks.values()
+    assert [c.name for c in block.scope.calls] == [f"_{n}_dense" for n in range(1, 5)]
+    calls = [(c.name, c.type, c.depends_on()) for c in result.spec.scope.calls]
+    assert [(name, kind) for name, kind, _ in calls] == [
+        (f"unit{n}", block.name) if kind == block.name else (f"unit{n}_add", "Add")
+        for n, kind in [(1, block.name), (2, block.name), (2, 0), (3, block.name), (3, 0), (4, block.name)]
+        + [(5, block.name), (5, 0), (6, block.name), (6, 0)]
+    ] + [("head", "Dense")]
+    assert ("unit3_add", "Add", ["unit2_add", "unit3"]) in calls
+    _same_model(original, kspec.build(result.spec, "functional", compile=False))
+
+
+@pytest.mark.parametrize("style", ["functional", "subclass"])
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_calls_followed_by_the_same_layers_become_a_block_around_the_block(style):
+    """With eight residual runs, the call and its `add` are one call of a second block, whose
+    first layer is the first block called with `keras_name: "{}"` (its layers keep the names)."""
+    original = _units_some_residual([False, *[True] * 4, False, *[True] * 4])
+    result = validate_text(kspec.importer.from_keras(original))
+    assert [d for d in result.diagnostics if d.is_error] == []
+    calls = {c.name: c.type for c in result.spec.scope.calls}
+    body = calls["unit1"]
+    residual = calls["unit2"]
+    assert {calls[f"unit{n}"] for n in (1, 6)} == {body} and body != residual
+    assert {calls[f"unit{n}"] for n in (2, 3, 4, 5, 7, 8, 9, 10)} == {residual}
+    assert list(calls) == [f"unit{n}" for n in range(1, 11)] + ["head"]
+    [inner, add] = result.spec.blocks[residual].scope.calls
+    assert (inner.type, inner.keras_name, add.type) == (body, "{}", "Add")
+    _same_model(original, kspec.build(result.spec, style, compile=False))
+
+
 @pytest.mark.keras
 @pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
 def test_a_run_whose_inner_layer_is_used_after_it_stays_flat():
@@ -170,6 +225,101 @@ def test_keras_name_errors_are_located(edit, code, message):
     # on the later of two layers with one Keras name
     line = max(i for i, row in enumerate(text.splitlines(), start=1) if code in row)
     assert errors[0].line == line
+
+
+CALL_NAMES = """
+kspec: 1
+name: cells
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: stem, type: Dense, units: 8}
+  - {name: cell_a, keras_name: "0", type: Cell, units: 4}
+  - {name: cell_b, keras_name: stem_1, type: Cell, units: 6}
+  - {name: cell_c, share: cell_b}
+  - {name: res, type: Res, units: 8, repeat: 2}
+  - {name: res3, type: Res, units: 5}
+  - {name: head, type: Dense, units: 2}
+outputs: head
+blocks:
+  Cell:
+    params: {units: null}
+    inputs: [x]
+    layers:
+      - {name: conv, keras_name: "normal_dense_{}", type: Dense, units: $units}
+      - {name: out, keras_name: "normal_out_{}", type: Dense, units: 8}
+    outputs: out
+  Body:
+    params: {units: null}
+    inputs: [x]
+    layers:
+      - {name: a, type: Dense, units: $units}
+      - {name: b, type: Dense, units: 8}
+    outputs: b
+  Res:
+    params: {units: null}
+    inputs: [x]
+    layers:
+      - {name: body, keras_name: "{}", type: Body, units: $units}
+      - {name: add, type: Add, inputs: [x, body]}
+    outputs: add
+"""
+
+
+def _call_names_by_hand():
+    """CALL_NAMES written with Keras: NASNet's names (`normal_dense_0`), the second cell's
+    layers called again, and residual blocks whose body is another block named as the residual
+    block's own layers (`res_1_a`)."""
+    import keras
+
+    x = inputs = keras.Input((8,), name="x")
+    x = keras.layers.Dense(8, name="stem")(x)
+    for cell, units in [("0", 4), ("stem_1", 6)]:
+        cell_layers = [
+            keras.layers.Dense(units, name=f"normal_dense_{cell}"),
+            keras.layers.Dense(8, name=f"normal_out_{cell}"),
+        ]
+        for layer in cell_layers:
+            x = layer(x)
+    for layer in cell_layers:
+        x = layer(x)
+    for call, units in [("res_1", 8), ("res_2", 8), ("res3", 5)]:
+        h = keras.layers.Dense(units, name=f"{call}_a")(x)
+        h = keras.layers.Dense(8, name=f"{call}_b")(h)
+        x = keras.layers.Add(name=f"{call}_add")([x, h])
+    return keras.Model(inputs, keras.layers.Dense(2, name="head")(x), name="cells")
+
+
+@pytest.mark.parametrize("style", ["functional", "subclass"])
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_keras_name_with_braces_in_a_block_puts_the_call_name_there(style):
+    from kspec.shapes import infer
+    from kspec.summary import keras_layers
+
+    result = validate_text(CALL_NAMES)
+    assert result.diagnostics == []
+    original = _call_names_by_hand()
+    names = [layer.name for layer in original.layers]
+    assert [row["name"] for row in keras_layers(infer(result.spec))] == names
+    _same_model(original, kspec.build(result.spec, style, compile=False))
+
+
+@pytest.mark.parametrize(
+    "edit, line",
+    [
+        ("{name: add, type: Add", "{name: add, keras_name: '{}_b', type: Add"),  # res_1_b: Body's b
+        ("{name: head, type: Dense", "{name: head, keras_name: res3_b, type: Dense"),
+    ],
+)
+def test_a_keras_name_made_twice_in_the_expanded_model_is_located(edit, line):
+    text = CALL_NAMES.replace(edit, line)
+    assert text != CALL_NAMES
+    errors = [d for d in validate_text(text).diagnostics if d.is_error]
+    assert {d.code for d in errors} == {"KS201"} and "expanded model" in errors[0].message
+    assert {d.line for d in errors} == {
+        text.splitlines().index(next(r for r in text.splitlines() if line in r)) + 1
+    }
 
 
 @pytest.mark.keras

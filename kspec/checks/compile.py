@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..diagnostics import suggestion
-from ..ir import Ref, Spec, instance_name, output_index
+from ..ir import Ref, Spec, instance_name, keras_name, output_index
 
 
 def output_names(spec: Spec) -> list[str]:
@@ -22,13 +22,14 @@ def keras_output_name(spec: Spec, ref: Ref, prefix: str = "", scope=None) -> str
     call = scope.call(ref.name)
     if call is None:
         return prefix + ref.name
-    name = instance_name(call, call.repeat or 1)  # the last repetition makes the output
+    # the last repetition makes the output
+    name = keras_name(prefix[:-1], instance_name(call, call.repeat or 1))
     block = spec.blocks.get(call.type) if call.type else None
     if block is None or block.scope.outputs is None or not block.scope.outputs.items:
-        return prefix + name
+        return name
     index = output_index(block.scope.outputs, ref.output)
     chosen = block.scope.outputs.refs[index or 0]
-    return keras_output_name(spec, chosen, prefix + name + "_", block.scope)
+    return keras_output_name(spec, chosen, name + "_", block.scope)
 
 
 def check_compile(spec: Spec, checker) -> None:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from ..catalog import catalog
 from ..catalog.calls import MERGE_LAYERS, NOT_IN_SPECS, layer_output_count
 from ..diagnostics import suggestion
-from ..ir import Call, Outputs, Ref, Scope, Spec, calls_reaching_outputs, instance_names, output_names
+from ..ir import (
+    Call,
+    Outputs,
+    Ref,
+    Scope,
+    Spec,
+    calls_reaching_outputs,
+    instance_names,
+    keras_name,
+    output_names,
+)
 
 
 def type_kind(spec: Spec, type_name: str | None) -> str | None:
@@ -63,11 +73,12 @@ def block_call_output_names(spec: Spec, call: Call, calls: dict) -> list[str]:
 NAMED_REPEATS = 10_000
 
 
-def _check_keras_names(scope: Scope, out, label: str) -> None:
-    """`keras_name`: a `{}` only with repeat, and no two layers of a scope with one Keras name."""
+def _check_keras_names(scope: Scope, out, label: str, in_block: bool) -> None:
+    """`keras_name`: a `{}` only with repeat or in a block (the block call's name), and no two
+    layers of a scope with one Keras name."""
     seen: dict = {}
     for call in scope.calls:
-        if call.keras_name and "{}" in call.keras_name and not call.repeat:
+        if call.keras_name and "{}" in call.keras_name and not call.repeat and not in_block:
             out.error(
                 call.where + ("keras_name",),
                 "KS105",
@@ -78,13 +89,14 @@ def _check_keras_names(scope: Scope, out, label: str) -> None:
             continue
         if not call.keras_name and call.repeat:
             continue  # `<name>_<k>`: a plain name cannot hold them all, and KS407 bounds the count
-        for name in instance_names(call) if (call.repeat or 1) <= NAMED_REPEATS else ():
+        for local in instance_names(call) if (call.repeat or 1) <= NAMED_REPEATS else ():
+            name = keras_name("{}" if in_block else "", local)  # `{}`: the block call's name
             other = seen.setdefault(name, call)
             if other is not call and (call.keras_name or other.keras_name):
                 out.error(
                     call.where + ("keras_name" if call.keras_name else "name",),
                     "KS201",
-                    f"duplicate Keras name '{name}': '{other.name}' in {label} has it too",
+                    f"duplicate Keras name '{name.replace('{}', '<call>')}': '{other.name}' in {label} has it too",
                     "give one of them another keras_name",
                 )
                 break
@@ -105,7 +117,7 @@ def check_scope(spec: Spec, scope: Scope, out, label: str) -> None:
             )
             continue
         calls[call.name] = call
-    _check_keras_names(scope, out, label)
+    _check_keras_names(scope, out, label, scope is not spec.scope)
     for call in scope.calls:
         _check_call(spec, scope, call, calls, out)
     if scope.outputs is not None:

@@ -9,6 +9,11 @@ from before the run and only their last layer is used after it. Arguments that d
 runs become the block's parameters. Each call keeps the Keras names: the call is named by the
 prefix and each layer by what follows it, with `keras_name` where that is no identifier (`1_conv`).
 
+Optional parts: runs that are another class's runs with layers after them (a residual `add`)
+become calls of the shorter block followed by those layers; a later pass takes such a call and
+its layers (`block_2`, `block_2_add`) as a run of a block that calls the first one with
+`keras_name: "{}"`, so that its layers keep their names.
+
 discover() checks its own work: the blocks expanded again must give back the flat list exactly,
 else the flat list is kept. Time is linear in the layer count times the templates tried.
 """
@@ -20,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..catalog import catalog
-from ..ir import CALL_KEYS
+from ..ir import CALL_KEYS, keras_name
 
 _DIGITS = re.compile(r"[0-9]+[a-z]?")
 # Keys of a layer entry that are not constructor arguments.
@@ -92,13 +97,18 @@ def _templates(found: Discovered) -> set[str]:
 
 def _runs(layers: list[dict], template: str, called: set) -> list[tuple[str, int, int]]:
     """The maximal runs of consecutive layers whose names start with one instance of the template
-    and `_`: (prefix, start, end)."""
+    and `_`, or a block call named by one and such layers after it: (prefix, start, end)."""
     pattern = re.compile("^(" + re.escape(template).replace("\\#", "[0-9]+[a-z]?") + ")_")
     runs, current = [], None
     for index, item in enumerate(layers):
-        match = None if item.get("type") in called else pattern.match(item["name"])
-        prefix = match.group(1) if match and _DIGITS.sub("#", match.group(1)) == template else None
-        if current is not None and prefix == current[0]:
+        if item.get("type") in called:  # a call named `block_2`, then maybe `block_2_add` ...
+            prefix = item["name"] if _DIGITS.sub("#", item["name"]) == template else None
+            start = True
+        else:
+            match = pattern.match(item["name"])
+            prefix = match.group(1) if match and _DIGITS.sub("#", match.group(1)) == template else None
+            start = False
+        if current is not None and prefix == current[0] and not start:
             current[2] = index + 1
             continue
         if current is not None:
@@ -118,15 +128,51 @@ def _plan(found: Discovered, template: str):
     names = {item["name"] for item in layers}
     once = Counter(prefix for prefix, _, _ in runs)
     for prefix, start, end in runs:
-        if once[prefix] > 1 or _local_name(prefix) in names:
+        if once[prefix] > 1 or (_local_name(prefix) in names and layers[start]["name"] != prefix):
             continue  # the call's name would be taken
         signature = _signature(layers, prefix, start, end, used_after)
         if signature is not None:
             groups.setdefault(signature, []).append((prefix, start, end))
-    classes = [runs for runs in groups.values() if len(runs) > 1]
-    # lines: n runs of m layers, against n calls and a block of m layers and 4 lines more
-    saved = sum(len(runs) * (m - 1) - m - 4 for runs in classes for m in [runs[0][2] - runs[0][1]])
+    classes = [
+        runs
+        for runs in _with_tails(groups, layers, used_after).values()
+        if len(runs) > 1 and runs[0][2] - runs[0][1] > 1  # not a block of one layer or call
+    ]
+    saved = sum(_saved(runs) for runs in classes)
     return saved, classes
+
+
+def _saved(runs) -> int:
+    """Lines saved by one class: n runs of m layers, against n calls and a block of m layers and
+    4 lines more."""
+    m = runs[0][2] - runs[0][1]
+    return len(runs) * (m - 1) - m - 4 if len(runs) > 1 else 0
+
+
+def _with_tails(groups: dict, layers, used_after) -> dict:
+    """The groups, where the runs of one are those of a shorter one with layers after them (an
+    optional part: MobileNetV2's residual `add`), and it saves lines, made calls of the shorter
+    block followed by those layers, written flat."""
+    groups = dict(groups)
+    for longer in sorted(groups, key=lambda signature: -len(signature[0])):
+        rows = longer[0]
+        shorter = max(
+            (s for s in groups if len(s[0]) < len(rows) and rows[: len(s[0])] == s[0]),
+            key=lambda s: len(s[0]),
+            default=None,
+        )
+        if shorter is None:
+            continue
+        cut = []
+        for prefix, start, end in groups[longer]:
+            part = _signature(layers, prefix, start, start + len(shorter[0]), used_after)
+            cut.append((prefix, start, start + len(shorter[0])) if part == shorter else None)
+        merged = groups[shorter] + cut
+        if None in cut or _saved(merged) <= _saved(groups[shorter]) + _saved(groups[longer]):
+            continue
+        groups[shorter] = merged
+        del groups[longer]
+    return groups
 
 
 def _uses(found: Discovered) -> dict[str, list[int]]:
@@ -159,7 +205,7 @@ def _signature(layers, prefix, start, end, used_after):
             return None  # used after the run, and not as the run's one output
         wiring = _wire(item.get("inputs"), names, prefix, outside)
         args = tuple(sorted(k for k in item if k not in _ENTRY_KEYS and _default(item["type"], k) is _NONE))
-        rows.append((item["name"][len(prefix) + 1 :], item["type"], args, repr(item.get("call")), wiring))
+        rows.append((_local(item["name"], prefix), item["type"], args, repr(item.get("call")), wiring))
     return tuple(rows), len(outside)
 
 
@@ -171,7 +217,7 @@ def _wire(inputs, names, prefix, outside):
         return tuple((k, _wire(v, names, prefix, outside)) for k, v in inputs.items())
     base, dot, rest = inputs.partition(".")
     if base in names:
-        return ("local", base[len(prefix) + 1 :] + dot + rest)
+        return ("local", _local(base, prefix) + dot + rest)
     if inputs not in outside:
         outside.append(inputs)
     return ("outside", outside.index(inputs))
@@ -221,7 +267,8 @@ def _block(layers, runs, name: str) -> tuple[Block, dict]:
     prefix, start, end = runs[0]
     all_values = [_slot_values(layers, p, s, e) for p, s, e in runs]
     slots = list(dict.fromkeys(slot for values in all_values for slot in values))
-    types = {layers[i]["name"][len(prefix) + 1 :]: layers[i]["type"] for i in range(start, end)}
+    types = {_local(layers[i]["name"], prefix): layers[i]["type"] for i in range(start, end)}
+    inner = _inner_name(set(types))
     params: dict = {}  # (local name, key) -> parameter
     defaults: dict = {}  # parameter -> default (None: required)
     by_values: dict[str, str] = {}  # runs' values -> parameter: slots that always agree share one
@@ -230,7 +277,7 @@ def _block(layers, runs, name: str) -> tuple[Block, dict]:
         if len({repr(v) for v in seen}) > 1:
             key = repr(seen)
             if key not in by_values:
-                by_values[key] = _param_name(slot, set(by_values.values()))
+                by_values[key] = _param_name(slot, set(by_values.values()), inner)
                 defaults[by_values[key]] = _default(types[slot[0]], slot[1]) if _NONE in seen else None
             params[slot] = by_values[key]
     outside = _outside(layers, prefix, start, end)
@@ -238,15 +285,15 @@ def _block(layers, runs, name: str) -> tuple[Block, dict]:
     entries, previous = [], inputs[0] if len(inputs) == 1 else None
     for i in range(start, end):
         item = layers[i]
-        local = item["name"][len(prefix) + 1 :]
-        entry = {"name": _local_name(local)}
+        local = _local(item["name"], prefix)
+        entry = {"name": inner if local == "{}" else _local_name(local)}
         if entry["name"] != local:
             entry["keras_name"] = local
         entry["type"] = item["type"]
         for key in dict.fromkeys(key for values in all_values for (at, key) in values if at == local):
             slot = (local, key)
             entry[key] = f"${params[slot]}" if slot in params else all_values[0][slot]
-        wired = _local_inputs(item["inputs"], prefix, outside, inputs)
+        wired = _local_inputs(item["inputs"], prefix, outside, inputs, inner)
         if wired != previous:
             entry["inputs"] = wired
         if "call" in item:
@@ -269,16 +316,17 @@ def _default(type_name: str, key: str):
 def _slot_values(layers, prefix, start, end) -> dict:
     """(local name, argument) -> value, for the layers of one run."""
     return {
-        (layers[i]["name"][len(prefix) + 1 :], key): value
+        (_local(layers[i]["name"], prefix), key): value
         for i in range(start, end)
         for key, value in layers[i].items()
         if key not in _ENTRY_KEYS
     }
 
 
-def _param_name(slot, taken: set) -> str:
+def _param_name(slot, taken: set, inner: str) -> str:
     """`filters`, or `filters_1_conv` where another parameter is `filters` already."""
     local, key = slot
+    local = inner if local == "{}" else local
     name = key if key not in taken and key not in _ENTRY_KEYS else _local_name(f"{key}_{local}")
     while name in taken or name in _ENTRY_KEYS:
         name += "_"
@@ -294,15 +342,30 @@ def _outside(layers, prefix, start, end) -> list[str]:
     return outside
 
 
-def _local_inputs(inputs, prefix, outside, block_inputs):
+def _local_inputs(inputs, prefix, outside, block_inputs, inner):
     if isinstance(inputs, list):
-        return [_local_inputs(v, prefix, outside, block_inputs) for v in inputs]
+        return [_local_inputs(v, prefix, outside, block_inputs, inner) for v in inputs]
     if isinstance(inputs, dict):
-        return {k: _local_inputs(v, prefix, outside, block_inputs) for k, v in inputs.items()}
+        return {k: _local_inputs(v, prefix, outside, block_inputs, inner) for k, v in inputs.items()}
     if inputs in outside:
         return block_inputs[outside.index(inputs)]
     base, dot, rest = inputs.partition(".")
-    return _local_name(base[len(prefix) + 1 :]) + dot + rest
+    local = _local(base, prefix)
+    return (inner if local == "{}" else _local_name(local)) + dot + rest
+
+
+def _local(name: str, prefix: str) -> str:
+    """A layer's Keras name in a block called `prefix`: what follows `prefix_`, or `{}` for a
+    block call named `prefix` itself (called in the block with `keras_name: "{}"`)."""
+    return "{}" if name == prefix else name[len(prefix) + 1 :]
+
+
+def _inner_name(locals_: set) -> str:
+    """The spec name of a block call inside a block, named as the block's own call: `body`."""
+    name = "body"
+    while name in locals_:
+        name += "_"
+    return name
 
 
 def _local_name(name: str) -> str:
@@ -373,26 +436,35 @@ def _expanded(found: Discovered) -> tuple[list[dict], object]:
     flat, outputs_of = [], {}  # call -> the Keras name of its output
     for item in found.layers:
         item = {**item, "inputs": _renamed(item["inputs"], outputs_of)}
-        block = blocks.get(item["type"]) if "type" in item else None
-        if block is None:
+        if item.get("type") in blocks:
+            outputs_of[item["name"]] = _expand_call(item, blocks, flat)
+        else:
             flat.append(item)
-            continue
-        prefix = item.get("keras_name", item["name"]) + "_"
-        given = item["inputs"] if isinstance(item["inputs"], list) else [item["inputs"]]
-        env = dict(zip(block.inputs, given))
-        previous = block.inputs[0] if len(given) == 1 else None
-        for entry in block.layers:
-            name = prefix + entry.get("keras_name", entry["name"])
-            expanded = {"name": name, "type": entry["type"]}
-            for key, value in entry.items():
-                if key not in ("name", "keras_name", "type", "inputs"):
-                    param = value[1:] if isinstance(value, str) and value.startswith("$") else None
-                    if param not in block.params:
-                        expanded[key] = value
-                    elif param in item:
-                        expanded[key] = item[param]  # else the layer's default: left out as imported
-            expanded["inputs"] = _renamed(entry.get("inputs", previous), env)
-            env[entry["name"]], previous = name, entry["name"]
-            flat.append(expanded)
-        outputs_of[item["name"]] = env[previous]
     return flat, _renamed(found.outputs, outputs_of)
+
+
+def _expand_call(item: dict, blocks: dict, flat: list) -> str:
+    """The flat entries of one block call, added to `flat`; the Keras name of its output."""
+    block = blocks[item["type"]]
+    outer = item.get("keras_name", item["name"])
+    given = item["inputs"] if isinstance(item["inputs"], list) else [item["inputs"]]
+    env = dict(zip(block.inputs, given))
+    previous = block.inputs[0] if len(given) == 1 else None
+    for entry in block.layers:
+        name = keras_name(outer, entry.get("keras_name", entry["name"]))
+        expanded = {"name": name, "type": entry["type"]}
+        for key, value in entry.items():
+            if key not in ("name", "keras_name", "type", "inputs"):
+                param = value[1:] if isinstance(value, str) and value.startswith("$") else None
+                if param not in block.params:
+                    expanded[key] = value
+                elif param in item:
+                    expanded[key] = item[param]  # else the layer's default: left out as imported
+        expanded["inputs"] = _renamed(entry.get("inputs", previous), env)
+        if entry["type"] in blocks:
+            env[entry["name"]] = _expand_call(expanded, blocks, flat)
+        else:
+            env[entry["name"]] = name
+            flat.append(expanded)
+        previous = entry["name"]
+    return env[block.output]

@@ -6,7 +6,14 @@ from ...flatten import Group, flatten
 from .expr import Atom, Call, Seq, constant, snake_name
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, call_arguments, parameter_names
-from .scope import ScopeEmitter, block_output_keys, shared_across, written_args
+from .scope import (
+    ScopeEmitter,
+    block_output_keys,
+    formatted_name,
+    relative_name,
+    shared_across,
+    written_args,
+)
 
 
 class FunctionalWriter(ModuleWriter):
@@ -40,7 +47,7 @@ class FunctionalWriter(ModuleWriter):
             spec.scope.outputs,
             namer,
             body,
-            name_of=lambda local: constant(local),
+            name_of=lambda frames, local: constant(relative_name(frames, local, "")),
             values=self.values,
         )
         emitter.bind_inputs(inputs)
@@ -90,7 +97,7 @@ class FunctionalWriter(ModuleWriter):
             namer,
             INDENT,
             values=values,
-            name_of=lambda local: Atom(f'f"{{{name_var}}}_{local}"'),
+            name_of=lambda frames, local: formatted_name(relative_name(frames, local, "{}"), name_var),
         )
         emitter.bind_inputs(inputs)
         emitter.emit()
@@ -120,11 +127,11 @@ class FunctionalScope(ScopeEmitter):
         args = written_args(spec, call.args, self.frames)
         if call.type in spec.blocks:
             arguments = call_arguments(spec.blocks[call.type], args, self.values)
-            arguments.append(("name", self.name_of(name)))
+            arguments.append(("name", self.name_of(self.frames, instance.local)))
             return Call(self.writer.block_functions[call.type], arguments), block_output_keys(
                 spec.blocks[call.type]
             )
-        layer = self.values.layer(call.type, args, self.name_of(name))
+        layer = self.values.layer(call.type, args, self.name_of(self.frames, instance.local))
         if node.name in self.writer.share_targets:
             var = self.namer(name + "_layer")
             self.lines += statement(f"{var} = ", layer, self.indent)

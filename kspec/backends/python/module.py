@@ -48,6 +48,8 @@ class Namer:
         self.taken = set(taken)
 
     def __call__(self, wanted: str) -> str:
+        if "{}" in wanted:  # a block call's name in a Keras name (`normal_conv_{}`): left out
+            wanted = wanted.replace("{}", "").strip("_") or "layer"
         base = identifier(wanted if wanted[:1].isalpha() or wanted[:1] == "_" else "layer_" + wanted)
         name, count = base, 1
         while name in self.taken:

@@ -11,10 +11,23 @@ from the call's.
 from __future__ import annotations
 
 from ...flatten import FlatGraph, Group, Instance, Step, substitute
-from ...ir import Outputs, Ref, output_index, output_names
+from ...ir import Outputs, Ref, keras_name, output_index, output_names
 from .expr import Atom, Call, Dict, Expr, Seq, constant
 from .layout import statement
 from .values import identifier_arg
+
+
+def relative_name(frames: tuple, local: str, outer: str) -> str:
+    """The Keras name of a call in a scope written inline `frames` deep, with `outer` for the
+    name of the scope's own block call ('' in the model, `{}` in a block's function or class)."""
+    for frame in frames:
+        outer = keras_name(outer, frame.local)
+    return keras_name(outer, local)
+
+
+def formatted_name(relative: str, variable: str) -> Expr:
+    """A name with `{}` as an f-string that puts the variable there: `f"{name}_conv"`."""
+    return Atom('f"' + relative.replace("{}", "{" + variable + "}") + '"')
 
 
 class Tensor:

@@ -14,7 +14,14 @@ from .expr import Atom, Call, Dict, Seq, class_name, constant
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, attribute_name, call_arguments, parameter_names
 from .ranks import LayerRanks
-from .scope import ScopeEmitter, block_output_keys, shared_across, written_args
+from .scope import (
+    ScopeEmitter,
+    block_output_keys,
+    formatted_name,
+    relative_name,
+    shared_across,
+    written_args,
+)
 
 I2 = INDENT * 2
 
@@ -95,7 +102,11 @@ class SubclassWriter(ModuleWriter):
         values = self.values.with_params({p: Atom(args[p]) for p in params})
         group = self.groups[block_name]
         layer_attrs = self.init_layers(
-            group, lines, values, attributes, name_of=lambda local: Atom(f'f"{{self.name}}_{local}"')
+            group,
+            lines,
+            values,
+            attributes,
+            name_of=lambda frames, local: formatted_name(relative_name(frames, local, "{}"), "self.name"),
         )
         lines += ["", *self.build_method(block.scope.inputs, dtypes=None)]
         call_values = self.values.with_params({p: Atom(f"self.{stored[p]}") for p in params})
@@ -137,7 +148,11 @@ class SubclassWriter(ModuleWriter):
             lines.append(f"{I2}self.{stored[n]} = {v}")
         group = self.groups[None]
         layer_attrs = self.init_layers(
-            group, lines, self.values, attributes, name_of=lambda local: constant(local)
+            group,
+            lines,
+            self.values,
+            attributes,
+            name_of=lambda frames, local: constant(relative_name(frames, local, "")),
         )
         dtypes = [i.dtype for i in spec.inputs.values()]
         lines += ["", *self.build_method(tuple(spec.inputs), dtypes)]
@@ -183,6 +198,7 @@ class SubclassWriter(ModuleWriter):
         a call sharing a layer gets the attribute of the layer it shares."""
         members = list(self.members(group))
         attrs: dict[str, str] = {}
+        of_layer: dict[str, str] = {}  # a layer's Keras name -> its key in attrs
         for step, frames in sorted(
             (m for m in members if not shares(m[0]) and m[0].call.op is None), key=lambda m: self.rank(m[0])
         ):
@@ -191,18 +207,19 @@ class SubclassWriter(ModuleWriter):
             for instance in step.instances:
                 name = prefix + instance.local
                 attrs[name] = attribute_name(name, attributes)
+                if instance.node is not None:
+                    of_layer[instance.node.name] = name
                 if call.type in self.spec.blocks:
                     arguments = call_arguments(self.spec.blocks[call.type], args, values)
-                    arguments.append(("name", name_of(name)))
+                    arguments.append(("name", name_of(frames, instance.local)))
                     expr = Call(self.block_classes[call.type], arguments)
                 else:
-                    expr = values.layer(call.type, args, name_of(name))
+                    expr = values.layer(call.type, args, name_of(frames, instance.local))
                 lines.extend(statement(f"self.{attrs[name]} = ", expr, I2))
-        outside = len(group.frame.name) + 1 if group.frame else 0  # the class's own name and "_"
         for step, frames in members:
             if shares(step):
                 for instance in step.instances:
-                    attrs[inline_prefix(frames) + instance.local] = attrs[instance.node.share[outside:]]
+                    attrs[inline_prefix(frames) + instance.local] = attrs[of_layer[instance.node.share]]
         return attrs
 
     def rank(self, step: Step) -> int:
