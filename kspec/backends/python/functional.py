@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...flatten import Group, flatten
 from .expr import Atom, Call, Seq, constant, snake_name
 from .layout import INDENT, statement
-from .module import ModuleWriter, Namer, call_arguments, parameter_names
+from .module import ModuleWriter, Namer, call_arguments, naming, parameter_names
 from .scope import (
     ScopeEmitter,
     block_output_keys,
@@ -88,7 +88,7 @@ class FunctionalWriter(ModuleWriter):
             ),
         ]
         lines = [f"def {function}({', '.join(signature)}):"]
-        lines.append(f'{INDENT}"""The {block_name} block; its layers are named `{{{name_var}}}_<layer>`."""')
+        lines.append(f'{INDENT}"""The {block_name} block; {naming(block, "{" + name_var + "}")}."""')
         values = self.values.with_params({n: Atom(p) for n, p in params.items()})
         emitter = FunctionalScope(
             self,

@@ -12,7 +12,7 @@ from ...catalog import catalog
 from ...flatten import Group, Step, flatten
 from .expr import Atom, Call, Dict, Seq, class_name, constant
 from .layout import INDENT, statement
-from .module import ModuleWriter, Namer, attribute_name, call_arguments, parameter_names
+from .module import ModuleWriter, Namer, attribute_name, call_arguments, naming, parameter_names
 from .ranks import LayerRanks
 from .scope import (
     ScopeEmitter,
@@ -90,7 +90,7 @@ class SubclassWriter(ModuleWriter):
         lines = [
             f'@keras.saving.register_keras_serializable(package="{self.package()}")',
             f"class {cls}(layers.Layer):",
-            f'{INDENT}"""The {block_name} block; its layers are named `<block name>_<layer>`."""',
+            f'{INDENT}"""The {block_name} block; {naming(block, "<block name>")}."""',
             "",
             f"{INDENT}def __init__({', '.join(signature)}):",
             f"{I2}super().__init__(**kwargs)",
