@@ -42,6 +42,7 @@ class Frame(NamedTuple):
     where: tuple  # the block call in the spec
     call: Call  # the block call as written
     local: str  # the instance's name in the scope that makes the call: res2_2, or block_1 inside a block
+    model: str | None = None  # "functional" or "sequential": the call builds a nested Keras model
 
 
 class Node(NamedTuple):
@@ -61,6 +62,26 @@ class Node(NamedTuple):
 
     def ports(self) -> list[Port]:
         return list(iter_ports(self.inputs))
+
+
+def keras_name(node: Node) -> str:
+    """The name Keras gives a node's layer: its name after the innermost nested model's
+    (`tower_dense` in the model block call `tower` is `dense`)."""
+    for frame in reversed(node.scope):
+        if frame.model is not None:
+            return node.name[len(frame.name) + 1 :]
+    return node.name
+
+
+def model_frame(node: Node) -> Frame | None:
+    """The outermost nested model (model block call) a node lies in, or None."""
+    return next((frame for frame in node.scope if frame.model is not None), None)
+
+
+def in_shared_model(node: Node) -> bool:
+    """Whether a node lies in a model block call that shares another's model (`share: tower`):
+    Keras calls that model again, and makes no layer for it."""
+    return any(frame.model is not None and frame.call.share is not None for frame in node.scope)
 
 
 def iter_ports(inputs):
@@ -345,7 +366,8 @@ class _Expander:
         """The instances of a block call, each taking the previous one's output."""
         value, frames = None, []
         for name in names:
-            frame = Frame(prefix + name, block_name, call.where, call, name)
+            model = self.spec.blocks[block_name].model
+            frame = Frame(prefix + name, block_name, call.where, call, name, model)
             group = Group(frame, [])
             value = self.block(block_name, args, inputs, nesting + (frame,), group)
             frames.append(frame)

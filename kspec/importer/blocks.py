@@ -37,8 +37,9 @@ class Block:
     params: dict  # name -> default, None where a call must give it
     layers: list[dict]
     inputs: list[str]
-    output: str
+    output: object  # a reference, or a list of them (a nested model's outputs)
     calls: int = 0
+    model: str | None = None  # "sequential" or "functional" for a nested model's block
 
 
 @dataclass

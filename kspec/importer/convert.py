@@ -76,7 +76,7 @@ def imported_config(
 ) -> Imported:
     """As from_keras_config, with the list of settings the spec could not carry; with the
     `model` itself, custom classes get the contracts measured on it."""
-    spec = SpecData(functional_graph(config, class_name))
+    spec = SpecData(functional_graph(config, class_name, flat=flat))
     lines = writing.heading(spec.name())
     inputs = spec.inputs()
     lines += writing.inputs_section(inputs)
@@ -87,7 +87,7 @@ def imported_config(
     found = Discovered(layers, outputs) if flat else discover([n for n, _ in inputs], layers, outputs)
     lines += writing.layers_section(found.layers)
     lines += writing.outputs_section(found.outputs)
-    lines += writing.blocks_section(found.blocks)
+    lines += writing.blocks_section(found.blocks + spec.model_blocks())
     contracts = measured_contracts(model, spec.custom) if model is not None and spec.custom else {}
     lines += writing.custom_section(spec.custom, contracts)
     settings, not_carried = compile_settings(compile_config, output_names(found.outputs))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..catalog import catalog
 from ..ir import snake_case
+from .graph import NESTED, nested_graph
 from .refusals import ImportRefused
 from .values import DEFAULT_DTYPE, SKIPPED_ARGS, dtype_name, equals_default, spec_value
 
@@ -41,9 +42,36 @@ class SpecData:
     """The spec's parts of a flat Functional config. `custom` fills in as layers() meets classes
     that are not public `keras.layers` classes."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, parent: SpecData | None = None):
         self.config = config
-        self.custom: dict[str, str] = {}  # class name -> module:class
+        # class name -> module:class; and nested model name -> its model block (blocks.Block),
+        # both shared with the SpecData of the model this one is nested in
+        self.custom: dict[str, str] = parent.custom if parent else {}
+        self.blocks: dict = parent.blocks if parent else {}
+
+    def model_blocks(self) -> list:
+        """The model blocks of the nested models met, inner ones first (blocks.Block)."""
+        return list(self.blocks.values())
+
+    def _model_block(self, entry: dict) -> str:
+        """The model block of a nested Sequential or Functional model: its name (the model's in
+        CapWords, unique), made the first time the model is met."""
+        from .blocks import Block
+
+        inner = SpecData(nested_graph(entry), self)
+        layers = list(inner.layers())
+        outputs = inner.outputs()
+        taken = {block.name for block in self.blocks.values()}
+        words = [w for w in _identifier(entry["name"]).split("_") if w]
+        base = "".join(w[:1].upper() + w[1:] for w in words) or "Model"
+        name, count = base, 1
+        while name in taken or catalog().layer(name) is not None:
+            count += 1
+            name = f"{base}{count}"
+        kind = "sequential" if entry["class_name"] == "Sequential" else "functional"
+        block = Block(name, {}, layers, [n for n, _ in inner.inputs()], outputs, model=kind)
+        self.blocks[entry["name"]] = block
+        return name
 
     def name(self) -> str:
         """The model's name as an identifier."""
@@ -91,8 +119,11 @@ class SpecData:
     def _call(self, entry, node, call_index, previous, position) -> dict:
         name = entry["name"] if call_index == 0 else f"{entry['name']}_call{call_index + 1}"
         item: dict = {"name": name}
+        nested = entry["class_name"] in NESTED
         if _is_operation(entry) and _layer_for_operation(entry) is None:
             item.update(self._op(entry, node, position))
+        elif call_index == 0 and nested:
+            item["type"] = self._model_block(entry)
         elif call_index == 0:
             item["type"] = self._type_of(entry, position)
             constant = _constant_operand(entry) if _is_operation(entry) else None
@@ -110,7 +141,7 @@ class SpecData:
                 item["inputs"] = inputs
         elif item["inputs"] == previous:
             del item["inputs"]
-        if not _is_operation(entry):
+        if not _is_operation(entry) and not nested:
             constants = _call_arguments(entry["class_name"], node)
             if constants:
                 item["call"] = constants
@@ -232,6 +263,14 @@ class SpecData:
                 ):
                     return True
                 cfg = entry["config"]
+                if entry["class_name"] in NESTED:
+                    found = nested_graph(entry)["output_layers"]
+                    return (
+                        isinstance(found, dict)
+                        or bool(found)
+                        and not isinstance(found[0], str)
+                        and len(found) > 1
+                    )
                 if cfg.get("return_state"):
                     return True
                 inner = cfg.get("layer", {}) if isinstance(cfg.get("layer"), dict) else {}
