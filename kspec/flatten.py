@@ -43,6 +43,7 @@ class Frame(NamedTuple):
     call: Call  # the block call as written
     local: str  # the instance's name in the scope that makes the call: res2_2, or block_1 inside a block
     model: str | None = None  # "functional" or "sequential": the call builds a nested Keras model
+    ports: tuple = ()  # the Ports given to the block's inputs, in order
 
 
 class Node(NamedTuple):
@@ -367,7 +368,8 @@ class _Expander:
         value, frames = None, []
         for name in names:
             model = self.spec.blocks[block_name].model
-            frame = Frame(prefix + name, block_name, call.where, call, name, model)
+            given = tuple(inputs) if isinstance(inputs, list) else (inputs,)
+            frame = Frame(prefix + name, block_name, call.where, call, name, model, given)
             group = Group(frame, [])
             value = self.block(block_name, args, inputs, nesting + (frame,), group)
             frames.append(frame)

@@ -13,12 +13,17 @@ class FunctionalWriter(ModuleWriter):
     style = "functional"
 
     def definitions(self) -> list[str]:
+        self.prepare()
+        return [*(self.block_function(name) for name in self.templates), self.build_function()]
+
+    def prepare(self) -> None:
+        """The function name of every block, the block calls written inline, the layers shared,
+        and the lowered instance each block's function is written from."""
         self.block_functions = {name: snake_name(name) for name in self.spec.blocks}
         graph = flatten(self.spec)
         self.crossed = shared_across(graph)
         self.share_targets = {node.share for node in graph.nodes if node.share and not in_shared_model(node)}
         self.templates = first_instances(graph.root, self.inline)
-        return [*(self.block_function(name) for name in self.templates), self.build_function()]
 
     def is_model(self, block_name: str | None) -> bool:
         return block_name in self.spec.blocks and self.spec.blocks[block_name].model is not None
@@ -271,3 +276,47 @@ def first_instances(root: Group, inline) -> dict:
 
     visit(root)
     return found
+
+
+def model_functions(writer) -> tuple[list[str], dict]:
+    """For the sequential and subclass styles: the functions that build the spec's model blocks
+    (and of the blocks those use), as the Functional style writes them, and each block's
+    function name."""
+    functional = FunctionalWriter(writer.spec, writer.source_path, writer.source_text)
+    functional.values = writer.values
+    functional.prepare()
+    needed: set = set()
+
+    def visit(group: Group) -> None:
+        for step in group.steps:
+            for instance in step.instances:
+                if instance.group is not None and step.call.share is None:
+                    needed.add(instance.group.frame.block)
+                    visit(instance.group)
+
+    for name, group in functional.templates.items():
+        if functional.is_model(name):
+            needed.add(name)
+            visit(group)
+    parts = [functional.block_function(name) for name in functional.templates if name in needed]
+    return parts, {name: functional.block_functions[name] for name in needed}
+
+
+def new_model(spec, frame, function: str, args: dict, values, name, dtype_of) -> Call:
+    """`tower(keras.KerasTensor((None, 8), dtype="float32"), units=4, name="tower")`: a model
+    block's nested model, made where no tensors are at hand (sequential and subclass styles), on
+    symbolic tensors of the shapes static inference gives its inputs; `dtype_of(port)` writes the
+    dtype of one."""
+    from ...shapes import infer
+
+    report = infer(spec)
+    outputs = {layer.node.name: layer.output for layer in report.layers}
+    tensors = []
+    for port in frame.ports:
+        shape = report.input_shapes.get(port.node) or outputs.get(port.node)
+        shape = shape[port.index] if port.index is not None else shape
+        tensors.append(
+            (None, Call("keras.KerasTensor", [(None, constant(tuple(shape))), ("dtype", dtype_of(port))]))
+        )
+    arguments = call_arguments(spec.blocks[frame.block], args, values)
+    return Call(function, tensors + arguments + [("name", name)])
