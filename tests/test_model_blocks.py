@@ -186,3 +186,183 @@ def test_a_model_block_builds_the_model_written_by_hand_in_every_style(text, by_
     for style in styles:
         mine = kspec.build(result.spec, style, compile=False)
         assert_same_model(mine, theirs)
+
+
+@pytest.mark.parametrize("by_hand, block", [(siamese_by_hand, "Tower"), (encoder_by_hand, "Enc")])
+def test_a_nested_model_imports_as_a_model_block_and_rebuilds_exactly(tmp_path, by_hand, block):
+    """Import -> build gives the original's layer tree, configs, weight paths and parameter count,
+    loads the original's .weights.h5 (keyed by the layer tree), and predicts the same."""
+    import keras
+
+    import kspec.importer
+
+    original = by_hand()
+    original.save(tmp_path / "model.keras")
+    original.save_weights(tmp_path / "model.weights.h5")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    text = kspec.importer.from_keras(loaded)
+    result = validate_text(text)
+    assert [d for d in result.diagnostics if d.is_error] == []
+    assert list(result.spec.blocks) == [block]
+    assert result.spec.blocks[block].model == type(original.layers[2]).__name__.lower().replace(
+        "model", "functional"
+    )
+    rebuilt = kspec.build(result.spec, "functional", compile=False)
+    assert tree(rebuilt) == tree(original)
+    assert [layer.name for layer in rebuilt.layers] == [layer.name for layer in original.layers]
+    assert leaf_configs(rebuilt) == leaf_configs(original)
+    assert [w.path for w in rebuilt.weights] == [w.path for w in original.weights]
+    assert rebuilt.count_params() == original.count_params()
+    rebuilt.load_weights(tmp_path / "model.weights.h5")
+    for mine, theirs in zip(rebuilt.weights, original.weights):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+    x = random_inputs(original)
+    np.testing.assert_allclose(kspec_outputs(rebuilt, x), kspec_outputs(original, x), rtol=1e-6, atol=1e-6)
+
+
+def test_a_shared_nested_model_imports_as_one_model_called_twice():
+    import kspec.importer
+
+    result = validate_text(kspec.importer.from_keras(siamese_by_hand()))
+    calls = {c.name: (c.type, c.share) for c in result.spec.scope.calls}
+    assert calls == {
+        "tower": ("Tower", None),
+        "tower_call2": (None, "tower"),
+        "diff": ("Subtract", None),
+        "score": ("Dense", None),
+    }
+    assert [c.name for c in result.spec.blocks["Tower"].scope.calls] == ["dense", "proj"]
+
+
+def test_flat_import_still_inlines_a_nested_model():
+    import kspec.importer
+
+    result = validate_text(kspec.importer.from_keras(siamese_by_hand(), flat=True))
+    assert result.spec.blocks == {}
+    assert {c.name: c.share for c in result.spec.scope.calls if c.share} == {
+        "dense_call2": "dense",
+        "proj_call2": "proj",
+    }
+
+
+def test_a_nested_model_inside_a_nested_model_imports_as_model_blocks(tmp_path):
+    import keras
+
+    import kspec.importer
+
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="d")], name="inner_net")
+    x = keras.Input((4,), name="x")
+    middle = keras.Model(x, keras.layers.Dense(2, name="e")(inner(x)), name="middle")
+    y = keras.Input((4,), name="y")
+    original = keras.Model(y, middle(y), name="outer")
+    original.save_weights(tmp_path / "w.weights.h5")
+    result = validate_text(kspec.importer.from_keras(original))
+    assert {n: b.model for n, b in result.spec.blocks.items()} == {
+        "InnerNet": "sequential",
+        "Middle": "functional",
+    }
+    rebuilt = kspec.build(result.spec, "functional", compile=False)
+    assert tree(rebuilt) == tree(original)
+    rebuilt.load_weights(tmp_path / "w.weights.h5")
+    x = random_inputs(original)
+    np.testing.assert_allclose(kspec_outputs(rebuilt, x), kspec_outputs(original, x), rtol=1e-6, atol=1e-6)
+
+
+def test_summary_lists_a_nested_model_as_keras_does():
+    """One row per layer of model.layers, a nested model with its parameter total; the totals."""
+    from kspec.shapes import infer
+    from kspec.summary import keras_layers
+
+    for text, by_hand in [(SIAMESE, siamese_by_hand), (ENCODER, encoder_by_hand), (STACK, stack_by_hand)]:
+        spec = validate_text(text).spec
+        theirs = by_hand()
+        report = infer(spec)
+        rows = keras_layers(report)
+        expected = [layer for layer in theirs.layers]
+        if type(theirs).__name__ == "Sequential":
+            rows = rows[1:]  # a Sequential model does not list its input
+        assert [(r["name"], r["params"]) for r in rows] == [(l.name, l.count_params()) for l in expected]
+        nested = [r for r in rows if "layers" in r]
+        for row in nested:
+            layer = theirs.get_layer(row["name"])
+            inner = [l for l in layer.layers if type(l).__name__ != "InputLayer"]
+            assert [(r["name"], r["params"]) for r in row["layers"]] == [
+                (l.name, l.count_params()) for l in inner
+            ]
+            assert row["type"] == type(layer).__name__
+        assert report.total_params == theirs.count_params()
+
+
+def _errors(text):
+    return [(d.code, d.line, d.message) for d in validate_text(text).diagnostics if d.is_error]
+
+
+NOT_A_CHAIN = """
+kspec: 1
+name: m
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: t, type: Tower}
+outputs: t
+blocks:
+  Tower:
+    model: sequential
+    inputs: [x]
+    layers:
+      - {name: a, type: Dense, units: 4}
+      - {name: b, type: Dense, units: 4, inputs: x}
+      - {name: c, type: Concatenate, inputs: [a, b]}
+    outputs: c
+"""
+
+
+@pytest.mark.parametrize(
+    "changes, line, words",
+    [
+        ([], 15, "'b' does not take exactly the previous output"),
+        (
+            [
+                ("inputs: [x]", "inputs: [x, y]"),
+                ("units: 4}", "units: 4, inputs: x}"),
+                ("{name: t, type: Tower}", "{name: t, type: Tower, inputs: [x, x]}"),
+            ],
+            12,
+            "one input, not 2",
+        ),
+        (
+            [
+                ("      - {name: c, type: Concatenate, inputs: [a, b]}\n", ""),
+                ("outputs: c", "outputs: [b, a]"),
+                ("inputs: x}", "}"),
+            ],
+            16,
+            "one output, the last layer's",
+        ),
+    ],
+)
+def test_a_sequential_model_block_that_is_not_a_chain_is_a_located_error(changes, line, words):
+    text = NOT_A_CHAIN
+    for old, new in changes:
+        text = text.replace(old, new)
+    errors = _errors(text)
+    assert [(code, found) for code, found, _ in errors] == [("KS214", line)], errors
+    assert words in errors[0][2]
+    assert _errors(text.replace("model: sequential", "model: functional")) == []
+
+
+def test_a_layer_inside_a_nested_model_cannot_be_shared_from_outside():
+    text = SIAMESE.replace(
+        "{name: tower_right, share: tower, inputs: right}",
+        "{name: tower_right, share: tower/proj, inputs: right}",
+    )
+    text = text.replace("[tower, tower_right]", "[tower, tower_right]")
+    errors = _errors(text)
+    assert [code for code, _, _ in errors] == ["KS215"]
+    assert errors[0][1] == 9
+    assert _errors(SIAMESE.replace("    model: sequential\n", "")) == []  # a plain block's layer can be
+
+
+def test_the_model_key_takes_functional_or_sequential():
+    errors = _errors(SIAMESE.replace("model: sequential", "model: subclass"))
+    assert [(code, line) for code, line, _ in errors] == [("KS105", 15)], errors

@@ -15,7 +15,27 @@ def functional_graph(config: dict, class_name: str = "Functional", flat: bool = 
     nested models left in it where `flat`, else with each nested model one entry (a layer)."""
     if class_name == "Sequential" or "input_layers" not in config:
         config = _sequential_as_functional(config)
+    config = _outputs_by_call(config)
     return _inline_submodels(config) if flat else config
+
+
+def _outputs_by_call(config: dict) -> dict:
+    """The config with its outputs numbering a nested Functional model's calls from 0, as its
+    inbound nodes do: Keras numbers them from 1 there (its node 0 is the model's own)."""
+    functional = {e["name"] for e in config["layers"] if e["class_name"] == "Functional"}
+
+    def shifted(triple):
+        name, node, tensor = triple
+        return [name, node - 1, tensor] if name in functional and node > 0 else list(triple)
+
+    found = config["output_layers"]
+    if isinstance(found, dict):
+        outputs = {key: shifted(t) for key, t in found.items()}
+    elif found and isinstance(found[0], str):
+        outputs = shifted(found)
+    else:
+        outputs = [shifted(t) for t in found]
+    return {**config, "output_layers": outputs}
 
 
 def nested_graph(entry: dict) -> dict:
