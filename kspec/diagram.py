@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .flatten import keras_name
 from .shapes import ShapeReport, fmt
 
 
@@ -17,10 +18,15 @@ def _tree(report: ShapeReport):
         here = root
         for frame in layer.node.scope:
             here = here["clusters"].setdefault(
-                frame.name, {"block": frame.block, "clusters": {}, "layers": []}
+                frame.name, {"block": _block_label(frame), "clusters": {}, "layers": []}
             )
         here["layers"].append(layer)
     return root
+
+
+def _block_label(frame) -> str:
+    """A cluster's block: `Tower`, or `Tower, nested sequential model` for a model block call."""
+    return frame.block if frame.model is None else f"{frame.block}, nested {frame.model} model"
 
 
 def _edges(report: ShapeReport):
@@ -57,7 +63,7 @@ class Dialect:
         for layer in tree["layers"]:
             node = layer.node
             kind = node.type if not node.share else f"{node.type}, shares {node.share}"
-            self.lines.append(pad + self.layer_line(node.name, _label(node.name, kind, layer.output)))
+            self.lines.append(pad + self.layer_line(node.name, _label(keras_name(node), kind, layer.output)))
         for call, sub in tree["clusters"].items():
             self.lines += [pad + line for line in self.cluster_open(call, sub["block"])]
             self._emit(sub, depth + 1)

@@ -177,15 +177,19 @@ def kspec_outputs(model, x):
 )
 def test_a_model_block_builds_the_model_written_by_hand_in_every_style(text, by_hand):
     from kspec.backends.styles import allowed_styles
+    from kspec.sharding import spec_weights
 
     result = validate_text(text)
     assert [d for d in result.diagnostics if d.is_error] == []
     theirs = by_hand()
     styles = allowed_styles(result.spec)
     assert ("sequential" in styles) == (text is STACK)
+    planned = spec_weights(result.spec)
     for style in styles:
         mine = kspec.build(result.spec, style, compile=False)
         assert_same_model(mine, theirs)
+        # the sharding plan's paths are Keras's: `tower/dense/kernel` in a nested Sequential
+        assert [w.paths[style] for w in planned] == [w.path for w in mine.weights]
 
 
 @pytest.mark.parametrize("by_hand, block", [(siamese_by_hand, "Tower"), (encoder_by_hand, "Enc")])
