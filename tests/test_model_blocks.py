@@ -370,3 +370,36 @@ def test_a_layer_inside_a_nested_model_cannot_be_shared_from_outside():
 def test_the_model_key_takes_functional_or_sequential():
     errors = _errors(SIAMESE.replace("model: sequential", "model: subclass"))
     assert [(code, line) for code, line, _ in errors] == [("KS105", 15)], errors
+
+
+def test_sequential_models_nested_in_sequential_models_import_and_build_in_every_style(tmp_path):
+    """As an augmentation Sequential inside a Sequential model: sequential model blocks calling
+    one another, rebuilt in each style with the original's tree, configs and weight paths."""
+    import keras
+
+    import kspec.importer
+    from kspec.backends.styles import allowed_styles
+    from kspec.sharding import spec_weights
+
+    deep = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, name="dd")], name="deep")
+    aug = keras.Sequential([keras.Input((6,)), keras.layers.Dense(6, name="d0"), deep], name="aug")
+    original = keras.Sequential(
+        [keras.Input((6,), name="x"), aug, keras.layers.Dense(2, name="head")], name="outer"
+    )
+    original.save_weights(tmp_path / "w.weights.h5")
+    spec = validate_text(kspec.importer.from_keras(original)).spec
+    assert {n: b.model for n, b in spec.blocks.items()} == {"Deep": "sequential", "Aug": "sequential"}
+    assert allowed_styles(spec) == ["sequential", "functional", "subclass"]
+    for style in allowed_styles(spec):
+        rebuilt = kspec.build(spec, style, compile=False)
+        assert tree(rebuilt) == tree(original)
+        assert leaf_configs(rebuilt) == leaf_configs(original)
+        assert paths(rebuilt) == paths(original)
+        assert [w.paths[style] for w in spec_weights(spec)] == [w.path for w in rebuilt.weights]
+        if style == "subclass":
+            continue  # its .weights.h5 is keyed by its attributes, not by a Sequential's layer list
+        rebuilt.load_weights(tmp_path / "w.weights.h5")
+        x = random_inputs(original)
+        np.testing.assert_allclose(
+            kspec_outputs(rebuilt, x), kspec_outputs(original, x), rtol=1e-6, atol=1e-6
+        )

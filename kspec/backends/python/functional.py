@@ -147,9 +147,25 @@ class FunctionalWriter(ModuleWriter):
         group = self.templates[block_name]
         if block.model == "sequential":
             items = [*entries.values()]
+            [var] = inputs.values()
             for step in group.steps:
                 for instance in step.instances:
-                    items.append(values.layer(step.call.type, step.call.args, constant(instance.local)))
+                    frame = instance.group.frame if instance.group is not None else None
+                    if frame is None:
+                        items.append(values.layer(step.call.type, step.call.args, constant(instance.local)))
+                        continue
+                    function = self.block_functions[frame.block]
+                    dtype = Atom(f"{var}.dtype")
+                    made = new_model(
+                        self.spec,
+                        frame,
+                        function,
+                        step.call.args,
+                        values,
+                        constant(instance.local),
+                        lambda port: dtype,
+                    )
+                    items.append(made)
             model = Call("keras.Sequential", [(None, Seq(items)), ("name", Atom(name_var))])
             lines += statement("return ", model, INDENT)
             return "\n".join(lines)
