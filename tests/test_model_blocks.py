@@ -403,3 +403,23 @@ def test_sequential_models_nested_in_sequential_models_import_and_build_in_every
         np.testing.assert_allclose(
             kspec_outputs(rebuilt, x), kspec_outputs(original, x), rtol=1e-6, atol=1e-6
         )
+
+
+def test_a_model_block_on_an_unknown_shape_is_for_the_functional_style_only():
+    """The subclass and sequential styles make a nested model on tensors of its inputs' static
+    shapes: where a custom layer without a contract hides them, KS211 at the block call."""
+    from kspec.backends.styles import allowed_styles
+    from kspec.diagnostics import SpecError
+
+    text = STACK.replace("type: Dense, units: 6}\n  - {name: tower", "type: Thing}\n  - {name: tower")
+    text += "custom:\n  Thing: kspec_test_layers:Thing\n"
+    result = validate_text(text)
+    assert [d for d in result.diagnostics if d.is_error] == []
+    assert allowed_styles(result.spec) == ["functional"]
+    for style in ("sequential", "subclass"):
+        with pytest.raises(SpecError) as raised:
+            kspec.generate(result.spec, style)
+        [error] = raised.value.diagnostics
+        assert (error.code, error.line) == ("KS211", 8)
+        assert "'tower_1'" in error.message
+    assert "def tower(" in kspec.generate(result.spec, "functional")

@@ -35,5 +35,27 @@ def sequential_problem(spec, graph: FlatGraph | None = None) -> tuple | None:
     return None
 
 
+def unshaped_model(spec):
+    """The first model block call whose input shapes static inference does not know, or None:
+    the sequential and subclass styles make its nested model on tensors of those shapes."""
+    from ..shapes import infer
+
+    if all(block.model is None for block in spec.blocks.values()):
+        return None
+    report = infer(spec)
+    known = {layer.node.name: layer.output for layer in report.layers}
+    known.update(report.input_shapes)
+    for node in flatten(spec).nodes:
+        for frame in node.scope:
+            if frame.model is not None and any(known.get(port.node) is None for port in frame.ports):
+                return frame
+    return None
+
+
 def allowed_styles(spec) -> list[str]:
-    return [s for s in STYLES if s != "sequential" or sequential_problem(spec) is None]
+    return [
+        s
+        for s in STYLES
+        if (s != "sequential" or sequential_problem(spec) is None)
+        and (s == "functional" or unshaped_model(spec) is None)
+    ]
