@@ -423,3 +423,38 @@ def test_a_model_block_on_an_unknown_shape_is_for_the_functional_style_only():
         assert (error.code, error.line) == ("KS211", 8)
         assert "'tower_1'" in error.message
     assert "def tower(" in kspec.generate(result.spec, "functional")
+
+
+def test_a_nested_functional_model_is_one_layer_of_a_sequential_stack():
+    """The sequential style takes a model block call as one layer, whatever its inside."""
+    import keras
+
+    import kspec.importer
+    from kspec.backends.styles import allowed_styles, sequential_problem
+
+    x = keras.Input((6,), name="x")
+    branches = keras.layers.Concatenate(name="cat")(
+        [keras.layers.Dense(2, name="a")(x), keras.layers.Dense(3, name="b")(x)]
+    )
+    inner = keras.Model(x, branches, name="fork")
+    y = keras.Input((5,), name="y")
+    identity = keras.Model(y, keras.layers.Dense(5, name="c")(y), name="after")
+    original = keras.Sequential(
+        [keras.Input((6,), name="s"), inner, identity, keras.layers.Dense(1, name="head")], name="stack"
+    )
+    spec = validate_text(kspec.importer.from_keras(original)).spec
+    assert allowed_styles(spec) == ["sequential", "functional", "subclass"]
+    rebuilt = kspec.build(spec, "sequential", compile=False)
+    assert type(rebuilt).__name__ == "Sequential"
+    assert tree(rebuilt) == tree(original)
+    assert paths(rebuilt) == paths(original)
+    text = STACK.replace("type: Tower, repeat: 2}", "type: Tower, repeat: 2, inputs: x}")
+    text = text.replace(
+        "{name: head, type: Dense, units: 1}", "{name: head, type: Add, inputs: [tower, pre]}"
+    )
+    spec = validate_text(text).spec
+    node, reason = sequential_problem(spec)
+    assert (node.name, reason) == (
+        "tower_1_dense_1",
+        "the nested model 'tower_1' does not take exactly the previous layer's output",
+    )
