@@ -76,6 +76,11 @@ class Dialect:
         return []
 
 
+def _mermaid_id(name: str) -> str:
+    """A node name as a Mermaid id: `tower/dense` (a layer of a nested model) as `tower__dense`."""
+    return name.replace("/", "__")
+
+
 class Mermaid(Dialect):
     def opening(self):
         return ["flowchart TD"]
@@ -84,20 +89,20 @@ class Mermaid(Dialect):
         return f'  {name}[/"{"<br/>".join(label)}"/]'
 
     def layer_line(self, name, label):
-        return f'{name}["{"<br/>".join(label)}"]'
+        return f'{_mermaid_id(name)}["{"<br/>".join(label)}"]'
 
     def cluster_open(self, call, block):
-        return [f'subgraph {call}__block ["{call}: {block}"]']
+        return [f'subgraph {_mermaid_id(call)}__block ["{call}: {block}"]']
 
     def cluster_close(self):
         return "end"
 
     def edge_line(self, source, target, label):
         arrow = f"-->|{label}|" if label else "-->"
-        return f"  {source} {arrow} {target}"
+        return f"  {_mermaid_id(source)} {arrow} {_mermaid_id(target)}"
 
     def output_lines(self, node, label, source):
-        return [f'  {node}(["{label}"])', f"  {source} --> {node}"]
+        return [f'  {node}(["{label}"])', f"  {_mermaid_id(source)} --> {node}"]
 
 
 class Dot(Dialect):

@@ -1,8 +1,8 @@
 """Expand blocks and repeats into a flat graph of concrete layer calls.
 
 The flat graph is what Keras builds: one node per layer call, named as Keras
-will name it (`res1_conv_a`, `res2_2_conv_a`), with block parameters
-substituted. Shape inference, the functional and sequential generators and
+will name it (`res1_conv_a`, `res2_2_conv_a`; `tower/dense` in the nested model
+`tower`, where Keras names it `dense`), with block parameters substituted. Shape inference, the functional and sequential generators and
 the live builder all read it. It expects a spec without errors.
 """
 
@@ -65,13 +65,17 @@ class Node(NamedTuple):
         return list(iter_ports(self.inputs))
 
 
-def keras_name(node: Node) -> str:
-    """The name Keras gives a node's layer: its name after the innermost nested model's
-    (`tower_dense` in the model block call `tower` is `dense`)."""
-    for frame in reversed(node.scope):
-        if frame.model is not None:
-            return node.name[len(frame.name) + 1 :]
-    return node.name
+def _joint(frame: Frame) -> str:
+    """What joins a block call's name and its layers' in their nodes' names: `_` as in their
+    Keras names (`res1_conv`), or `/` in a nested model (`tower/dense`), whose layers' Keras names
+    are their own and may equal the names of layers outside it."""
+    return "_" if frame.model is None else "/"
+
+
+def keras_name(node: Node | Frame) -> str:
+    """The name Keras gives a node's layer, or a model block call's nested model: its name in
+    the innermost nested model (`tower/dense` is `dense`; Keras names have no `/`)."""
+    return node.name.rpartition("/")[2]
 
 
 def model_frame(node: Node) -> Frame | None:
@@ -340,7 +344,7 @@ class _Expander:
             )
             outer, value = self.sharing, None
             for name, frame in zip(names, target.frames):
-                self.sharing = (prefix + name + "_", frame.name + "_")
+                self.sharing = (prefix + name + _joint(frame), frame.name + _joint(frame))
                 # With the target call's parameters, which its layers' call arguments ($causal) read
                 # (here, and in the frame for the writers).
                 args = substitute(frame.call.args, params, [])  # what fails is the target's error
@@ -384,5 +388,5 @@ class _Expander:
         params.update(args)
         given = inputs if isinstance(inputs, list) else [inputs]
         env = dict(zip(block.scope.inputs, given))
-        items = self.scope(block.scope, env, nesting[-1].name + "_", params, nesting, group)
+        items = self.scope(block.scope, env, nesting[-1].name + _joint(nesting[-1]), params, nesting, group)
         return _BlockValue(block.scope.outputs, [port for _, port in items], [nesting[-1]])

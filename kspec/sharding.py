@@ -75,11 +75,9 @@ def _itemsize(args: dict) -> int:
 def _paths(spec, node, inner: str) -> dict:
     models = [frame for frame in node.scope if frame.model is not None]
     if models:  # built by its nested model, outside the styles' scopes: the same in every style
-        own = models[-1]
-        outer = models[-2].name + "_" if len(models) > 1 else ""
         path = f"{keras_name(node)}/{inner}"
-        if own.model == "sequential":  # a Sequential builds its layers under its own name
-            path = f"{own.name[len(outer):]}/{path}"
+        if models[-1].model == "sequential":  # a Sequential builds its layers under its own name
+            path = f"{keras_name(models[-1])}/{path}"
         return dict.fromkeys(STYLES, path)
     frames = [frame.name for frame in node.scope]
     return {

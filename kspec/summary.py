@@ -50,7 +50,7 @@ def _layer_rows(report: ShapeReport, layers: list, depth: int) -> list[dict]:
             params = [other.params for other in inside]
             trainable = [other.trainable for other in inside]
             row = {
-                "name": _keras_name(frame.name, node.scope[index - 1] if index else None),
+                "name": keras_name(frame),
                 "type": "Sequential" if frame.model == "sequential" else "Functional",
                 "output_shape": _shape(_exit_shape(report, inside)),
                 "params": None if None in params else sum(params),
@@ -115,10 +115,6 @@ def _shared_model(report: ShapeReport, frame, index: int):
         if len(node.scope) > index and node.scope[index] is frame and node.share:
             return report.graph.node(node.share).scope[index].name
     return None
-
-
-def _keras_name(name: str, outer) -> str:
-    return name[len(outer.name) + 1 :] if outer is not None and outer.model is not None else name
 
 
 def _port_name(report: ShapeReport, port, depth: int) -> str:

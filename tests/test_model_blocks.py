@@ -455,6 +455,35 @@ def test_a_nested_functional_model_is_one_layer_of_a_sequential_stack():
     spec = validate_text(text).spec
     node, reason = sequential_problem(spec)
     assert (node.name, reason) == (
-        "tower_1_dense_1",
+        "tower_1/dense_1",
         "the nested model 'tower_1' does not take exactly the previous layer's output",
     )
+
+
+def test_a_nested_models_layers_may_share_names_with_the_outer_models():
+    """Keras names a nested model's layers in their own model: `tower` with `dense` beside an
+    outer `tower_dense` (or `dense`) is one model, and the lowered graph keeps them apart."""
+    from kspec.flatten import flatten, keras_name
+    from kspec.shapes import infer
+    from kspec.summary import keras_layers
+
+    text = STACK.replace("{name: tower, type: Tower, repeat: 2}", "{name: tower, type: Tower}")
+    text = text.replace("name: head,", "name: tower_dense_1,").replace(
+        "outputs: head", "outputs: tower_dense_1"
+    )
+    spec = validate_text(text).spec
+    assert [(n.name, keras_name(n)) for n in flatten(spec).nodes] == [
+        ("pre", "pre"),
+        ("tower/dense_1", "dense_1"),
+        ("tower/dense_2", "dense_2"),
+        ("tower_dense_1", "tower_dense_1"),
+    ]
+    rows = keras_layers(infer(spec))
+    assert [(r["name"], r["inputs"]) for r in rows[1:]] == [
+        ("pre", ["x"]),
+        ("tower", ["pre"]),
+        ("tower_dense_1", ["tower"]),
+    ]
+    model = kspec.build(spec, "functional", compile=False)
+    assert [layer.name for layer in model.layers] == ["x", "pre", "tower", "tower_dense_1"]
+    assert [layer.name for layer in model.get_layer("tower").layers] == ["dense_1", "dense_2"]
