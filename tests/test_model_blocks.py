@@ -487,3 +487,21 @@ def test_a_nested_models_layers_may_share_names_with_the_outer_models():
     model = kspec.build(spec, "functional", compile=False)
     assert [layer.name for layer in model.layers] == ["x", "pre", "tower", "tower_dense_1"]
     assert [layer.name for layer in model.get_layer("tower").layers] == ["dense_1", "dense_2"]
+
+
+def test_per_output_compile_settings_name_a_nested_models_output_as_keras_does():
+    """Keras names an output that a nested model makes after the nested model (`tower`)."""
+    text = (
+        SIAMESE.replace("outputs: score", "outputs: [score, tower]")
+        + "compile:\n  loss: {score: mse, tower: mae}\n"
+    )
+    result = validate_text(text)
+    assert [d for d in result.diagnostics if d.is_error] == []
+    model = kspec.build(result.spec, "functional")
+    assert model.output_names == ["score", "tower"]
+    x = random_inputs(model)
+    model.fit(x, [np.zeros((3, 1)), np.zeros((3, 2))], epochs=1, verbose=0)
+    wrong = validate_text(text.replace("tower: mae", "tower_proj: mae"))  # the name before
+    assert [(d.code, d.message) for d in wrong.diagnostics] == [
+        ("KS501", "'tower_proj' names no output (did you mean 'tower'?)")
+    ]

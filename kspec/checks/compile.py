@@ -24,8 +24,8 @@ def keras_output_name(spec: Spec, ref: Ref, prefix: str = "", scope=None) -> str
         return prefix + ref.name
     name = instance_name(call, call.repeat or 1)  # the last repetition makes the output
     block = spec.blocks.get(call.type) if call.type else None
-    if block is None or block.scope.outputs is None or not block.scope.outputs.items:
-        return prefix + name
+    if block is None or block.scope.outputs is None or not block.scope.outputs.items or block.model:
+        return prefix + name  # a nested model's outputs are its own: Keras names them after it
     index = output_index(block.scope.outputs, ref.output)
     chosen = block.scope.outputs.refs[index or 0]
     return keras_output_name(spec, chosen, prefix + name + "_", block.scope)
