@@ -19,7 +19,7 @@ class SequentialWriter(ModuleWriter):
         [spec_input] = spec.inputs.values()
         items = [self.input_expr(spec_input)]
         functions, names = model_functions(self)
-        made = set()
+        made, dtype = set(), constant(spec_input.dtype)  # one input: every tensor's dtype
         for node in flatten(spec).nodes:
             frame = model_frame(node)
             if frame is None:
@@ -27,9 +27,11 @@ class SequentialWriter(ModuleWriter):
             elif frame.name not in made:  # a model block call: its nested model, once
                 made.add(frame.name)
                 args = written_args(spec, frame.call.args, node.scope[: node.scope.index(frame)])
-                dtype = lambda port: constant(spec_input.dtype)  # noqa: E731 (one input, one dtype)
+                made_by = names[frame.block]
                 items.append(
-                    new_model(spec, frame, names[frame.block], args, self.values, constant(frame.name), dtype)
+                    new_model(
+                        spec, frame, made_by, args, self.values, constant(frame.name), lambda port: dtype
+                    )
                 )
         model = Call("keras.Sequential", [(None, Seq(items)), ("name", constant(spec.name))])
         lines, body = self.build_opening(
