@@ -505,3 +505,34 @@ def test_per_output_compile_settings_name_a_nested_models_output_as_keras_does()
     assert [(d.code, d.message) for d in wrong.diagnostics] == [
         ("KS501", "'tower_proj' names no output (did you mean 'tower'?)")
     ]
+
+
+@pytest.mark.slow
+def test_a_keras_application_used_as_a_layer_imports_as_a_model_block_with_blocks_inside(tmp_path):
+    """Transfer learning: MobileNetV2 as a layer. Its repeated runs become blocks inside the model
+    block; its name, no identifier, is written as one and said; the weights file loads."""
+    import keras
+
+    import kspec.importer
+
+    base = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(32, 32, 3))
+    x = keras.Input((32, 32, 3), name="image")
+    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(base(x))
+    original = keras.Model(x, keras.layers.Dense(3, name="head")(pooled), name="transfer")
+    original.save_weights(tmp_path / "w.weights.h5")
+    imported = kspec.importer.imported_model(original)
+    flat = kspec.importer.from_keras(original, flat=True)
+    assert imported.not_carried == [
+        "the nested model 'mobilenetv2_1.00_32' is named 'mobilenetv2_1_00_32': "
+        "a spec's names have letters, digits and _ only"
+    ]
+    spec = validate_text(imported.text).spec
+    model_blocks = [name for name, block in spec.blocks.items() if block.model]
+    assert model_blocks == ["Mobilenetv210032"] and len(spec.blocks) > 1
+    assert 2 * len(imported.text) < len(flat)
+    rebuilt = kspec.build(spec, "functional", compile=False)
+    assert [w.path for w in rebuilt.weights] == [w.path for w in original.weights]
+    assert leaf_configs(rebuilt) == leaf_configs(original)
+    rebuilt.load_weights(tmp_path / "w.weights.h5")
+    x = random_inputs(original)
+    np.testing.assert_allclose(kspec_outputs(rebuilt, x), kspec_outputs(original, x), rtol=1e-5, atol=1e-5)
