@@ -11,20 +11,25 @@ from __future__ import annotations
 def layers_by_name(model) -> dict:
     """The model's layers by name, with kspec's block layers and nested models opened.
 
+    A nested model's layers are named after it, `tower/dense`, as kspec's lowered graph names
+    them (Keras names them in their own model, so two nested models may both have a `dense`).
     A Keras layer that holds others (an LSTM and its cell, Bidirectional) is one entry,
     with all its weights: its inner layers' names are Keras's own, not the spec's.
     """
     import keras
 
     found = {}
-    todo = list(model._flatten_layers(include_self=False, recursive=False))
+    todo = [("", layer) for layer in model._flatten_layers(include_self=False, recursive=False)]
     while todo:
-        layer = todo.pop(0)
+        prefix, layer = todo.pop(0)
         registered = keras.saving.get_registered_name(type(layer))
+        inner = prefix + layer.name + "/" if isinstance(layer, keras.Model) else prefix
         if isinstance(layer, keras.Model) or registered.startswith("kspec."):
-            todo[:0] = list(layer._flatten_layers(include_self=False, recursive=False))
+            todo[:0] = [
+                (inner, child) for child in layer._flatten_layers(include_self=False, recursive=False)
+            ]
         elif not isinstance(layer, keras.layers.InputLayer):
-            found[layer.name] = layer
+            found[prefix + layer.name] = layer
     return found
 
 

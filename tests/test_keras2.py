@@ -290,7 +290,8 @@ def test_migrate_keeps_weights_and_predictions(saved_keras2, name, fmt):
     migrated = migrate(path, weights)
     new = migrated.model
     # Every layer with weights moved, with the same values under the same name.
-    leaves, built = _leaves(old), layers_by_name(new)  # nested models (model blocks) opened
+    leaves = _leaves(old)
+    built = {layer.name: layer for layer in layers_by_name(new).values()}  # nested models opened
     with_weights = [layer.name for layer in leaves if layer.weights]
     assert [line.partition(":")[0] for line in migrated.moved] == with_weights
     for layer in leaves:

@@ -536,3 +536,24 @@ def test_a_keras_application_used_as_a_layer_imports_as_a_model_block_with_block
     rebuilt.load_weights(tmp_path / "w.weights.h5")
     x = random_inputs(original)
     np.testing.assert_allclose(kspec_outputs(rebuilt, x), kspec_outputs(original, x), rtol=1e-5, atol=1e-5)
+
+
+def test_weights_by_name_tell_two_nested_models_with_the_same_layer_names_apart(tmp_path):
+    """tower_1 and tower_2 both have dense_1: by name they are tower_1/dense_1 and tower_2/dense_1,
+    the names of the lowered graph, in every style."""
+    from kspec.flatten import flatten
+    from kspec.weights import layers_by_name
+
+    spec = validate_text(STACK).spec
+    source = kspec.build(spec, "functional", compile=False)
+    weighted = [n.name for n in flatten(spec).nodes]
+    for style in ("sequential", "subclass"):
+        target = kspec.build(spec, style, compile=False)
+        assert sorted(layers_by_name(target)) == sorted(weighted)
+        assert sorted(kspec.transfer_weights(source, target)) == sorted(weighted)
+        x = random_inputs(source)
+        np.testing.assert_allclose(kspec_outputs(target, x), kspec_outputs(source, x), rtol=1e-6, atol=1e-6)
+    kspec.save_named_weights(source, tmp_path / "w.npz")
+    again = kspec.build(spec, "subclass", compile=False)
+    assert sorted(kspec.load_named_weights(again, tmp_path / "w.npz")) == sorted(weighted)
+    np.testing.assert_allclose(kspec_outputs(again, x), kspec_outputs(source, x), rtol=1e-6, atol=1e-6)
