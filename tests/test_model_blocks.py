@@ -145,6 +145,13 @@ def leaf_configs(model):
     return {name: comparable_config(layer) for name, layer in layers_by_name(model).items()}
 
 
+def serialized(layer) -> str:
+    """A layer's config as saved (tuples and lists alike)."""
+    import json
+
+    return json.dumps(layer.get_config(), sort_keys=True, default=str)
+
+
 def random_inputs(model, seed=0):
     rng = np.random.default_rng(seed)
     return [rng.standard_normal((3, *t.shape[1:])).astype("float32") for t in model.inputs]
@@ -215,6 +222,8 @@ def test_a_nested_model_imports_as_a_model_block_and_rebuilds_exactly(tmp_path, 
     assert tree(rebuilt) == tree(original)
     assert [layer.name for layer in rebuilt.layers] == [layer.name for layer in original.layers]
     assert leaf_configs(rebuilt) == leaf_configs(original)
+    nested = original.layers[2].name
+    assert serialized(rebuilt.get_layer(nested)) == serialized(loaded.get_layer(nested))  # inputs too
     assert [w.path for w in rebuilt.weights] == [w.path for w in original.weights]
     assert rebuilt.count_params() == original.count_params()
     rebuilt.load_weights(tmp_path / "model.weights.h5")
