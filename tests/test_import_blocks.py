@@ -324,9 +324,10 @@ def test_a_keras_name_made_twice_in_the_expanded_model_is_located(edit, line):
 
 @pytest.mark.keras
 @pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
-def test_a_nested_tower_shared_between_two_inputs_imports_from_a_keras_file(tmp_path):
-    """The siamese case (`ValueError: too many values to unpack` before): each layer of the tower
-    is called on both inputs, the second call sharing it, so one set of weights."""
+def test_a_nested_tower_shared_between_two_inputs_imports_flat_from_a_keras_file(tmp_path):
+    """The siamese case with --flat (`ValueError: too many values to unpack` before): each layer of
+    the tower is called on both inputs, the second call sharing it, so one set of weights (without
+    --flat, the tower is a model block: tests/test_model_blocks.py)."""
     import keras
 
     tower = keras.Sequential(
@@ -342,7 +343,7 @@ def test_a_nested_tower_shared_between_two_inputs_imports_from_a_keras_file(tmp_
     model = keras.Model([left, right], keras.layers.Dense(1, name="score")(joined))
     model.save(tmp_path / "siamese.keras")
     original = keras.saving.load_model(tmp_path / "siamese.keras")
-    result = validate_text(kspec.importer.from_keras(original))
+    result = validate_text(kspec.importer.from_keras(original, flat=True))
     assert [d for d in result.diagnostics if d.is_error] == []
     assert {c.name: c.share for c in result.spec.scope.calls if c.share} == {
         "t1_call2": "t1",

@@ -283,6 +283,7 @@ CASES = [
 @pytest.mark.parametrize("name, fmt", CASES)
 def test_migrate_keeps_weights_and_predictions(saved_keras2, name, fmt):
     from kspec.importer.migrate import migrate
+    from kspec.weights import layers_by_name
 
     path, weights, old = saved_keras2(name, fmt)
     assert keras2.is_keras2(path)
@@ -290,10 +291,11 @@ def test_migrate_keeps_weights_and_predictions(saved_keras2, name, fmt):
     new = migrated.model
     # Every layer with weights moved, with the same values under the same name.
     leaves = _leaves(old)
+    built = {layer.name: layer for layer in layers_by_name(new).values()}  # nested models opened
     with_weights = [layer.name for layer in leaves if layer.weights]
     assert [line.partition(":")[0] for line in migrated.moved] == with_weights
     for layer in leaves:
-        mine = new.get_layer(layer.name)
+        mine = built[layer.name]
         assert len(mine.weights) == len(layer.weights), layer.name
         for theirs, ours in zip(layer.weights, mine.trainable_weights + mine.non_trainable_weights):
             np.testing.assert_array_equal(
@@ -304,7 +306,7 @@ def test_migrate_keeps_weights_and_predictions(saved_keras2, name, fmt):
     # The round trip is exact: the spec builds the model Keras 3 reads from the translated config.
     read, _ = keras2.keras3_model(keras2.read_keras2(path))
     for layer in _leaves(read):
-        assert _unnamed(new.get_layer(layer.name).get_config()) == _unnamed(layer.get_config()), layer.name
+        assert _unnamed(built[layer.name].get_config()) == _unnamed(layer.get_config()), layer.name
     if name == "mlp" and fmt != "json":
         assert any(note.startswith("optimizer state") for note in migrated.not_carried)
         compiled = "\ncompile:\n  optimizer: adam\n  loss: categorical_crossentropy\n  metrics: [accuracy]\n"

@@ -42,8 +42,9 @@ class Block:
     params: dict  # name -> default, None where a call must give it
     layers: list[dict]
     inputs: list[str]
-    output: str
+    output: object  # a reference, or a list of them (a nested model's outputs)
     calls: int = 0
+    model: str | None = None  # "sequential" or "functional" for a nested model's block
 
 
 @dataclass
@@ -53,13 +54,15 @@ class Discovered:
     layers: list[dict]
     outputs: object
     blocks: list[Block] = field(default_factory=list)
+    taken: frozenset = frozenset()  # names of the spec's other blocks, which new ones avoid
 
 
-def discover(inputs: list[str], layers: list[dict], outputs) -> Discovered:
-    """The layers and outputs of a flat import, with repeated runs made block calls; the same
-    model (discover checks it), or the flat list unchanged."""
+def discover(inputs: list[str], layers: list[dict], outputs, taken=frozenset()) -> Discovered:
+    """The layers and outputs of a flat import (or of a nested model's model block), with
+    repeated runs made block calls, named apart from the blocks `taken`; the same model
+    (discover checks it), or the flat list unchanged."""
     items = _explicit(inputs, layers)
-    found = Discovered(list(items), outputs)
+    found = Discovered(list(items), outputs, taken=frozenset(taken))
     for _ in range(MAX_PASSES):
         best = max(
             (_plan(found, template) for template in _templates(found)),
@@ -233,7 +236,7 @@ def _apply(found: Discovered, classes) -> Discovered:
     renamed: dict[str, str] = {}  # a run's last layer -> the call
     blocks = list(found.blocks)
     for runs in classes:
-        block, params = _block(layers, runs, _block_name(runs[0][0], blocks))
+        block, params = _block(layers, runs, _block_name(runs[0][0], blocks, found.taken))
         blocks.append(block)
         for prefix, start, end in runs:
             call = {"name": _local_name(prefix)}
@@ -257,7 +260,7 @@ def _apply(found: Discovered, classes) -> Discovered:
     out = [
         {**item, "inputs": _renamed(item["inputs"], renamed)} if "inputs" in item else item for item in out
     ]
-    return Discovered(out, _renamed(found.outputs, renamed), blocks)
+    return Discovered(out, _renamed(found.outputs, renamed), blocks, found.taken)
 
 
 def _block(layers, runs, name: str) -> tuple[Block, dict]:
@@ -373,12 +376,12 @@ def _local_name(name: str) -> str:
     return name if name.isidentifier() and name.isascii() else "_" + name
 
 
-def _block_name(prefix: str, blocks) -> str:
+def _block_name(prefix: str, blocks, others=()) -> str:
     """CamelCase of the prefix's letters (`conv2_block1` -> ConvBlock), unique and not a layer."""
     words = re.sub(r"[0-9]+[a-z]?", " ", prefix.replace("_", " ")).split()
     base = "".join(w[:1].upper() + w[1:] for w in words)
     base = base if base.endswith("Block") else base + "Block"
-    taken = {block.name for block in blocks}
+    taken = {block.name for block in blocks} | set(others)
     name, count = base, 1
     while name in taken or catalog().layer(name) is not None:
         count += 1

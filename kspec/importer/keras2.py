@@ -837,8 +837,10 @@ def assign_weights(model, saved: dict[str, list], ordered: bool) -> list[str]:
     """Set each layer's weights from the saved ones of the layer of the same name, and a line for
     each layer whose weights moved. In Keras 2's order (trainable then not) where `ordered`, else
     matched by shape, name and path (_matched). A layer whose weights do not fit is an ImportRefused."""
+    from ..weights import layers_by_name
+
     moved = []
-    for layer in model.layers:
+    for layer in layers_by_name(model).values():  # a nested model's (a model block's) layers too
         variables = list(layer.trainable_weights) + list(layer.non_trainable_weights)
         if not variables:
             continue

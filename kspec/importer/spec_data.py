@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from ..catalog import catalog
 from ..ir import snake_case
+from .blocks import Block, discover
+from .graph import NESTED, nested_graph
 from .refusals import ImportRefused
 from .values import DEFAULT_DTYPE, SKIPPED_ARGS, dtype_name, equals_default, spec_value
 
@@ -41,9 +43,45 @@ class SpecData:
     """The spec's parts of a flat Functional config. `custom` fills in as layers() meets classes
     that are not public `keras.layers` classes."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, parent: SpecData | None = None):
         self.config = config
-        self.custom: dict[str, str] = {}  # class name -> module:class
+        # class name -> module:class; and the blocks of the nested models met (blocks.Block: each
+        # model block after the blocks it uses), both shared with the SpecData of the model this
+        # one is nested in
+        self.custom: dict[str, str] = parent.custom if parent else {}
+        self.blocks: list = parent.blocks if parent else []
+        # nested models whose names are no Keras names a spec can write (`mobilenetv2_1.00_224`)
+        # -> the identifier their calls are named by
+        self.renamed: dict[str, str] = parent.renamed if parent else {}
+
+    def renaming_notes(self) -> list[str]:
+        """What the import could not carry of the nested models' names."""
+        return [
+            f"the nested model '{old}' is named '{new}': a spec's names have letters, digits and _ only"
+            for old, new in self.renamed.items()
+        ]
+
+    def model_blocks(self) -> list:
+        """The model blocks of the nested models met, with the blocks found in their layers."""
+        return list(self.blocks)
+
+    def _model_block(self, entry: dict) -> str:
+        """The model block of a nested Sequential or Functional model: its name (the model's in
+        CapWords, unique), made the first time the model is met."""
+        inner = SpecData(nested_graph(entry), self)
+        inputs = [n for n, _ in inner.inputs()]
+        found = discover(inputs, list(inner.layers()), inner.outputs(), {b.name for b in self.blocks})
+        self.blocks += found.blocks
+        taken = {block.name for block in self.blocks}
+        words = [w for w in _identifier(entry["name"]).split("_") if w]
+        base = "".join(w[:1].upper() + w[1:] for w in words) or "Model"
+        name, count = base, 1
+        while name in taken or catalog().layer(name) is not None:
+            count += 1
+            name = f"{base}{count}"
+        kind = "sequential" if entry["class_name"] == "Sequential" else "functional"
+        self.blocks.append(Block(name, {}, found.layers, inputs, found.outputs, model=kind))
+        return name
 
     def name(self) -> str:
         """The model's name as an identifier."""
@@ -89,10 +127,16 @@ class SpecData:
         return [e for e in self.config["layers"] if e["class_name"] == "InputLayer"]
 
     def _call(self, entry, node, call_index, previous, position) -> dict:
-        name = entry["name"] if call_index == 0 else f"{entry['name']}_call{call_index + 1}"
+        nested = entry["class_name"] in NESTED
+        if nested and not entry["name"].isidentifier():
+            self.renamed[entry["name"]] = _identifier(entry["name"])
+        own = self.renamed.get(entry["name"], entry["name"])
+        name = own if call_index == 0 else f"{own}_call{call_index + 1}"
         item: dict = {"name": name}
         if _is_operation(entry) and _layer_for_operation(entry) is None:
             item.update(self._op(entry, node, position))
+        elif call_index == 0 and nested:
+            item["type"] = self._model_block(entry)
         elif call_index == 0:
             item["type"] = self._type_of(entry, position)
             constant = _constant_operand(entry) if _is_operation(entry) else None
@@ -101,7 +145,7 @@ class SpecData:
             else:
                 item.update(_arguments(entry["class_name"], entry["config"]))
         else:
-            item["share"] = entry["name"]
+            item["share"] = own
         if "inputs" not in item:
             inputs = self._inputs(
                 node, None if _is_operation(entry) else catalog().layer_call(entry["class_name"])
@@ -110,7 +154,7 @@ class SpecData:
                 item["inputs"] = inputs
         elif item["inputs"] == previous:
             del item["inputs"]
-        if not _is_operation(entry):
+        if not _is_operation(entry) and not nested:
             constants = _call_arguments(entry["class_name"], node)
             if constants:
                 item["call"] = constants
@@ -218,7 +262,8 @@ class SpecData:
         if isinstance(value, (list, tuple)):
             return [self._reference(v) for v in value]
         layer, node_index, tensor_index = value["config"]["keras_history"]
-        name = layer if node_index == 0 else f"{layer}_call{node_index + 1}"
+        own = self.renamed.get(layer, layer)
+        name = own if node_index == 0 else f"{own}_call{node_index + 1}"
         if self._multi_output(layer, node_index):
             return f"{name}.{tensor_index}"
         return name
@@ -232,6 +277,14 @@ class SpecData:
                 ):
                     return True
                 cfg = entry["config"]
+                if entry["class_name"] in NESTED:
+                    found = nested_graph(entry)["output_layers"]
+                    return (
+                        isinstance(found, dict)
+                        or bool(found)
+                        and not isinstance(found[0], str)
+                        and len(found) > 1
+                    )
                 if cfg.get("return_state"):
                     return True
                 inner = cfg.get("layer", {}) if isinstance(cfg.get("layer"), dict) else {}

@@ -10,7 +10,7 @@ from the call's.
 
 from __future__ import annotations
 
-from ...flatten import FlatGraph, Group, Instance, Step, substitute
+from ...flatten import FlatGraph, Group, Instance, Step, in_shared_model, substitute
 from ...ir import Outputs, Ref, keras_name, output_index, output_names
 from .expr import Atom, Call, Dict, Expr, Seq, constant
 from .layout import statement
@@ -40,10 +40,17 @@ class Tensor:
     def select(self, output) -> Expr:
         if output is None:
             return Atom(self.var)
+        if isinstance(self.keys, Positional):  # a nested model's outputs: a list
+            index = output if isinstance(output, int) else self.keys.index(output)
+            return Atom(f"{self.var}[{index}]")
         if self.keys is None:
             return Atom(f"{self.var}[{int(output)}]")
         key = self.keys[output] if isinstance(output, int) else output
         return Atom(f"{self.var}[{constant(key).flat()}]")
+
+
+class Positional(list):
+    """Output names of a call whose outputs come as a list (a nested model's), by position."""
 
 
 class Bound:
@@ -74,7 +81,7 @@ def shared_across(graph: FlatGraph) -> set[str]:
     written inline: a layer object cannot pass in or out of a block's function or class."""
     crossed: set[str] = set()
     for node in graph.nodes:
-        if node.share:
+        if node.share and not in_shared_model(node):  # a shared model is called again, not crossed
             target = graph.node(node.share)
             crossed |= {f.name for f in node.scope} ^ {f.name for f in target.scope}
     return crossed
