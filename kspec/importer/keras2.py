@@ -25,8 +25,10 @@ import re
 import zipfile
 from typing import NamedTuple
 
+from ..deep import deep
 from ..files import open_regular
 from ..ir import snake_case
+from .graph import layer_count
 from .refusals import ImportRefused, LoadRefused
 
 METADATA = "keras_metadata.pb"
@@ -641,14 +643,18 @@ def keras3_model(model: Keras2Model, known=None):
     """The Keras 3 model of a Keras 2 config (weights not loaded), and the translation's warnings.
 
     Keras 3 reads the translated config with its own loader for legacy configs (the one that reads
-    Keras 2 .h5 files), with safe_mode on."""
+    Keras 2 .h5 files), with safe_mode on, where its chained layers fit (kspec.deep)."""
     from keras.src.legacy.saving import saving_options, saving_utils
     from keras.src.saving import serialization_lib
 
     config, warnings = translate(model.config, known if known is not None else _known_to_keras)
-    try:
+
+    def read():  # the scopes are Keras's thread-local state: set on the thread that reads
         with saving_options.keras_option_scope(use_legacy_config=True), serialization_lib.SafeModeScope(True):
-            return saving_utils.model_from_config(config), warnings
+            return saving_utils.model_from_config(config)
+
+    try:
+        return deep(read, layer_count(config)), warnings
     except Exception as error:  # Keras's own refusal of a config, in one line
         text = " ".join(str(error).split())
         raise ImportRefused(

@@ -44,6 +44,7 @@ class SpecData:
     def __init__(self, config: dict):
         self.config = config
         self.custom: dict[str, str] = {}  # class name -> module:class
+        self._entries: dict[str, dict] | None = None
 
     def name(self) -> str:
         """The model's name as an identifier."""
@@ -224,19 +225,26 @@ class SpecData:
         return name
 
     def _multi_output(self, layer: str, node_index: int) -> bool:
-        for entry in self.config["layers"]:
-            if entry["name"] == layer:
-                nodes = entry.get("inbound_nodes") or []
-                if node_index < len(nodes) and nodes[node_index].get("kwargs", {}).get(
-                    "return_attention_scores"
-                ):
-                    return True
-                cfg = entry["config"]
-                if cfg.get("return_state"):
-                    return True
-                inner = cfg.get("layer", {}) if isinstance(cfg.get("layer"), dict) else {}
-                return bool(inner.get("config", {}).get("return_state"))
-        return False
+        entry = self._by_name().get(layer)
+        if entry is None:
+            return False
+        nodes = entry.get("inbound_nodes") or []
+        if node_index < len(nodes) and nodes[node_index].get("kwargs", {}).get("return_attention_scores"):
+            return True
+        cfg = entry["config"]
+        if cfg.get("return_state"):
+            return True
+        inner = cfg.get("layer", {}) if isinstance(cfg.get("layer"), dict) else {}
+        return bool(inner.get("config", {}).get("return_state"))
+
+    def _by_name(self) -> dict[str, dict]:
+        """Layer name -> its entry (the first of that name), made once: every reference looks
+        its layer up, and a scan per reference made a 10,000-layer import quadratic."""
+        if self._entries is None:
+            self._entries = {}
+            for entry in self.config["layers"]:
+                self._entries.setdefault(entry["name"], entry)
+        return self._entries
 
 
 def output_names(outputs) -> list[str]:
