@@ -412,8 +412,20 @@ def _translated(entry: dict, where: str, known, warnings: list[str]) -> dict:
     translated = {**entry, "class_name": class_name, "config": out}
     if "inbound_nodes" in entry:
         rnn = class_name in RNNS + ("Bidirectional",)
-        translated["inbound_nodes"] = [_node(node, rnn) for node in entry["inbound_nodes"] or []]
+        unstated = _unstated(class_name)
+        translated["inbound_nodes"] = [_node(node, rnn, unstated) for node in entry["inbound_nodes"] or []]
     return translated
+
+
+def _unstated(class_name: str) -> dict:
+    """The call arguments Keras 3 records, when a call leaves them out, with their default in the
+    layer's call() (`training=False` of an RNN or a Dropout): {name: None} for each. Keras 2
+    recorded only what a call passed, and Keras 3 records a None as nothing."""
+    from ..catalog import catalog
+
+    signature = catalog().layer_call(class_name)
+    training = signature.params.get("training") if signature is not None else None
+    return {"training": None} if training is not None and training.default is not None else {}
 
 
 def _operation_layer(entry: dict, where: str) -> dict:
@@ -444,16 +456,19 @@ def _operation_layer(entry: dict, where: str) -> dict:
     raise ImportRefused(f"{where} is {entry['config']['function']} of a tensor and {other!r}")
 
 
-def _node(node, rnn: bool):
+def _node(node, rnn: bool, unstated: dict):
     """A Keras 2 call as Keras 3 reads it. Keras 2 recorded `rnn(x, initial_state=[h, c])` as one
     call on [x, h, c], and a tensor passed by keyword (`attention(q, value=v)`) as a [layer, node,
-    tensor] triple, which Keras 3 reads only in its own form."""
+    tensor] triple, which Keras 3 reads only in its own form. The `unstated` arguments (_unstated)
+    are passed as None where the call left them out, so that Keras 3 records no value the Keras 2
+    call did not pass (`rnn(x)` is not `rnn(x, training=False)`)."""
     if not isinstance(node, list) or not node or not all(isinstance(item, list) for item in node):
         return node
-    kwargs = node[-1][3] if len(node[-1]) > 3 and isinstance(node[-1][3], dict) else {}
+    given = node[-1][3] if len(node[-1]) > 3 and isinstance(node[-1][3], dict) else {}
+    kwargs = {**unstated, **given}
     tensors = {key: value for key, value in kwargs.items() if _is_reference(value)}
     if not tensors and not (rnn and len(node) > 1):
-        return node
+        return [*node[:-1], [*node[-1][:3], kwargs]]  # Keras 3 takes the last tensor's kwargs
     kwargs = {key: _tensor(value) if key in tensors else value for key, value in kwargs.items()}
     if rnn and len(node) > 1:
         return {

@@ -89,10 +89,11 @@ def _difference(source, weights, saved, built, not_carried) -> float | None:
         not_carried.append("check: tf_keras is not installed, so predictions were not compared")
         return None
     rng = np.random.default_rng(0)
-    inputs = [
-        rng.random([2] + [OPEN_SIZE if d is None else d for d in tensor.shape[1:]]).astype("float32")
-        for tensor in built.inputs
-    ]
+    inputs = []
+    for tensor in built.inputs:
+        values = rng.random([2] + [OPEN_SIZE if d is None else d for d in tensor.shape[1:]])
+        # a boolean input (a mask) half False, so that what it masks is compared too
+        inputs.append(values < 0.5 if tensor.dtype == "bool" else values.astype("float32"))
     feed = inputs[0] if len(inputs) == 1 else inputs
     expected = old.predict(feed, verbose=0)
     found = built.predict(feed, verbose=0)
