@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
+from ..deep import deep
 from . import keras2
 from .convert import imported_model
+from .graph import layer_count
 from .refusals import ImportRefused, LoadRefused
 
 # Predictions count as equal within these (float32 kernels of Keras 2 and 3 differ in rounding).
@@ -84,7 +86,7 @@ def _difference(source, weights, saved, built, not_carried) -> float | None:
     import numpy as np
 
     try:
-        old = _old_model(source, weights, saved)
+        old = deep(lambda: _old_model(source, weights, saved), layer_count(saved.config))
     except ImportError:
         not_carried.append("check: tf_keras is not installed, so predictions were not compared")
         return None
