@@ -82,3 +82,38 @@ def test_kspec_import_of_5000_chained_layers_round_trips(tmp_path):
     text = (tmp_path / "chain.yaml").read_text()
     assert text.count("type: UnitBlock") == 2_499
     assert_same_model(kspec.build(kspec.load(text), compile=False), original)
+
+
+def test_a_callable_too_deep_for_the_recursion_limit_is_one_line_saying_what_to_do(tmp_path):
+    """A `package.module:callable` builds its model itself: too deep for the (lowered) limit,
+    `kspec import` says so in one line (exit status 1), never a traceback; 5 layers import."""
+    from click.testing import CliRunner
+
+    import keras  # noqa: F401  (imported before the limit is lowered, as kspec's own modules)
+    import kspec.importer  # noqa: F401
+    import kspec.validate  # noqa: F401
+    from kspec.cli import main
+
+    for layers in (5, 200):
+        (tmp_path / f"deep_{layers}.py").write_text(
+            "import keras\n\n\ndef make():\n    x = inputs = keras.Input((4,))\n"
+            f"    for _ in range({layers}):\n        x = keras.layers.Dense(4)(x)\n"
+            "    return keras.Model(inputs, x)\n"
+        )
+    done = {}
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_frames() + 150)
+    try:
+        for layers in (5, 200):
+            done[layers] = CliRunner().invoke(
+                main, ["import", f"deep_{layers}:make", "--path", str(tmp_path)]
+            )
+    finally:
+        sys.setrecursionlimit(limit)
+    assert done[5].exit_code == 0, done[5].output
+    assert done[200].exit_code == 1, done[200].output
+    assert done[200].stderr.splitlines()[-1] == (
+        "kspec: cannot import deep_200:make: Keras ran out of Python's recursion limit on a model "
+        "this deep (it recurses once per chained layer); a callable must build such a model itself "
+        "inside kspec.deep.deep(build, layers)"
+    )
