@@ -420,7 +420,8 @@ def _translated(entry: dict, where: str, known, warnings: list[str]) -> dict:
 def _unstated(class_name: str) -> dict:
     """The call arguments Keras 3 records, when a call leaves them out, with their default in the
     layer's call() (`training=False` of an RNN or a Dropout): {name: None} for each. Keras 2
-    recorded only what a call passed, and Keras 3 records a None as nothing."""
+    recorded only what a call passed; Keras 3 takes a None as not passed, and so does the import
+    (spec_data.py writes no `training: null`)."""
     from ..catalog import catalog
 
     signature = catalog().layer_call(class_name)
