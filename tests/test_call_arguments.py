@@ -538,3 +538,36 @@ def test_the_example_language_model_never_looks_ahead():
     peeking.set_weights(weights)
     before, after = (predictions(peeking, [t, positions])[0] for t in (tokens, changed))
     assert not np.allclose(before[:, :20], after[:, :20], atol=1e-4)
+
+
+@needs_keras
+def test_import_keeps_a_mask_the_model_passes_and_leaves_out_one_keras_computes():
+    """`rnn(x, mask=m)` imports with `mask: m` among its inputs; the mask Keras computes from an
+    Embedding with mask_zero is Keras's again (no input); the spec predicts as the original."""
+    import keras
+
+    from kspec.importer import from_keras
+
+    x, m = keras.Input((5, 3), name="x"), keras.Input((5,), dtype="bool", name="m")
+    tokens = keras.Input((5,), dtype="int32", name="tokens")
+    given = keras.layers.SimpleRNN(4, name="given")(x, mask=m)
+    embedded = keras.layers.Embedding(10, 3, mask_zero=True, name="embedded")(tokens)
+    computed = keras.layers.SimpleRNN(4, name="computed")(embedded)
+    original = keras.Model([x, m, tokens], [given, computed])
+    text = from_keras(original)
+    lines = {line.split(",")[0]: line for line in text.splitlines() if line.startswith("  - {name:")}
+    assert "inputs: {sequences: x, mask: m}" in lines["  - {name: given"]
+    assert "mask" not in lines["  - {name: computed"]
+    rebuilt = kspec.build(kspec.load(text), compile=False)
+    rebuilt.set_weights(original.get_weights())
+    rng = np.random.default_rng(0)
+    mask = rng.random((4, 5)) < 0.5
+    mask[:, 0] = True
+    ids = rng.integers(0, 10, (4, 5)).astype("int32")
+    ids[:, 2] = 0
+    feed = {"x": rng.random((4, 5, 3)).astype("float32"), "m": mask, "tokens": ids}
+    want = [np.asarray(o) for o in original(feed)]
+    unmasked = np.asarray(original({**feed, "m": np.ones_like(mask)})[0])
+    assert not np.allclose(want[0], unmasked)  # the mask matters
+    for got, expected in zip(rebuilt(feed), want):
+        np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-6, atol=1e-6)

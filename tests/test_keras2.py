@@ -211,7 +211,27 @@ def _wrappers(k):
     return k.Model(q, inner(t), name="wrappers")
 
 
-MODELS = {"mlp": _mlp, "cnn": _cnn, "seq2seq": _seq2seq, "shared": _shared, "wrappers": _wrappers}
+def _rnn_calls(k):
+    """RNNs and a Dropout called positionally, and RNNs given an initial state, a mask and training."""
+    x, state = k.Input((5, 3), name="x"), k.Input((4,), name="state")
+    mask = k.Input((5,), dtype="bool", name="mask")
+    plain = k.layers.LSTM(4, return_sequences=True, name="plain")(x)
+    last = k.layers.GRU(4, name="last")(plain)
+    dropped = k.layers.Dropout(0.5, name="dropped")(last)
+    started = k.layers.SimpleRNN(4, name="started")(x, initial_state=[state])
+    masked = k.layers.SimpleRNN(4, name="masked")(x, mask=mask)
+    trained = k.layers.GRU(4, name="trained")(x, training=True)  # no dropout: the same either way
+    return k.Model([x, state, mask], [dropped, started, masked, trained], name="rnn_calls")
+
+
+MODELS = {
+    "mlp": _mlp,
+    "cnn": _cnn,
+    "seq2seq": _seq2seq,
+    "shared": _shared,
+    "wrappers": _wrappers,
+    "rnn_calls": _rnn_calls,
+}
 
 
 @pytest.fixture(scope="module")
@@ -311,6 +331,41 @@ def test_migrate_keeps_weights_and_predictions(saved_keras2, name, fmt):
         assert any(note.startswith("optimizer state") for note in migrated.not_carried)
         compiled = "\ncompile:\n  optimizer: adam\n  loss: categorical_crossentropy\n  metrics: [accuracy]\n"
         assert migrated.text.endswith(compiled)
+
+
+@needs_keras
+@needs_tf_keras
+@pytest.mark.keras
+def test_keras2_call_arguments_are_those_the_calls_passed(saved_keras2):
+    """An RNN or a Dropout called positionally gets no `call` (Keras 3 would record its call()
+    default, training=False); an initial state, a mask and training given by the call are kept,
+    and the migrated model masks as tf_keras does."""
+    from kspec.importer.migrate import migrate
+
+    path, _, old = saved_keras2("rnn_calls", "h5")
+    migrated = migrate(path)
+    entries = {
+        line.split(",")[0]: line for line in migrated.text.splitlines() if line.startswith("  - {name:")
+    }
+    assert (
+        entries["  - {name: plain"]
+        == "  - {name: plain, type: LSTM, return_sequences: true, units: 4, inputs: x}"
+    )
+    assert entries["  - {name: last"] == "  - {name: last, type: GRU, units: 4}"
+    assert entries["  - {name: dropped"] == "  - {name: dropped, type: Dropout, rate: 0.5}"
+    assert "inputs: {sequences: x, initial_state: [state]}}" in entries["  - {name: started"]
+    assert "inputs: {sequences: x, mask: mask}}" in entries["  - {name: masked"]
+    assert "call: {training: true}" in entries["  - {name: trained"]
+    assert "training: false" not in migrated.text and "training: null" not in migrated.text
+    rng = np.random.default_rng(3)
+    x, state = rng.random((4, 5, 3)).astype("float32"), rng.random((4, 4)).astype("float32")
+    mask = rng.random((4, 5)) < 0.5
+    mask[:, 0] = True
+    expected = old.predict([x, state, mask], verbose=0)
+    unmasked = old.predict([x, state, np.ones_like(mask)], verbose=0)
+    assert not np.allclose(expected[2], unmasked[2])  # the mask matters
+    for got, want in zip(migrated.model.predict([x, state, mask], verbose=0), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 @needs_keras

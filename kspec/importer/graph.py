@@ -43,6 +43,22 @@ def nested_graph(entry: dict) -> dict:
     return functional_graph(entry["config"], entry["class_name"], flat=False)
 
 
+def layer_count(config) -> int:
+    """The layers of a saved model config ({class_name, config} or the config itself), those of
+    nested models counted too: how many chained layers Keras may recurse through to load it."""
+    count, stack = 0, [config]
+    while stack:
+        value = stack.pop()
+        if not isinstance(value, dict):
+            continue
+        layers = value.get("layers")
+        if isinstance(layers, list):
+            count += len(layers)
+            stack += layers
+        stack.append(value.get("config"))
+    return count
+
+
 def _inline_submodels(config: dict) -> dict:
     """Nested Sequential or Functional models replaced by their layers, under their own names; a
     nested model called N times (a siamese tower) gives each of its layers N calls, which the

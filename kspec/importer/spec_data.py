@@ -53,6 +53,7 @@ class SpecData:
         # nested models whose names are no Keras names a spec can write (`mobilenetv2_1.00_224`)
         # -> the identifier their calls are named by
         self.renamed: dict[str, str] = parent.renamed if parent else {}
+        self._entries: dict[str, dict] | None = None
 
     def renaming_notes(self) -> list[str]:
         """What the import could not carry of the nested models' names."""
@@ -240,7 +241,7 @@ class SpecData:
         args = node.get("args", [])
         if call is not None and len(args) > 1 and all(_has_tensor(a) for a in args):
             names = list(call.params)[: len(args)]
-            tensors = {k: v for k, v in node.get("kwargs", {}).items() if _has_tensor(v) and k != "mask"}
+            tensors = {k: v for k, v in node.get("kwargs", {}).items() if self._given_tensor(k, v)}
             return {n: self._reference(a) for n, a in zip(names, args)} | {
                 k: self._reference(v) for k, v in tensors.items()
             }
@@ -248,7 +249,7 @@ class SpecData:
             return [self._reference(a) for a in args]
         if len(args) > 1:  # an operation on a tensor and a constant: the tensor
             return self._reference(next(a for a in args if _has_tensor(a)))
-        kwargs = {k: v for k, v in node.get("kwargs", {}).items() if _has_tensor(v) and k != "mask"}
+        kwargs = {k: v for k, v in node.get("kwargs", {}).items() if self._given_tensor(k, v)}
         if kwargs:
             out = {}
             if args:  # by its name in call() (`sequences` of an RNN, `query`), where the catalog has it
@@ -257,6 +258,17 @@ class SpecData:
             out.update({k: self._reference(v) for k, v in kwargs.items()})
             return out
         return self._reference(args[0])
+
+    def _given_tensor(self, key: str, value) -> bool:
+        """Whether a keyword argument of a call is a tensor the call was given: a `mask` Keras
+        computed and passed itself (Embedding's mask_zero, Masking) comes from Keras operations,
+        a mask the model passed (`rnn(x, mask=m)`) from an input or a layer."""
+        if not _has_tensor(value):
+            return False
+        if key != "mask":
+            return True
+        sources = [self._by_name().get(t["config"]["keras_history"][0]) for t in _tensors(value)]
+        return all(entry is not None and not _is_operation(entry) for entry in sources)
 
     def _reference(self, value):
         if isinstance(value, (list, tuple)):
@@ -269,27 +281,29 @@ class SpecData:
         return name
 
     def _multi_output(self, layer: str, node_index: int) -> bool:
-        for entry in self.config["layers"]:
-            if entry["name"] == layer:
-                nodes = entry.get("inbound_nodes") or []
-                if node_index < len(nodes) and nodes[node_index].get("kwargs", {}).get(
-                    "return_attention_scores"
-                ):
-                    return True
-                cfg = entry["config"]
-                if entry["class_name"] in NESTED:
-                    found = nested_graph(entry)["output_layers"]
-                    return (
-                        isinstance(found, dict)
-                        or bool(found)
-                        and not isinstance(found[0], str)
-                        and len(found) > 1
-                    )
-                if cfg.get("return_state"):
-                    return True
-                inner = cfg.get("layer", {}) if isinstance(cfg.get("layer"), dict) else {}
-                return bool(inner.get("config", {}).get("return_state"))
-        return False
+        entry = self._by_name().get(layer)
+        if entry is None:
+            return False
+        nodes = entry.get("inbound_nodes") or []
+        if node_index < len(nodes) and nodes[node_index].get("kwargs", {}).get("return_attention_scores"):
+            return True
+        cfg = entry["config"]
+        if entry["class_name"] in NESTED:
+            found = nested_graph(entry)["output_layers"]
+            return isinstance(found, dict) or bool(found) and not isinstance(found[0], str) and len(found) > 1
+        if cfg.get("return_state"):
+            return True
+        inner = cfg.get("layer", {}) if isinstance(cfg.get("layer"), dict) else {}
+        return bool(inner.get("config", {}).get("return_state"))
+
+    def _by_name(self) -> dict[str, dict]:
+        """Layer name -> its entry (the first of that name), made once: every reference looks
+        its layer up, and a scan per reference made a 10,000-layer import quadratic."""
+        if self._entries is None:
+            self._entries = {}
+            for entry in self.config["layers"]:
+                self._entries.setdefault(entry["name"], entry)
+        return self._entries
 
 
 def output_names(outputs) -> list[str]:
@@ -351,8 +365,8 @@ def _call_arguments(class_name: str, node: dict) -> dict:
     signature = catalog().layer_call(class_name)
     found = {}
     for key, value in node.get("kwargs", {}).items():
-        if key == "mask" or _has_tensor(value):
-            continue
+        if key == "mask" or _has_tensor(value) or key == "training" and value is None:
+            continue  # training=None is no value: Keras takes the model's, else call()'s default
         param = signature.params.get(key) if signature is not None else None
         if signature is not None and (param is None and not signature.takes_kwargs or param and param.tensor):
             continue  # a tensor argument passed as None
@@ -459,6 +473,13 @@ def _has_constant_tensor(value) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_has_constant_tensor(v) for v in value)
     return False
+
+
+def _tensors(value) -> list[dict]:
+    """The tensors in a call argument: one, or those in a list."""
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors(v)]
+    return [value] if _has_tensor(value) else []
 
 
 def _has_tensor(value) -> bool:
