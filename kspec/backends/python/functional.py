@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...flatten import Group, flatten, in_shared_model
+from ...ir import instance_name
 from .expr import Atom, Call, Seq, constant, snake_name
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, call_arguments, naming, parameter_names
@@ -60,6 +61,7 @@ class FunctionalWriter(ModuleWriter):
             values=self.values,
         )
         emitter.bind_inputs(inputs)
+        emitter.loops = self.parameters.loops
         emitter.emit()
         lines += emitter.lines
         model_inputs = [Atom(v) for v in inputs.values()]
@@ -245,6 +247,16 @@ class FunctionalScope(ScopeEmitter):
             self.shared_layers[node.name] = var
             return Atom(var), None
         return layer, None
+
+    def loop(self, call, first, count):
+        """`for i in range(1, count + 1):`, each pass making repetition `i`, named as Keras
+        names it (`f"fc_{i}"`)."""
+        index = self.loop_var = self.loop_var or self.namer("i")
+        named = first._replace(local=instance_name(call, "{" + index + "}"))
+        written, self.name_of = self.name_of, lambda frames, local: Atom(f'f"{local}"')
+        callee, keys = self.callee(call, named, call.name)
+        self.name_of = written
+        return f"for {index} in range(1, {count.flat()} + 1):", callee, keys
 
     def model_callee(self, call, frame, name: str):
         """A model block call: a Call of its function (made into the nested model where it is

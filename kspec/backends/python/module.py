@@ -77,7 +77,7 @@ class ModuleWriter:
             *(snake_name(b) for b in spec.blocks),
             *(class_name(b) for b in spec.blocks),
         }
-        self.parameters = ModuleParameters(spec, Namer(taken))
+        self.parameters = ModuleParameters(spec, Namer(taken), self.style)
         self.values = Values(
             {t: n for t, (_, n) in self.custom.items()}, {n: Atom(v) for n, v in self.parameters.vars.items()}
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ...catalog import catalog
 from ...flatten import Group, Step, flatten
+from ...ir import instance_name
 from .expr import Atom, Call, Dict, Seq, class_name, constant
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, attribute_name, call_arguments, naming, parameter_names
@@ -211,6 +212,10 @@ class SubclassWriter(ModuleWriter):
         ):
             call, prefix = step.call, inline_prefix(frames)
             args = written_args(self.spec, call.args, frames)
+            if group.frame is None and not frames and call.name in self.parameters.loops:
+                attrs[call.name] = attribute_name(call.name, attributes)
+                lines += self.loop_layers(call, args, values, attrs[call.name])
+                continue
             for instance in step.instances:
                 name = prefix + instance.local
                 attrs[name] = attribute_name(name, attributes)
@@ -238,6 +243,23 @@ class SubclassWriter(ModuleWriter):
                 for instance, shared in zip(step.instances, target.instances):
                     attrs[prefix + instance.local] = attrs[prefix + shared.local]
         return attrs
+
+    def loop_layers(self, call, args, values, attr: str) -> list[str]:
+        """A list attribute with one layer per repetition of a call whose repeat count a
+        parameter sets, each named as Keras names it (`f"fc_{i}"`)."""
+        index = Namer(set(self.parameters.vars.values()) | {"self", "kwargs"})("i")
+        named = Atom(f'f"{instance_name(call, "{" + index + "}")}"')
+        if call.type in self.spec.blocks:
+            arguments = call_arguments(self.spec.blocks[call.type], args, values)
+            layer = Call(self.block_classes[call.type], [*arguments, ("name", named)])
+        else:
+            layer = values.layer(call.type, args, named)
+        count = values.value(self.parameters.loops[call.name])
+        return [
+            f"{I2}self.{attr} = []",
+            f"{I2}for {index} in range(1, {count.flat()} + 1):",
+            *statement("", Call(f"self.{attr}.append", [(None, layer)]), I2 + INDENT),
+        ]
 
     def dtype_of(self, port) -> Atom:
         """The dtype of a tensor a nested model takes: a model input's own, else the layers'."""
@@ -283,6 +305,8 @@ class SubclassWriter(ModuleWriter):
         else:
             lines.append(f"{I2}{', '.join(variables.values())} = inputs")
         emitter = SubclassScope(self, group, scope.outputs, namer, I2, attrs, values)
+        if group.frame is None:
+            emitter.loops = self.parameters.loops
         emitter.bind_inputs(variables)
         emitter.emit()
         lines += emitter.lines
@@ -306,6 +330,12 @@ class SubclassScope(ScopeEmitter):
         if key != "training":
             return expr
         return Atom(f"{expr.flat()} if training is None else training")
+
+    def loop(self, call, first, count):
+        """`for layer in self.<call>:`, the list of the call's repetitions."""
+        layer = self.loop_var = self.loop_var or self.namer("layer")
+        _, keys = self.callee(call, first, call.name)
+        return f"for {layer} in self.{self.attrs[call.name]}:", Atom(layer), keys
 
     def callee(self, call, instance, name: str):
         keys = block_output_keys(self.spec.blocks[instance.group.frame.block]) if instance.group else None
