@@ -31,9 +31,38 @@ TENSORFLOW_3_15 = {
 # every path keeps what it keeps on TensorFlow (22 claims of specs/mlp.yaml hold under
 # KERAS_BACKEND=jax, jax 0.10.2); the SavedModel is written through jax2tf and needs
 # TensorFlow installed beside JAX (facts.saved_model says so where it is not).
+#
+# On torch (torch 2.13.0, CPU), every other path keeps what it keeps on TensorFlow (21 claims of
+# specs/mlp.yaml hold under KERAS_BACKEND=torch, in each style); the SavedModel is not allowed:
+# Keras 3.15.1 writes it on torch through torch_xla's StableHLO and TensorFlow, which kspec has not
+# measured (torch_xla is not in this machine's package index).
+TORCH_3_15 = {**TENSORFLOW_3_15, "saved_model": dict.fromkeys(("sequential", "functional", "subclass"))}
+
 FACTS = {
     ("3.15.1", "tensorflow"): TENSORFLOW_3_15,
     ("3.15.1", "jax"): TENSORFLOW_3_15,
+    ("3.15.1", "torch"): TORCH_3_15,
+}
+
+# Why a backend's facts refuse the SavedModel (facts.saved_model).
+SAVED_MODEL_REFUSED = {
+    "torch": "on the torch backend, Keras writes a SavedModel through torch_xla and TensorFlow, "
+    "which kspec has not measured",
+}
+
+# What model.export(format=...) offers besides the SavedModel on a backend: on torch, measured on
+# keras 3.15.1 with torch 2.13.0 (CPU) on a two-layer functional model; not checked by --verify.
+OTHER_EXPORTS = {
+    "torch": (
+        'model.export(path, format="torch") writes a torch.export program (.pt2) with torch alone; '
+        "torch.export.load(path).module() predicts the same, but only for the batch size it was "
+        "traced with (1) unless dynamic_shapes is passed, e.g. "
+        "dynamic_shapes=[{0: torch.export.Dim('batch')}] (keras 3.15.1, torch 2.13.0).",
+        'model.export(path, format="onnx") needs the onnx and onnxscript packages; onnxruntime then '
+        "predicts the same for any batch size (keras 3.15.1, torch 2.13.0).",
+        'format="litert" needs the litert-torch package, format="openvino" the openvino package '
+        "(neither measured).",
+    ),
 }
 
 MEASURED_ON = ("3.15.1", "tensorflow")
