@@ -74,7 +74,9 @@ def main(argv=None) -> int:
     print("| keras | backend | result |\n|---|---|---|")
     for keras in args.keras:
         for backend in args.backend:
-            print(f"| {keras} | {backend} | {run(keras, backend, pytest_args, args.torch_from)} |", flush=True)
+            print(
+                f"| {keras} | {backend} | {run(keras, backend, pytest_args, args.torch_from)} |", flush=True
+            )
     return 0
 
 

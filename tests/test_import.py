@@ -213,13 +213,20 @@ def _compiled_two_outputs():
 
 def _comparable(compile_config: dict) -> dict:
     """A compile config less the one thing that legitimately differs between two processes or two
-    compiles: the optimizer's name, which Keras numbers in creation order (`adam`, `adam_1`)."""
+    compiles: the optimizer's name, which Keras numbers in creation order (`adam`, `adam_1`), or
+    the class's default name where a release has one (keras 3.12's SGD: `SGD`)."""
     import copy
+    import inspect
     import re
 
+    import keras
+
     config = copy.deepcopy(compile_config)
-    name = config["optimizer"]["config"].pop("name")
-    assert re.fullmatch(r"[a-z_]+(_\d+)?", name), name  # numbered by Keras, not chosen
+    optimizer = config["optimizer"]
+    name = optimizer["config"].pop("name")
+    default = inspect.signature(getattr(keras.optimizers, optimizer["class_name"])).parameters["name"].default
+    automatic = re.escape(default) if default else r"[a-z_]+"
+    assert re.fullmatch(rf"{automatic}(_\d+)?", name), name  # given by Keras, not chosen
     return config
 
 
