@@ -38,7 +38,11 @@ TENSORFLOW_3_15 = {
 # measured (torch_xla is not in this machine's package index).
 TORCH_3_15 = {**TENSORFLOW_3_15, "saved_model": dict.fromkeys(("sequential", "functional", "subclass"))}
 
+#
+# Keras 3.12.4 with TensorFlow 2.21: the same (specs/mlp.yaml: 22 claims hold in the functional
+# style, 21 in the subclass style).
 FACTS = {
+    ("3.12.4", "tensorflow"): TENSORFLOW_3_15,
     ("3.15.1", "tensorflow"): TENSORFLOW_3_15,
     ("3.15.1", "jax"): TENSORFLOW_3_15,
     ("3.15.1", "torch"): TORCH_3_15,
