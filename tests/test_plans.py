@@ -294,6 +294,9 @@ def test_on_torch_a_plan_offers_no_savedmodel_and_names_the_exports_torch_has(mo
         assert any('format="torch"' in c for c in saved_model.caveats)
         assert any('format="onnx"' in c for c in saved_model.caveats)
         assert plan(spec, style, backend="jax").path("saved_model").allowed, style
+    monkeypatch.setattr("kspec.plans.builder.installed_version", lambda name: "3.12.4")
+    older = plan(spec, "functional", backend="torch").path("saved_model").caveats
+    assert older and all(c.endswith(f"Measured on keras {MEASURED_ON[0]}, not 3.12.4.") for c in older)
 
 
 @pytest.mark.keras

@@ -54,16 +54,17 @@ SAVED_MODEL_REFUSED = {
     "which kspec has not measured",
 }
 
-# What model.export(format=...) offers besides the SavedModel on a backend: on torch, measured on
-# keras 3.15.1 with torch 2.13.0 (CPU) on a two-layer functional model; not checked by --verify.
+# What model.export(format=...) offers besides the SavedModel, by (keras version, backend): on
+# torch, measured with torch 2.13.0 (CPU) on a two-layer functional model; not checked by --verify.
+# Keras 3.12.4 offers only tf_saved_model, onnx and openvino (read in its model.export).
 OTHER_EXPORTS = {
-    "torch": (
+    ("3.15.1", "torch"): (
         'model.export(path, format="torch") writes a torch.export program (.pt2) with torch alone; '
         "torch.export.load(path).module() predicts the same, but only for the batch size it was "
         "traced with (1) unless dynamic_shapes is passed, e.g. "
-        "dynamic_shapes=[{0: torch.export.Dim('batch')}] (keras 3.15.1, torch 2.13.0).",
+        "dynamic_shapes=[{0: torch.export.Dim('batch')}].",
         'model.export(path, format="onnx") needs the onnx and onnxscript packages; onnxruntime then '
-        "predicts the same for any batch size (keras 3.15.1, torch 2.13.0).",
+        "predicts the same for any batch size.",
         'format="litert" needs the litert-torch package, format="openvino" the openvino package '
         "(neither measured).",
     ),
@@ -117,6 +118,20 @@ def distribution_caveats(keras_version: str, path: str) -> list[str]:
             for text in DISTRIBUTION[DISTRIBUTION_MEASURED_ON].get(path, [])
         ]
     return list(found.get(path, []))
+
+
+def other_exports(keras_version: str, backend: str) -> list[str]:
+    """What model.export offers besides the SavedModel on a backend, marked when measured on
+    another Keras version (the newest measured)."""
+    if (keras_version, backend) in OTHER_EXPORTS:
+        return list(OTHER_EXPORTS[keras_version, backend])
+    measured = sorted((v for v, b in OTHER_EXPORTS if b == backend), key=_numbers)
+    if not measured:
+        return []
+    return [
+        f"{text} Measured on keras {measured[-1]}, not {keras_version}."
+        for text in OTHER_EXPORTS[measured[-1], backend]
+    ]
 
 
 def facts_for(keras_version: str, backend: str) -> tuple[dict, tuple]:
