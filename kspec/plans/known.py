@@ -32,10 +32,11 @@ TENSORFLOW_3_15 = {
 # KERAS_BACKEND=jax, jax 0.10.2); the SavedModel is written through jax2tf and needs
 # TensorFlow installed beside JAX (facts.saved_model says so where it is not).
 #
-# On torch (torch 2.13.0, CPU), every other path keeps what it keeps on TensorFlow (21 claims of
-# specs/mlp.yaml hold under KERAS_BACKEND=torch, in each style); the SavedModel is not allowed:
-# Keras 3.15.1 writes it on torch through torch_xla's StableHLO and TensorFlow, which kspec has not
-# measured (torch_xla is not in this machine's package index).
+# On torch (torch 2.13.0, CPU), every other path keeps what it keeps on TensorFlow (the claims of
+# specs/mlp.yaml under KERAS_BACKEND=torch: 21 hold in the functional and sequential styles, 20 in
+# the subclass style); the SavedModel is not allowed: Keras 3.15.1 writes it on torch through
+# torch_xla's StableHLO and TensorFlow, which kspec has not measured (torch_xla is not in this
+# machine's package index).
 TORCH_3_15 = {**TENSORFLOW_3_15, "saved_model": dict.fromkeys(("sequential", "functional", "subclass"))}
 
 #
