@@ -206,7 +206,7 @@ def test_the_generated_hypermodel_runs_a_kerastuner_random_search(tmp_path):
     for trial in trials:
         values = trial.hyperparameters.values
         assert set(values) == {n for n, p in space.items() if p.kind is not None}
-        assert values["width"] in range(32, 257, 32)
+        assert values["width"] in range(32, 257, 32) and values["depth"] in range(1, 5)
         assert 0.0 <= values["dropout"] <= 0.5
         assert values["activation"] in space["activation"].space["values"]
         assert isinstance(values["residual_bias"], bool)
@@ -215,7 +215,10 @@ def test_the_generated_hypermodel_runs_a_kerastuner_random_search(tmp_path):
     [model] = tuner.get_best_models(1)
     assert model.get_layer("stem").get_config()["units"] == best["width"]
     assert model.get_layer("bottleneck").get_config()["units"] == best["width"] // 2
-    assert model.get_layer("res_2_dense").get_config()["use_bias"] == best["residual_bias"]
+    assert [layer.name for layer in model.layers if layer.name.endswith("_add")] == [
+        f"res_{i}_add" for i in range(1, best["depth"] + 1)
+    ]
+    assert model.get_layer("res_1_dense").get_config()["use_bias"] == best["residual_bias"]
     assert model.get_layer("stem").get_config()["activation"] == best["activation"]
     assert model.get_layer("drop").get_config()["rate"] == pytest.approx(best["dropout"])
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(best["learning_rate"], rel=1e-6)
