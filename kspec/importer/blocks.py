@@ -22,44 +22,29 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 
 from ..catalog import catalog
-from ..ir import CALL_KEYS, keras_name
+from ..ir import keras_name
+from .block_parts import ENTRY_KEYS as _ENTRY_KEYS
+from .block_parts import NONE as _NONE
+from .block_parts import Block, Discovered
+from .block_parts import default as _default
+from .block_parts import local_name as _local_name
+from .block_parts import param_name as _param_name
+from .block_parts import refs as _refs
+from .block_parts import renamed as _renamed
+from .cells import find_cells
 
 _DIGITS = re.compile(r"[0-9]+[a-z]?")
-# Keys of a layer entry that are not constructor arguments.
-_ENTRY_KEYS = set(CALL_KEYS)
 # Passes of choosing a template: each pass takes the one saving most lines, then looks again.
 MAX_PASSES = 20
-
-
-@dataclass
-class Block:
-    """One block found: its name, parameters, layers (entries of its own scope), output."""
-
-    name: str
-    params: dict  # name -> default, None where a call must give it
-    layers: list[dict]
-    inputs: list[str]
-    output: str
-    calls: int = 0
-
-
-@dataclass
-class Discovered:
-    """A flat import with its blocks: the model's layer entries, its outputs, the blocks."""
-
-    layers: list[dict]
-    outputs: object
-    blocks: list[Block] = field(default_factory=list)
 
 
 def discover(inputs: list[str], layers: list[dict], outputs) -> Discovered:
     """The layers and outputs of a flat import, with repeated runs made block calls; the same
     model (discover checks it), or the flat list unchanged."""
     items = _explicit(inputs, layers)
-    found = Discovered(list(items), outputs)
+    found = find_cells(Discovered(list(items), outputs))
     for _ in range(MAX_PASSES):
         best = max(
             (_plan(found, template) for template in _templates(found)),
@@ -71,7 +56,7 @@ def discover(inputs: list[str], layers: list[dict], outputs) -> Discovered:
         found = _apply(found, best[1])
     if not found.blocks:
         return Discovered(layers, outputs)
-    if _expanded(found) != (items, outputs):
+    if not _same_graph(_expanded(found), (items, outputs)):
         return Discovered(layers, outputs)  # never a different model: keep it flat
     found.layers = _implicit(inputs, found.layers)
     return found
@@ -303,16 +288,6 @@ def _block(layers, runs, name: str) -> tuple[Block, dict]:
     return Block(name, defaults, entries, inputs, entries[-1]["name"]), params
 
 
-_NONE = object()  # no such argument, or no default for it
-
-
-def _default(type_name: str, key: str):
-    """The default of a layer's argument, from the catalog; _NONE where it has none."""
-    signature = catalog().layer(type_name)
-    param = signature.params.get(key) if signature is not None else None
-    return param.default if param is not None and not param.required else _NONE
-
-
 def _slot_values(layers, prefix, start, end) -> dict:
     """(local name, argument) -> value, for the layers of one run."""
     return {
@@ -321,16 +296,6 @@ def _slot_values(layers, prefix, start, end) -> dict:
         for key, value in layers[i].items()
         if key not in _ENTRY_KEYS
     }
-
-
-def _param_name(slot, taken: set, inner: str) -> str:
-    """`filters`, or `filters_1_conv` where another parameter is `filters` already."""
-    local, key = slot
-    local = inner if local == "{}" else local
-    name = key if key not in taken and key not in _ENTRY_KEYS else _local_name(f"{key}_{local}")
-    while name in taken or name in _ENTRY_KEYS:
-        name += "_"
-    return name
 
 
 def _outside(layers, prefix, start, end) -> list[str]:
@@ -368,11 +333,6 @@ def _inner_name(locals_: set) -> str:
     return name
 
 
-def _local_name(name: str) -> str:
-    """A Keras name as a spec name: itself where it is an identifier, else with `_` before it."""
-    return name if name.isidentifier() and name.isascii() else "_" + name
-
-
 def _block_name(prefix: str, blocks) -> str:
     """CamelCase of the prefix's letters (`conv2_block1` -> ConvBlock), unique and not a layer."""
     words = re.sub(r"[0-9]+[a-z]?", " ", prefix.replace("_", " ")).split()
@@ -387,29 +347,6 @@ def _block_name(prefix: str, blocks) -> str:
 
 
 # Inputs written out and left out, references renamed, blocks expanded again ---------------------
-
-
-def _refs(inputs):
-    """The references in inputs or outputs: a name, a list, or a mapping."""
-    if isinstance(inputs, str):
-        yield inputs
-    elif isinstance(inputs, list):
-        for v in inputs:
-            yield from _refs(v)
-    elif isinstance(inputs, dict):
-        for v in inputs.values():
-            yield from _refs(v)
-
-
-def _renamed(inputs, renamed: dict):
-    if isinstance(inputs, str):
-        base, dot, rest = inputs.partition(".")
-        return renamed.get(base, base) + dot + rest
-    if isinstance(inputs, list):
-        return [_renamed(v, renamed) for v in inputs]
-    if isinstance(inputs, dict):
-        return {k: _renamed(v, renamed) for k, v in inputs.items()}
-    return inputs
 
 
 def _explicit(inputs: list[str], layers: list[dict]) -> list[dict]:
@@ -443,6 +380,18 @@ def _expanded(found: Discovered) -> tuple[list[dict], object]:
     return flat, _renamed(found.outputs, outputs_of)
 
 
+def _same_graph(one, other) -> bool:
+    """Whether two (flat entries, outputs) are one graph: the same entries by name (each with its
+    inputs written out), maybe in another order (cells move layers), and the same outputs."""
+    (layers, outputs), (other_layers, other_outputs) = one, other
+    by_name = {item["name"]: item for item in layers}
+    return (
+        len(layers) == len(other_layers) == len(by_name)
+        and by_name == {item["name"]: item for item in other_layers}
+        and outputs == other_outputs
+    )
+
+
 def _expand_call(item: dict, blocks: dict, flat: list) -> str:
     """The flat entries of one block call, added to `flat`; the Keras name of its output."""
     block = blocks[item["type"]]
@@ -451,10 +400,12 @@ def _expand_call(item: dict, blocks: dict, flat: list) -> str:
     env = dict(zip(block.inputs, given))
     previous = block.inputs[0] if len(given) == 1 else None
     for entry in block.layers:
-        name = keras_name(outer, entry.get("keras_name", entry["name"]))
+        name = item.get("keras_names", {}).get(entry["name"]) or keras_name(
+            outer, entry.get("keras_name", entry["name"])
+        )
         expanded = {"name": name, "type": entry["type"]}
         for key, value in entry.items():
-            if key not in ("name", "keras_name", "type", "inputs"):
+            if key not in ("name", "keras_name", "type", "inputs", "keras_names"):
                 param = value[1:] if isinstance(value, str) and value.startswith("$") else None
                 if param not in block.params:
                     expanded[key] = value

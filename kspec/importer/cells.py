@@ -1,0 +1,316 @@
+"""Cells: blocks found through the graph where Keras names a repeated sub-graph by a suffix, the
+cell's id (NASNet's `normal_conv_1_0`, `separable_conv_1_normal_left1_0`, `reduction_add_1_stem_1`),
+and its layers are not next to each other in Keras's order.
+
+The suffix is the hint: each end of a layer name after an underscore that ends in digits is a
+template with its digits made `#` (`stem_1` -> `stem_#`); the layers ending in `_<id>` of one
+instance are a cell, with the layers that Keras named itself (`activation_23`, `add_1`: a class's
+name and a number) whose uses all lie in it. Only one connected piece of each id is a cell. The
+structure is the proof, as for runs (blocks.py): same local names (the name with the id made
+`{}`), types, argument keys, call arguments and wiring; one layer used after the cell.
+
+A cell becomes a call of a block whose layers say `keras_name: "normal_conv_1_{}"`, the call
+`keras_name: "0"`; the layers Keras named itself get their names from the call's `keras_names`.
+The call stands where the cell's last layer was, so the list is still in an order Keras can build.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..ir import snake_case
+from .block_parts import ENTRY_KEYS as _ENTRY_KEYS
+from .block_parts import NONE as _NONE
+from .block_parts import Block, Discovered
+from .block_parts import default as _default
+from .block_parts import param_name as _param_name
+from .block_parts import refs as _refs
+from .block_parts import renamed as _renamed
+
+# Passes of choosing a suffix template: each takes the one saving most lines.
+MAX_PASSES = 6
+_AUTO = re.compile(r"^(.*?)(_[0-9]+)?$")
+
+
+def find_cells(found: Discovered) -> Discovered:
+    """`found` with the cells of the suffix templates that save most lines made block calls."""
+    for _ in range(MAX_PASSES):
+        plans = [_plan(found, template) for template in _templates(found.layers)]
+        best = max(plans, key=lambda plan: plan[0], default=(0, None))
+        if best[0] <= 0:
+            break
+        found = _apply(found, best[1])
+    return found
+
+
+def _templates(layers) -> set[str]:
+    out = set()
+    for item in layers:
+        if "type" not in item or _auto_named(item):
+            continue
+        parts = item["name"].split("_")
+        if not parts[-1].isdigit():
+            continue
+        for k in range(1, len(parts)):
+            out.add(re.sub(r"[0-9]+", "#", "_".join(parts[k:])))
+    return out
+
+
+def _auto_named(item) -> bool:
+    """Whether Keras named the layer itself: its class's name, maybe with `_<number>`."""
+    match = _AUTO.match(item["name"])
+    return "type" in item and match.group(1) == snake_case(item["type"])
+
+
+def _uses(found: Discovered) -> dict:
+    """Layer name -> positions of the layers using it; -1 a model output, -2 a share or an
+    output index (`lstm.1`)."""
+    uses: dict = {}
+    for index, item in enumerate(found.layers):
+        for ref in _refs(item.get("inputs")):
+            uses.setdefault(ref.split(".")[0], []).append(index if "." not in ref else -2)
+        if "share" in item:
+            uses.setdefault(item["share"], []).append(-2)
+    for ref in _refs(found.outputs):
+        uses.setdefault(ref.split(".")[0], []).append(-1)
+    return uses
+
+
+def _instances(found: Discovered, template: str, uses: dict) -> dict:
+    """id -> the positions of its cell's layers (one connected piece of at least two layers)."""
+    layers = found.layers
+    pattern = re.compile("^(.+)_(" + re.escape(template).replace("\\#", "[0-9]+") + ")$")
+    member: dict[int, str] = {}
+    for index, item in enumerate(layers):
+        match = pattern.match(item["name"])
+        if match and "type" in item and "share" not in item and not _auto_named(item):
+            member[index] = match.group(2)
+    for index in range(len(layers) - 1, -1, -1):  # Keras's own names: where all their uses lie
+        item = layers[index]
+        if index in member or "type" not in item or "share" in item or not _auto_named(item):
+            continue
+        ids = {member.get(u) for u in uses.get(item["name"], [-1])}
+        if len(ids) == 1 and None not in ids:
+            member[index] = ids.pop()
+    by_id: dict[str, list[int]] = {}
+    for index in sorted(member):
+        by_id.setdefault(member[index], []).append(index)
+    names = {item["name"]: i for i, item in enumerate(layers)}
+    out = {}
+    for cell, positions in by_id.items():
+        pieces = _pieces(layers, set(positions), names)
+        big = [p for p in pieces if len(p) > 1]
+        if len(big) == 1:
+            out[cell] = sorted(big[0])
+    return out
+
+
+def _pieces(layers, positions: set, names: dict) -> list[set]:
+    """The connected pieces of the layers at `positions`, joined by their inputs."""
+    parent = {p: p for p in positions}
+
+    def root(p):
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    for p in positions:
+        for ref in _refs(layers[p].get("inputs")):
+            q = names.get(ref.split(".")[0])
+            if q in parent:
+                parent[root(p)] = root(q)
+    pieces: dict = {}
+    for p in positions:
+        pieces.setdefault(root(p), set()).add(p)
+    return list(pieces.values())
+
+
+def _signature(layers, cell: str, positions: list, uses: dict):
+    """What two cells must share to be one block, or None where the cell cannot be one call: its
+    one layer used after it comes after all its layers, and is no model output."""
+    inside = {layers[p]["name"]: k for k, p in enumerate(positions)}
+    last, outside, rows, output = positions[-1], [], [], None
+    for k, p in enumerate(positions):
+        item = layers[p]
+        after = [u for u in uses.get(item["name"], ()) if u not in positions]
+        if after:
+            if output is not None or min(after) <= last:
+                return None
+            output = k
+        args = tuple(
+            sorted(key for key in item if key not in _ENTRY_KEYS and _default(item["type"], key) is _NONE)
+        )
+        rows.append(
+            (
+                _local(item, cell),
+                item["type"],
+                args,
+                repr(item.get("call")),
+                _wire(item["inputs"], inside, outside),
+            )
+        )
+    if output is None:
+        return None
+    return tuple(rows), len(outside), output
+
+
+def _local(item, cell: str):
+    """A layer's name in the cell's block: its Keras name with the id made `{}`, or None for a
+    name Keras gave it."""
+    return None if _auto_named(item) else item["name"][: -len(cell)] + "{}"
+
+
+def _wire(inputs, inside: dict, outside: list):
+    if isinstance(inputs, list):
+        return tuple(_wire(v, inside, outside) for v in inputs)
+    if isinstance(inputs, dict):
+        return tuple((k, _wire(v, inside, outside)) for k, v in inputs.items())
+    base, dot, rest = inputs.partition(".")
+    if base in inside:
+        return ("local", inside[base], rest)
+    if inputs not in outside:
+        outside.append(inputs)
+    return ("outside", outside.index(inputs))
+
+
+def _plan(found: Discovered, template: str):
+    """(lines saved, classes of cells: lists of (id, positions)) for one template."""
+    uses = _uses(found)
+    groups: dict = {}
+    for cell, positions in _instances(found, template, uses).items():
+        signature = _signature(found.layers, cell, positions, uses)
+        if signature is not None:
+            groups.setdefault(signature, []).append((cell, positions))
+    classes = [cells for cells in groups.values() if len(cells) > 1]
+    saved = sum(len(cells) * (len(cells[0][1]) - 2) - len(cells[0][1]) - 4 for cells in classes)
+    return saved, classes
+
+
+def _apply(found: Discovered, classes) -> Discovered:
+    """The layers with each cell made a call of its class's block, at its last layer's place."""
+    layers = found.layers
+    blocks = list(found.blocks)
+    taken = {item["name"] for item in layers}
+    drop, put, renamed = set(), {}, {}
+    for cells in classes:
+        block, locals_, params = _block(layers, cells, _block_name(blocks))
+        blocks.append(block)
+        for cell, positions in cells:
+            call = {"name": _call_name(block.name, cell, taken), "keras_name": cell, "type": block.name}
+            taken.add(call["name"])
+            for (k, key), param in params.items():
+                value = layers[positions[k]].get(key, _NONE)
+                if value is not _NONE:
+                    call[param] = value
+            inside = {layers[p]["name"] for p in positions}
+            outside: list = []
+            for p in positions:
+                _wire(layers[p]["inputs"], {n: 0 for n in inside}, outside)
+            call["inputs"] = outside[0] if len(outside) == 1 else outside
+            named = {locals_[k]: layers[p]["name"] for k, p in enumerate(positions) if _auto_named(layers[p])}
+            if named:
+                call["keras_names"] = named
+            block.calls += 1
+            drop.update(positions)
+            put[positions[-1]] = call
+            output = next(layers[p]["name"] for k, p in enumerate(positions) if locals_[k] == block.output)
+            renamed[output] = call["name"]
+    out = [put[i] if i in put else item for i, item in enumerate(layers) if i in put or i not in drop]
+    out = [
+        {**item, "inputs": _renamed(item["inputs"], renamed)} if "inputs" in item else item for item in out
+    ]
+    return Discovered(out, _renamed(found.outputs, renamed), blocks)
+
+
+def _block(layers, cells, name: str):
+    """The block of a class of cells, the spec name of each of its layers, and the parameter of
+    each (layer, argument) that varies between the cells."""
+    cell, positions = cells[0]
+    locals_ = []
+    for p in positions:
+        local = _local(layers[p], cell)
+        base = snake_case(layers[p]["type"]) if local is None else local.replace("{}", "").strip("_")
+        base = base if base.isidentifier() else "_" + base
+        spec_name, count = base, 1
+        while spec_name in locals_:
+            count += 1
+            spec_name = f"{base}_{count}"
+        locals_.append(spec_name)
+    all_values = [
+        {
+            (k, key): value
+            for k, p in enumerate(ps)
+            for key, value in layers[p].items()
+            if key not in _ENTRY_KEYS
+        }
+        for _, ps in cells
+    ]
+    params, defaults, by_values = {}, {}, {}
+    for slot in dict.fromkeys(slot for values in all_values for slot in values):
+        seen = [v.get(slot, _NONE) for v in all_values]
+        if len({repr(v) for v in seen}) > 1:
+            key = repr(seen)
+            if key not in by_values:
+                by_values[key] = _param_name((locals_[slot[0]], slot[1]), set(by_values.values()), "body")
+                kind = layers[positions[slot[0]]]["type"]
+                defaults[by_values[key]] = _default(kind, slot[1]) if _NONE in seen else None
+            params[slot] = by_values[key]
+    index = {layers[p]["name"]: k for k, p in enumerate(positions)}
+    outside: list = []
+    for p in positions:
+        _wire(layers[p]["inputs"], index, outside)
+    inputs = ["x"] if len(outside) == 1 else [f"x{i + 1}" for i in range(len(outside))]
+    entries, previous = [], inputs[0] if len(inputs) == 1 else None
+    for k, p in enumerate(positions):
+        item = layers[p]
+        entry = {"name": locals_[k]}
+        local = _local(item, cell)
+        if local is not None:
+            entry["keras_name"] = local
+        entry["type"] = item["type"]
+        for key in dict.fromkeys(key for values in all_values for (at, key) in values if at == k):
+            entry[key] = f"${params[(k, key)]}" if (k, key) in params else all_values[0][(k, key)]
+        wired = _local_inputs(item["inputs"], index, locals_, outside, inputs)
+        if wired != previous:
+            entry["inputs"] = wired
+        if "call" in item:
+            entry["call"] = item["call"]
+        previous = entry["name"]
+        entries.append(entry)
+    output = next(k for k, p in enumerate(positions) if any(u not in positions for u in _users(layers, p)))
+    return Block(name, defaults, entries, inputs, locals_[output]), locals_, params
+
+
+def _users(layers, p):
+    name = layers[p]["name"]
+    return [
+        i for i, item in enumerate(layers) if any(r.split(".")[0] == name for r in _refs(item.get("inputs")))
+    ]
+
+
+def _local_inputs(inputs, index, locals_, outside, block_inputs):
+    if isinstance(inputs, list):
+        return [_local_inputs(v, index, locals_, outside, block_inputs) for v in inputs]
+    if isinstance(inputs, dict):
+        return {k: _local_inputs(v, index, locals_, outside, block_inputs) for k, v in inputs.items()}
+    if inputs in outside:
+        return block_inputs[outside.index(inputs)]
+    base, dot, rest = inputs.partition(".")
+    return locals_[index[base]] + dot + rest
+
+
+def _block_name(blocks) -> str:
+    taken = {block.name for block in blocks}
+    name, count = "Cell", 1
+    while name in taken:
+        count += 1
+        name = f"Cell{count}"
+    return name
+
+
+def _call_name(block: str, cell: str, taken: set) -> str:
+    name = f"{snake_case(block)}_{cell}"
+    while name in taken:
+        name += "_"
+    return name
