@@ -399,10 +399,9 @@ def _expand_call(item: dict, blocks: dict, flat: list) -> str:
     given = item["inputs"] if isinstance(item["inputs"], list) else [item["inputs"]]
     env = dict(zip(block.inputs, given))
     previous = block.inputs[0] if len(given) == 1 else None
+    names = item.get("keras_names", {})
     for entry in block.layers:
-        name = item.get("keras_names", {}).get(entry["name"]) or keras_name(
-            outer, entry.get("keras_name", entry["name"])
-        )
+        name = names.get(entry["name"]) or keras_name(outer, entry.get("keras_name", entry["name"]))
         expanded = {"name": name, "type": entry["type"]}
         for key, value in entry.items():
             if key not in ("name", "keras_name", "type", "inputs", "keras_names"):
@@ -413,6 +412,8 @@ def _expand_call(item: dict, blocks: dict, flat: list) -> str:
                     expanded[key] = item[param]  # else the layer's default: left out as imported
         expanded["inputs"] = _renamed(entry.get("inputs", previous), env)
         if entry["type"] in blocks:
+            inner = {k.split("/", 1)[1]: v for k, v in names.items() if k.startswith(entry["name"] + "/")}
+            expanded["keras_names"] = inner
             env[entry["name"]] = _expand_call(expanded, blocks, flat)
         else:
             env[entry["name"]] = name

@@ -17,6 +17,7 @@ The call stands where the cell's last layer was, so the list is still in an orde
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..ir import snake_case
 from .block_parts import ENTRY_KEYS as _ENTRY_KEYS
@@ -28,27 +29,52 @@ from .block_parts import refs as _refs
 from .block_parts import renamed as _renamed
 
 # Passes of choosing a suffix template: each takes the one saving most lines.
-MAX_PASSES = 6
+MAX_PASSES = 20
 _AUTO = re.compile(r"^(.*?)(_[0-9]+)?$")
 
 
 def find_cells(found: Discovered) -> Discovered:
-    """`found` with the cells of the suffix templates that save most lines made block calls."""
+    """`found` with the cells of the suffix templates that save most lines made block calls; a
+    cell found later with the structure of a block made earlier is a call of that block."""
+    made: list[_Made] = []
     for _ in range(MAX_PASSES):
-        plans = [_plan(found, template) for template in _templates(found.layers)]
-        best = max(plans, key=lambda plan: plan[0], default=(0, None))
-        if best[0] <= 0:
+        plans = [_plan(found, template, made) for template in _templates(found)]
+        plans = [plan for plan in plans if plan[0] > 0]
+        if not plans:
             break
-        found = _apply(found, best[1])
+        best = min(plans, key=lambda plan: (plan[2], -plan[0]))  # the smallest cells first
+        found = _apply(found, best[1], made)
     return found
 
 
-def _templates(layers) -> set[str]:
+@dataclass
+class _Made:
+    """A block made of cells: their signature, each layer's spec name, the parameter of each
+    varying (layer, argument), and the value of every other one."""
+
+    signature: tuple
+    block: Block
+    locals_: list
+    params: dict
+    constants: dict
+
+    def fits(self, values: dict) -> bool:
+        """Whether a cell with this signature and these argument values can call the block."""
+        for slot in set(values) | set(self.constants):
+            if slot in self.params:
+                if slot not in values and self.block.params[self.params[slot]] is None:
+                    return False
+            elif values.get(slot, _NONE) != self.constants.get(slot, _NONE):
+                return False
+        return True
+
+
+def _templates(found: Discovered) -> set[str]:
     out = set()
-    for item in layers:
+    for item in found.layers:
         if "type" not in item or _auto_named(item):
             continue
-        parts = item["name"].split("_")
+        parts = _keras(item).split("_")
         if not parts[-1].isdigit():
             continue
         for k in range(1, len(parts)):
@@ -59,7 +85,12 @@ def _templates(layers) -> set[str]:
 def _auto_named(item) -> bool:
     """Whether Keras named the layer itself: its class's name, maybe with `_<number>`."""
     match = _AUTO.match(item["name"])
-    return "type" in item and match.group(1) == snake_case(item["type"])
+    return "type" in item and "keras_name" not in item and match.group(1) == snake_case(item["type"])
+
+
+def _keras(item) -> str:
+    """The Keras name of a layer, or of a cell's call (its id)."""
+    return item.get("keras_name", item["name"])
 
 
 def _uses(found: Discovered) -> dict:
@@ -76,13 +107,14 @@ def _uses(found: Discovered) -> dict:
     return uses
 
 
-def _instances(found: Discovered, template: str, uses: dict) -> dict:
-    """id -> the positions of its cell's layers (one connected piece of at least two layers)."""
+def _instances(found: Discovered, template: str, uses: dict) -> list:
+    """(id, the positions of a cell's layers): each connected piece of at least two layers of
+    one id (`reduction_add_1_stem_1` has the id 1 of `#` too, far from cell 1)."""
     layers = found.layers
     pattern = re.compile("^(.+)_(" + re.escape(template).replace("\\#", "[0-9]+") + ")$")
     member: dict[int, str] = {}
     for index, item in enumerate(layers):
-        match = pattern.match(item["name"])
+        match = pattern.match(_keras(item))
         if match and "type" in item and "share" not in item and not _auto_named(item):
             member[index] = match.group(2)
     for index in range(len(layers) - 1, -1, -1):  # Keras's own names: where all their uses lie
@@ -96,13 +128,12 @@ def _instances(found: Discovered, template: str, uses: dict) -> dict:
     for index in sorted(member):
         by_id.setdefault(member[index], []).append(index)
     names = {item["name"]: i for i, item in enumerate(layers)}
-    out = {}
-    for cell, positions in by_id.items():
-        pieces = _pieces(layers, set(positions), names)
-        big = [p for p in pieces if len(p) > 1]
-        if len(big) == 1:
-            out[cell] = sorted(big[0])
-    return out
+    return [
+        (cell, sorted(piece))
+        for cell, positions in by_id.items()
+        for piece in _pieces(layers, set(positions), names)
+        if len(piece) > 1
+    ]
 
 
 def _pieces(layers, positions: set, names: dict) -> list[set]:
@@ -158,7 +189,7 @@ def _signature(layers, cell: str, positions: list, uses: dict):
 def _local(item, cell: str):
     """A layer's name in the cell's block: its Keras name with the id made `{}`, or None for a
     name Keras gave it."""
-    return None if _auto_named(item) else item["name"][: -len(cell)] + "{}"
+    return None if _auto_named(item) else _keras(item)[: -len(cell)] + "{}"
 
 
 def _wire(inputs, inside: dict, outside: list):
@@ -174,28 +205,56 @@ def _wire(inputs, inside: dict, outside: list):
     return ("outside", outside.index(inputs))
 
 
-def _plan(found: Discovered, template: str):
-    """(lines saved, classes of cells: lists of (id, positions)) for one template."""
+def _plan(found: Discovered, template: str, made: list):
+    """(lines saved, classes of cells) for one template: each class a list of (id, positions)
+    with the _Made block they call, None for a new one."""
     uses = _uses(found)
     groups: dict = {}
-    for cell, positions in _instances(found, template, uses).items():
+    keras_names = {_keras(item) for item in found.layers}
+    for cell, positions in _instances(found, template, uses):
+        if cell in keras_names:
+            continue  # a layer's name (`reduction_left4_stem_1`): no call can have it too
         signature = _signature(found.layers, cell, positions, uses)
-        if signature is not None:
-            groups.setdefault(signature, []).append((cell, positions))
-    classes = [cells for cells in groups.values() if len(cells) > 1]
-    saved = sum(len(cells) * (len(cells[0][1]) - 2) - len(cells[0][1]) - 4 for cells in classes)
-    return saved, classes
+        if signature is None:
+            continue
+        values = _values(found.layers, positions)
+        known = next((m for m in made if m.signature == signature and m.fits(values)), None)
+        groups.setdefault((signature, id(known)), (known, []))[1].append((cell, positions))
+    classes = [(known, cells) for known, cells in groups.values() if known is not None or len(cells) > 1]
+    saved = sum(
+        len(cells) * (len(cells[0][1]) - 2) - (0 if known else len(cells[0][1]) + 4)
+        for known, cells in classes
+    )
+    return saved, classes, min((len(cells[0][1]) for _, cells in classes), default=0)
 
 
-def _apply(found: Discovered, classes) -> Discovered:
+def _values(layers, positions) -> dict:
+    """(index in the cell, argument) -> value, for the layers of one cell."""
+    return {
+        (k, key): value
+        for k, p in enumerate(positions)
+        for key, value in layers[p].items()
+        if key not in _ENTRY_KEYS
+    }
+
+
+def _apply(found: Discovered, classes, made: list) -> Discovered:
     """The layers with each cell made a call of its class's block, at its last layer's place."""
     layers = found.layers
     blocks = list(found.blocks)
     taken = {item["name"] for item in layers}
     drop, put, renamed = set(), {}, {}
-    for cells in classes:
-        block, locals_, params = _block(layers, cells, _block_name(blocks))
-        blocks.append(block)
+    for known, cells in classes:
+        if known is None:
+            block, locals_, params = _block(layers, cells, _block_name(blocks))
+            signature = _signature(layers, cells[0][0], cells[0][1], _uses(found))
+            first = _values(layers, cells[0][1])
+            known = _Made(
+                signature, block, locals_, params, {s: v for s, v in first.items() if s not in params}
+            )
+            made.append(known)
+            blocks.append(block)
+        block, locals_, params = known.block, known.locals_, known.params
         for cell, positions in cells:
             call = {"name": _call_name(block.name, cell, taken), "keras_name": cell, "type": block.name}
             taken.add(call["name"])
@@ -203,12 +262,15 @@ def _apply(found: Discovered, classes) -> Discovered:
                 value = layers[positions[k]].get(key, _NONE)
                 if value is not _NONE:
                     call[param] = value
-            inside = {layers[p]["name"] for p in positions}
+            inside = {layers[p]["name"]: 0 for p in positions}
             outside: list = []
             for p in positions:
-                _wire(layers[p]["inputs"], {n: 0 for n in inside}, outside)
+                _wire(layers[p]["inputs"], inside, outside)
             call["inputs"] = outside[0] if len(outside) == 1 else outside
             named = {locals_[k]: layers[p]["name"] for k, p in enumerate(positions) if _auto_named(layers[p])}
+            for k, p in enumerate(positions):  # the names of a cell inside the cell
+                for path, name in layers[p].get("keras_names", {}).items():
+                    named[f"{locals_[k]}/{path}"] = name
             if named:
                 call["keras_names"] = named
             block.calls += 1
