@@ -355,7 +355,7 @@ def test_a_nested_tower_shared_between_two_inputs_imports_from_a_keras_file(tmp_
     assert rebuilt.count_params() == original.count_params()
 
 
-def _two_input_cells():
+def _two_input_cells(cells=3):
     """Cells in NASNet's manner: each takes the previous two cells' outputs, names its own
     layers by a suffix (`cell_dense_1`), and leaves its activations and its add to Keras, which
     numbers them across the model (`activation_3`, `add_1`)."""
@@ -365,9 +365,9 @@ def _two_input_cells():
     inputs = keras.Input((8,), name="x")
     prev = keras.layers.Dense(8, name="stem_a")(inputs)
     x = keras.layers.Dense(8, name="stem_b")(prev)
-    for cell, units in [("0", 8), ("1", 8), ("2", 8)]:
+    for cell in map(str, range(cells)):
         h = keras.layers.Activation("relu")(x)
-        h = keras.layers.Dense(units, name=f"cell_dense_{cell}")(h)
+        h = keras.layers.Dense(8, name=f"cell_dense_{cell}")(h)
         p = keras.layers.Activation("tanh")(prev)
         prev, x = x, keras.layers.Add(name=f"cell_add_{cell}")([h, keras.layers.Add()([p, x])])
     return keras.Model(inputs, keras.layers.Dense(2, name="head")(x), name="cells")
@@ -450,3 +450,24 @@ def test_keras_names_errors_are_located(edit, change, code):
     assert [d.code for d in errors] == [code]
     line = max(i for i, row in enumerate(text.splitlines(), start=1) if change in row)
     assert errors[0].line == line
+
+
+@pytest.mark.parametrize("style", ["functional", "subclass"])
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_cells_named_by_a_suffix_import_as_calls_with_name_maps(style):
+    """Cells are found through the graph (each takes the previous two cells' outputs, and Keras's
+    order puts the next cell's first layers among this one's), not as runs of the list."""
+    original = _two_input_cells(cells=5)
+    text = kspec.importer.from_keras(original)
+    assert len(text) < len(kspec.importer.from_keras(original, flat=True))
+    result = validate_text(text)
+    assert [d for d in result.diagnostics if d.is_error] == []
+    calls = [c for c in result.spec.scope.calls if c.type in result.spec.blocks]
+    assert [c.keras_name for c in calls] == ["0", "1", "2", "3", "4"]
+    assert calls[1].keras_names == {
+        "activation": "activation_2",
+        "activation_2": "activation_3",
+        "add": "add_1",
+    }
+    _same_model(original, kspec.build(result.spec, style, compile=False))
