@@ -80,3 +80,17 @@ def renamed(inputs, names: dict):
     if isinstance(inputs, dict):
         return {k: renamed(v, names) for k, v in inputs.items()}
     return inputs
+
+
+def uses(found: Discovered) -> dict[str, list[int]]:
+    """Layer name -> the positions of the layers that use it; -1 a model output (which keeps its
+    layer's name), -2 a `share` of it or a use of one of its several outputs (`lstm.1`)."""
+    out: dict = {}
+    for index, item in enumerate(found.layers):
+        for ref in refs(item.get("inputs")):
+            out.setdefault(ref.split(".")[0], []).append(index if "." not in ref else -2)
+        if "share" in item:
+            out.setdefault(item["share"], []).append(-2)
+    for ref in refs(found.outputs):
+        out.setdefault(ref.split(".")[0], []).append(-1)
+    return out

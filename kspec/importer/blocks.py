@@ -31,8 +31,8 @@ from .block_parts import Block, Discovered
 from .block_parts import default as _default
 from .block_parts import local_name as _local_name
 from .block_parts import param_name as _param_name
-from .block_parts import refs as _refs
 from .block_parts import renamed as _renamed
+from .block_parts import uses as _uses
 from .cells import find_cells
 
 _DIGITS = re.compile(r"[0-9]+[a-z]?")
@@ -158,20 +158,6 @@ def _with_tails(groups: dict, layers, used_after) -> dict:
         groups[shorter] = merged
         del groups[longer]
     return groups
-
-
-def _uses(found: Discovered) -> dict[str, list[int]]:
-    """Layer name -> the positions of the layers that use it; -1 a model output (which keeps its
-    layer's name), -2 a `share` of it or a use of one of its several outputs (`lstm.1`)."""
-    uses: dict = {}
-    for index, item in enumerate(found.layers):
-        for ref in _refs(item.get("inputs")):
-            uses.setdefault(ref.split(".")[0], []).append(index if "." not in ref else -2)
-        if "share" in item:
-            uses.setdefault(item["share"], []).append(-2)
-    for ref in _refs(found.outputs):
-        uses.setdefault(ref.split(".")[0], []).append(-1)
-    return uses
 
 
 def _signature(layers, prefix, start, end, used_after):

@@ -5,9 +5,11 @@ and its layers are not next to each other in Keras's order.
 The suffix is the hint: each end of a layer name after an underscore that ends in digits is a
 template with its digits made `#` (`stem_1` -> `stem_#`); the layers ending in `_<id>` of one
 instance are a cell, with the layers that Keras named itself (`activation_23`, `add_1`: a class's
-name and a number) whose uses all lie in it. Only one connected piece of each id is a cell. The
+name and a number) whose uses all lie in it; each connected piece of them is one cell. The
 structure is the proof, as for runs (blocks.py): same local names (the name with the id made
-`{}`), types, argument keys, call arguments and wiring; one layer used after the cell.
+`{}`), types, argument keys, call arguments and wiring; one layer used after the cell. The
+smallest cells are made calls first, so that bigger cells hold those calls (NASNet's
+separable-conv blocks inside its cells).
 
 A cell becomes a call of a block whose layers say `keras_name: "normal_conv_1_{}"`, the call
 `keras_name: "0"`; the layers Keras named itself get their names from the call's `keras_names`.
@@ -27,15 +29,17 @@ from .block_parts import default as _default
 from .block_parts import param_name as _param_name
 from .block_parts import refs as _refs
 from .block_parts import renamed as _renamed
+from .block_parts import uses as _uses
 
-# Passes of choosing a suffix template: each takes the one saving most lines.
+# Passes of choosing a suffix template: each takes the one with the smallest cells that saves lines.
 MAX_PASSES = 20
 _AUTO = re.compile(r"^(.*?)(_[0-9]+)?$")
 
 
 def find_cells(found: Discovered) -> Discovered:
-    """`found` with the cells of the suffix templates that save most lines made block calls; a
-    cell found later with the structure of a block made earlier is a call of that block."""
+    """`found` with the cells of the suffix templates that save lines made block calls, the
+    smallest first; a cell found later with the structure and constant arguments of a block made
+    earlier is a call of that block."""
     made: list[_Made] = []
     for _ in range(MAX_PASSES):
         plans = [_plan(found, template, made) for template in _templates(found)]
@@ -70,6 +74,7 @@ class _Made:
 
 
 def _templates(found: Discovered) -> set[str]:
+    """Each end of a name after an underscore, where the name ends in digits, digits made `#`."""
     out = set()
     for item in found.layers:
         if "type" not in item or _auto_named(item):
@@ -91,20 +96,6 @@ def _auto_named(item) -> bool:
 def _keras(item) -> str:
     """The Keras name of a layer, or of a cell's call (its id)."""
     return item.get("keras_name", item["name"])
-
-
-def _uses(found: Discovered) -> dict:
-    """Layer name -> positions of the layers using it; -1 a model output, -2 a share or an
-    output index (`lstm.1`)."""
-    uses: dict = {}
-    for index, item in enumerate(found.layers):
-        for ref in _refs(item.get("inputs")):
-            uses.setdefault(ref.split(".")[0], []).append(index if "." not in ref else -2)
-        if "share" in item:
-            uses.setdefault(item["share"], []).append(-2)
-    for ref in _refs(found.outputs):
-        uses.setdefault(ref.split(".")[0], []).append(-1)
-    return uses
 
 
 def _instances(found: Discovered, template: str, uses: dict) -> list:
@@ -193,6 +184,8 @@ def _local(item, cell: str):
 
 
 def _wire(inputs, inside: dict, outside: list):
+    """Inputs with each reference to a layer of the cell its index there, each other one the
+    number of an outside tensor (added to `outside`)."""
     if isinstance(inputs, list):
         return tuple(_wire(v, inside, outside) for v in inputs)
     if isinstance(inputs, dict):
@@ -246,8 +239,8 @@ def _apply(found: Discovered, classes, made: list) -> Discovered:
     drop, put, renamed = set(), {}, {}
     for known, cells in classes:
         if known is None:
-            block, locals_, params = _block(layers, cells, _block_name(blocks))
             signature = _signature(layers, cells[0][0], cells[0][1], _uses(found))
+            block, locals_, params = _block(layers, cells, signature[2], _block_name(blocks))
             first = _values(layers, cells[0][1])
             known = _Made(
                 signature, block, locals_, params, {s: v for s, v in first.items() if s not in params}
@@ -285,9 +278,10 @@ def _apply(found: Discovered, classes, made: list) -> Discovered:
     return Discovered(out, _renamed(found.outputs, renamed), blocks)
 
 
-def _block(layers, cells, name: str):
-    """The block of a class of cells, the spec name of each of its layers, and the parameter of
-    each (layer, argument) that varies between the cells."""
+def _block(layers, cells, output: int, name: str):
+    """The block of a class of cells (`output` the index of the layer used after them), the spec
+    name of each of its layers, and the parameter of each (layer, argument) that varies between
+    the cells."""
     cell, positions = cells[0]
     locals_ = []
     for p in positions:
@@ -299,15 +293,7 @@ def _block(layers, cells, name: str):
             count += 1
             spec_name = f"{base}_{count}"
         locals_.append(spec_name)
-    all_values = [
-        {
-            (k, key): value
-            for k, p in enumerate(ps)
-            for key, value in layers[p].items()
-            if key not in _ENTRY_KEYS
-        }
-        for _, ps in cells
-    ]
+    all_values = [_values(layers, ps) for _, ps in cells]
     params, defaults, by_values = {}, {}, {}
     for slot in dict.fromkeys(slot for values in all_values for slot in values):
         seen = [v.get(slot, _NONE) for v in all_values]
@@ -340,18 +326,11 @@ def _block(layers, cells, name: str):
             entry["call"] = item["call"]
         previous = entry["name"]
         entries.append(entry)
-    output = next(k for k, p in enumerate(positions) if any(u not in positions for u in _users(layers, p)))
     return Block(name, defaults, entries, inputs, locals_[output]), locals_, params
 
 
-def _users(layers, p):
-    name = layers[p]["name"]
-    return [
-        i for i, item in enumerate(layers) if any(r.split(".")[0] == name for r in _refs(item.get("inputs")))
-    ]
-
-
 def _local_inputs(inputs, index, locals_, outside, block_inputs):
+    """A cell layer's inputs in the block: its layers' spec names, or the block's inputs."""
     if isinstance(inputs, list):
         return [_local_inputs(v, index, locals_, outside, block_inputs) for v in inputs]
     if isinstance(inputs, dict):
@@ -363,6 +342,7 @@ def _local_inputs(inputs, index, locals_, outside, block_inputs):
 
 
 def _block_name(blocks) -> str:
+    """Cell, Cell2, ...: the first not taken."""
     taken = {block.name for block in blocks}
     name, count = "Cell", 1
     while name in taken:
@@ -372,6 +352,7 @@ def _block_name(blocks) -> str:
 
 
 def _call_name(block: str, cell: str, taken: set) -> str:
+    """`cell2_0`: the block's name and the id, made unique."""
     name = f"{snake_case(block)}_{cell}"
     while name in taken:
         name += "_"
