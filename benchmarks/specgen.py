@@ -20,6 +20,42 @@ def chain_spec(layers: int, width: int = 16) -> str:
     return "\n".join(lines) + "\n"
 
 
+def unit_chain_config(layers: int, width: int = 16) -> dict:
+    """The get_config() of a Keras model chaining `layers` Dense layers in units of two
+    (`unit<i>_in`, `unit<i>_out`): what `kspec import` reads, with a block to find, without Keras."""
+    entries = [
+        {
+            "module": "keras.layers",
+            "class_name": "InputLayer",
+            "config": {"batch_shape": [None, width], "dtype": "float32", "name": "x"},
+            "name": "x",
+            "inbound_nodes": [],
+        }
+    ]
+    previous = "x"
+    for index in range(layers):
+        name = f"unit{index // 2}_{'out' if index % 2 else 'in'}"
+        tensor = {"shape": [None, width], "dtype": "float32", "keras_history": [previous, 0, 0]}
+        entries.append(
+            {
+                "module": "keras.layers",
+                "class_name": "Dense",
+                "config": {"name": name, "units": width, "activation": "relu"},
+                "name": name,
+                "inbound_nodes": [
+                    {"args": [{"class_name": "__keras_tensor__", "config": tensor}], "kwargs": {}}
+                ],
+            }
+        )
+        previous = name
+    return {
+        "name": "units",
+        "layers": entries,
+        "input_layers": [["x", 0, 0]],
+        "output_layers": [[previous, 0, 0]],
+    }
+
+
 def transformer_spec(layers: int, width: int = 64) -> str:
     """A Transformer encoder of `layers` layer calls (8 per block) laid out over a 2 x 4 mesh."""
     blocks = max(1, (layers - 3) // 8)

@@ -774,6 +774,12 @@ def import_command(source, output, arguments, paths, modules, force, flat) -> No
         _fail(f"cannot import {source}: {refusal}")
     except (OSError, ImportError, AttributeError, ValueError, TypeError) as error:
         _fail(f"cannot load {source}: {type(error).__name__}: {error}", 2)
+    except RecursionError:  # a file is read where its chain fits (kspec.deep); a callable's own build
+        _fail(
+            f"cannot import {source}: Keras ran out of Python's recursion limit on a model this deep "
+            "(it recurses once per chained layer); a callable must build such a model itself inside "
+            "kspec.deep.deep(build, layers)"
+        )
     for note in translation:
         click.echo(f"kspec: warning: Keras 2 to 3: {note}", err=True)
     for note in not_carried:

@@ -49,6 +49,8 @@ CODES = {
     "KS211": "Keras style that the graph does not allow",
     "KS212": "block call with the wrong number of inputs",
     "KS213": "layer or output that no model input reaches",
+    "KS214": "sequential model block that is not a chain",
+    "KS215": "layer shared from inside a nested model",
     # Constructor and call arguments, nested Keras objects.
     "KS301": "unknown constructor argument",
     "KS302": "constructor argument of the wrong type",

@@ -10,7 +10,7 @@ from .backends.python.functional import FunctionalWriter
 from .backends.python.module import STYLES
 from .backends.python.sequential import SequentialWriter
 from .backends.python.subclass import SubclassWriter
-from .backends.styles import sequential_problem
+from .backends.styles import sequential_problem, unshaped_model
 from .deep import deep
 from .diagnostics import Diagnostic, SpecError
 from .flatten import flatten
@@ -27,6 +27,14 @@ def check_style(spec, style: str) -> None:
         raise ValueError(f"unknown style {style!r}: use one of {', '.join(STYLES)}")
     if spec.library:
         raise SpecError([no_model(spec)])
+    if style != "functional":
+        frame = unshaped_model(spec)
+        if frame is not None:
+            message = (
+                f"the {style} style makes the nested model of '{frame.name}' on tensors of its input "
+                "shapes, which static inference does not know"
+            )
+            raise SpecError([_located(spec, frame.where, message, "use --style functional")])
     if style != "sequential":
         return
     problem = sequential_problem(spec)
@@ -35,14 +43,18 @@ def check_style(spec, style: str) -> None:
     node, reason = problem
     message = f"the sequential style does not fit this graph: {reason}"
     hint = "use --style functional or --style subclass"
-    document = spec.document
-    if document is None:
-        raise SpecError([Diagnostic("<spec>", 1, 1, "KS211", "error", message, hint)])
     if node is not None:
         where = node.scope[0].where if node.scope else node.where
     else:
         where = ("inputs",) if "input" in reason else ("outputs",)
-    raise SpecError([document.diagnostic(where, "KS211", message, hint=hint)])
+    raise SpecError([_located(spec, where, message, hint)])
+
+
+def _located(spec, where: tuple, message: str, hint: str) -> Diagnostic:
+    """A KS211 error at `where` in the spec's document (or at its start, without one)."""
+    if spec.document is None:
+        return Diagnostic("<spec>", 1, 1, "KS211", "error", message, hint)
+    return spec.document.diagnostic(where, "KS211", message, hint=hint)
 
 
 def generate(spec, style: str = "functional") -> str:

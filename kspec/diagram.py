@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .flatten import layer_name
 from .shapes import ShapeReport, fmt
 
 
@@ -17,10 +18,15 @@ def _tree(report: ShapeReport):
         here = root
         for frame in layer.node.scope:
             here = here["clusters"].setdefault(
-                frame.name, {"block": frame.block, "clusters": {}, "layers": []}
+                frame.name, {"block": _block_label(frame), "clusters": {}, "layers": []}
             )
         here["layers"].append(layer)
     return root
+
+
+def _block_label(frame) -> str:
+    """A cluster's block: `Tower`, or `Tower, nested sequential model` for a model block call."""
+    return frame.block if frame.model is None else f"{frame.block}, nested {frame.model} model"
 
 
 def _edges(report: ShapeReport):
@@ -57,7 +63,7 @@ class Dialect:
         for layer in tree["layers"]:
             node = layer.node
             kind = node.type if not node.share else f"{node.type}, shares {node.share}"
-            self.lines.append(pad + self.layer_line(node.name, _label(node.name, kind, layer.output)))
+            self.lines.append(pad + self.layer_line(node.name, _label(layer_name(node), kind, layer.output)))
         for call, sub in tree["clusters"].items():
             self.lines += [pad + line for line in self.cluster_open(call, sub["block"])]
             self._emit(sub, depth + 1)
@@ -70,6 +76,11 @@ class Dialect:
         return []
 
 
+def _mermaid_id(name: str) -> str:
+    """A node name as a Mermaid id: `tower/dense` (a layer of a nested model) as `tower__dense`."""
+    return name.replace("/", "__")
+
+
 class Mermaid(Dialect):
     def opening(self):
         return ["flowchart TD"]
@@ -78,20 +89,20 @@ class Mermaid(Dialect):
         return f'  {name}[/"{"<br/>".join(label)}"/]'
 
     def layer_line(self, name, label):
-        return f'{name}["{"<br/>".join(label)}"]'
+        return f'{_mermaid_id(name)}["{"<br/>".join(label)}"]'
 
     def cluster_open(self, call, block):
-        return [f'subgraph {call}__block ["{call}: {block}"]']
+        return [f'subgraph {_mermaid_id(call)}__block ["{call}: {block}"]']
 
     def cluster_close(self):
         return "end"
 
     def edge_line(self, source, target, label):
         arrow = f"-->|{label}|" if label else "-->"
-        return f"  {source} {arrow} {target}"
+        return f"  {_mermaid_id(source)} {arrow} {_mermaid_id(target)}"
 
     def output_lines(self, node, label, source):
-        return [f'  {node}(["{label}"])', f"  {source} --> {node}"]
+        return [f'  {node}(["{label}"])', f"  {_mermaid_id(source)} --> {node}"]
 
 
 class Dot(Dialect):

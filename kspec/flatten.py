@@ -1,8 +1,8 @@
 """Expand blocks and repeats into a flat graph of concrete layer calls.
 
 The flat graph is what Keras builds: one node per layer call, named as Keras
-will name it (`res1_conv_a`, `res2_2_conv_a`), with block parameters
-substituted. Shape inference, the functional and sequential generators and
+will name it (`res1_conv_a`, `res2_2_conv_a`; `tower/dense` in the nested model
+`tower`, where Keras names it `dense`), with block parameters substituted. Shape inference, the functional and sequential generators and
 the live builder all read it. It expects a spec without errors.
 """
 
@@ -43,6 +43,8 @@ class Frame(NamedTuple):
     where: tuple  # the block call in the spec
     call: Call  # the block call as written
     local: str  # the instance's name in the scope that makes the call: res2_2, or block_1 inside a block
+    model: str | None = None  # "functional" or "sequential": the call builds a nested Keras model
+    ports: tuple = ()  # the Ports given to the block's inputs, in order
 
 
 class Node(NamedTuple):
@@ -63,6 +65,50 @@ class Node(NamedTuple):
 
     def ports(self) -> list[Port]:
         return list(iter_ports(self.inputs))
+
+
+def _joint(frame: Frame) -> str:
+    """What joins a block call's name and its layers' in their nodes' names: `_` as in their
+    Keras names (`res1_conv`), or `/` in a nested model (`tower/dense`), whose layers' Keras names
+    are their own and may equal the names of layers outside it."""
+    return "_" if frame.model is None else "/"
+
+
+def layer_name(node: Node | Frame) -> str:
+    """The name Keras gives a node's layer, or a model block call's nested model: its name in
+    the innermost nested model (`tower/dense` is `dense`; Keras names have no `/`)."""
+    return node.name.rpartition("/")[2]
+
+
+def _instance_name(prefix: str, local: str) -> str:
+    """The node name of the instance `local` of a call in the scope whose node names start with
+    `prefix` (`res1_`, `tower/`, `tower/res1_`, or '' in the model): joined as Keras names it
+    (kspec.ir.keras_name, `{}` for the block call's name), its own name in a nested model."""
+    head, joint = prefix[:-1], prefix[-1:]
+    path, _, outer = head.rpartition("/")
+    if joint == "/":
+        return prefix + local.replace("{}", outer)
+    name = keras_name(outer, local)
+    return f"{path}/{name}" if path else name
+
+
+def _mapped_name(prefix: str, mapped: str) -> str:
+    """The node name of a layer that a name map (`keras_names`) names `mapped`, in the scope whose
+    node names start with `prefix`: the whole Keras name, in its nested model's path if any."""
+    head, joint = prefix[:-1], prefix[-1:]
+    path = head if joint == "/" else head.rpartition("/")[0]
+    return f"{path}/{mapped}" if path else mapped
+
+
+def model_frame(node: Node) -> Frame | None:
+    """The outermost nested model (model block call) a node lies in, or None."""
+    return next((frame for frame in node.scope if frame.model is not None), None)
+
+
+def in_shared_model(node: Node) -> bool:
+    """Whether a node lies in a model block call that shares another's model (`share: tower`):
+    Keras calls that model again, and makes no layer for it."""
+    return any(frame.model is not None and frame.call.share is not None for frame in node.scope)
 
 
 def iter_ports(inputs):
@@ -264,7 +310,7 @@ class _Expander:
             kind = call.type if call.op is None else "ops." + call.op
             mapped = None if call.repeat else self.names.get(call.name)
             value = inputs = self.layer(
-                mapped or keras_name(prefix[:-1], name),
+                _instance_name(prefix, name) if mapped is None else _mapped_name(prefix, mapped),
                 kind,
                 args,
                 inputs,
@@ -346,7 +392,7 @@ class _Expander:
             )
             outer, value = self.sharing, None
             for name, frame in zip(names, target.frames):
-                self.sharing = (keras_name(prefix[:-1], name) + "_", frame.name + "_")
+                self.sharing = (_instance_name(prefix, name) + _joint(frame), frame.name + _joint(frame))
                 # With the target call's parameters, which its layers' call arguments ($causal) read
                 # (here, and in the frame for the writers).
                 args = substitute(frame.call.args, params, [])  # what fails is the target's error
@@ -376,7 +422,9 @@ class _Expander:
         value, frames, outer = None, [], self.names
         inherited = {k.split("/", 1)[1]: v for k, v in outer.items() if k.startswith(call.name + "/")}
         for name in names:
-            frame = Frame(keras_name(prefix[:-1], name), block_name, call.where, call, name)
+            model = self.spec.blocks[block_name].model
+            given = tuple(inputs) if isinstance(inputs, list) else (inputs,)
+            frame = Frame(_instance_name(prefix, name), block_name, call.where, call, name, model, given)
             group = Group(frame, [])
             self.names = {**call.keras_names, **inherited}
             value = self.block(block_name, args, inputs, nesting + (frame,), group)
@@ -393,5 +441,5 @@ class _Expander:
         params.update(args)
         given = inputs if isinstance(inputs, list) else [inputs]
         env = dict(zip(block.scope.inputs, given))
-        items = self.scope(block.scope, env, nesting[-1].name + "_", params, nesting, group)
+        items = self.scope(block.scope, env, nesting[-1].name + _joint(nesting[-1]), params, nesting, group)
         return _BlockValue(block.scope.outputs, [port for _, port in items], [nesting[-1]])

@@ -212,6 +212,7 @@ class Block(NamedTuple):
     params: dict  # name -> default (None = required)
     scope: Scope
     where: tuple
+    model: str | None = None  # "functional" or "sequential": each call builds a nested Keras model
 
 
 class Contract(NamedTuple):
@@ -346,11 +347,13 @@ def _add_blocks(blocks: dict, raw_blocks, prefix: tuple, clashes: list) -> None:
                 tuple(i for i in block_inputs if isinstance(i, str)) if isinstance(block_inputs, list) else ()
             )
             params = body.get("params") if isinstance(body.get("params"), dict) else {}
+            model = body.get("model") if body.get("model") in ("functional", "sequential") else None
             blocks[name] = Block(
                 name,
                 dict(params),
                 build_scope(block_inputs, body.get("layers"), body.get("outputs"), where),
                 where,
+                model,
             )
 
 

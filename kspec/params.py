@@ -204,7 +204,25 @@ def resolve(data: dict, params: dict, out) -> Resolved:
             done = {k: v if k in _STRUCTURAL else walker.value(v, where + (k,)) for k, v in item.items()}
             resolved["layers"].append(done)
             written["layers"].append({**item, **({"repeat": done["repeat"]} if "repeat" in item else {})})
+    check_block_repeats(data, (), out)
     return Resolved(resolved, written, walker.sources, walker.used)
+
+
+def check_block_repeats(data: dict, where: tuple, out) -> None:
+    """Inside a block, `repeat` is a whole number (KS104): the schema lets `$name` give the
+    model's own counts, which `resolve` fills in, and a block's parameters cannot give one."""
+    blocks = data.get("blocks")
+    for name, block in blocks.items() if isinstance(blocks, dict) else ():
+        layers = block.get("layers") if isinstance(block, dict) else None
+        for index, item in enumerate(layers if isinstance(layers, list) else ()):
+            if isinstance(item, dict) and isinstance(item.get("repeat"), str):
+                out.error(
+                    where + ("blocks", name, "layers", index, "repeat"),
+                    "KS104",
+                    f"`repeat` inside a block is a whole number, not '{item['repeat']}'",
+                    "a block's parameters cannot set a repeat count; a top-level parameter can set "
+                    "the model's own (`repeat: $depth` in the spec's `layers`)",
+                )
 
 
 class _Walker:
@@ -261,7 +279,9 @@ class _Walker:
 
 
 def check_included(data: dict, where: tuple, out) -> None:
-    """An included file's `params` would be used by nothing: parameters are the spec's own (KS018)."""
+    """An included file's `params` would be used by nothing: parameters are the spec's own (KS018);
+    its blocks' repeat counts are whole numbers."""
+    check_block_repeats(data, where, out)
     if "params" in data:
         out.error(
             where + ("params",),

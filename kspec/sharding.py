@@ -3,7 +3,8 @@ per-device shard, and the bytes of weights and optimizer slots each device holds
 
 Weight paths are Keras's `variable.path`, which depends on the style: `layer/kernel` in
 the functional style, `model/layer/kernel` in the sequential one, and
-`model/block_call/layer/kernel` in the subclass one. Layout patterns are full-matched
+`model/block_call/layer/kernel` in the subclass one; in every style, `layer/kernel` in a nested
+Functional model (a model block call) and `tower/layer/kernel` in a nested Sequential `tower`. Layout patterns are full-matched
 against them, as keras.distribution.LayoutMap does.
 """
 
@@ -13,6 +14,7 @@ import re
 from math import prod
 from typing import NamedTuple
 
+from .flatten import layer_name
 from .shapes import DTYPE_BYTES, _canonical, infer
 from .shapes.weights import weights as layer_weights
 
@@ -71,6 +73,12 @@ def _itemsize(args: dict) -> int:
 
 
 def _paths(spec, node, inner: str) -> dict:
+    models = [frame for frame in node.scope if frame.model is not None]
+    if models:  # built by its nested model, outside the styles' scopes: the same in every style
+        path = f"{layer_name(node)}/{inner}"
+        if models[-1].model == "sequential":  # a Sequential builds its layers under its own name
+            path = f"{layer_name(models[-1])}/{path}"
+        return dict.fromkeys(STYLES, path)
     frames = [frame.name for frame in node.scope]
     return {
         "functional": f"{node.name}/{inner}",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from .flatten import layer_name
 from .shapes import ShapeReport, fmt
 
 
 def keras_layers(report: ShapeReport) -> list[dict]:
-    """One entry per Keras layer (inputs first; a shared layer once, with all its inputs; a
-    keras.ops call is no layer, and `model.layers` does not list it)."""
+    """One entry per Keras layer of `model.layers` (inputs first; a shared layer once, with all
+    its inputs; a keras.ops call is no layer, and `model.layers` does not list it). A nested model
+    (a model block call) is one entry of its type, its parameter total and its own `layers`."""
     rows = []
     for name, shape in report.input_shapes.items():
         rows.append(
@@ -21,27 +23,123 @@ def keras_layers(report: ShapeReport) -> list[dict]:
                 "block": None,
             }
         )
-    by_name = {}
-    for layer in report.layers:
+    return rows + _layer_rows(report, report.layers, 0)
+
+
+def _layer_rows(report: ShapeReport, layers: list, depth: int) -> list[dict]:
+    """The rows of the layers of one model: the model (depth 0), or a nested model whose frame is
+    the depth-th of its layers' scopes; nested models deeper are one row each."""
+    rows, by_name = [], {}
+    for layer, inside in _by_model(layers, depth):
         node = layer.node
+        frame = _own_model(node, depth)
+        inputs = [_port_name(report, p, depth) for p in node.ports()] if inside is None else []
+        if inside is not None:  # a nested model: one row
+            index = node.scope.index(frame)
+            names = {other.node.name for other in inside}
+            inputs = [
+                _port_name(report, p, depth)
+                for other in inside
+                for p in other.node.ports()
+                if p.node not in names
+            ]
+            target = _shared_model(report, frame, index)
+            if target is not None:
+                by_name[target]["inputs"].extend(dict.fromkeys(inputs))
+                continue
+            params = [other.params for other in inside]
+            trainable = [other.trainable for other in inside]
+            row = {
+                "name": layer_name(frame),
+                "type": "Sequential" if frame.model == "sequential" else "Functional",
+                "output_shape": _shape(_exit_shape(report, inside)),
+                "params": None if None in params else sum(params),
+                "trainable_params": None if None in trainable else sum(trainable),
+                "inputs": list(dict.fromkeys(inputs)),
+                "block": "/".join(f.name for f in node.scope[depth:index]) or None,
+                "layers": _layer_rows(report, inside, index + 1),
+            }
+            by_name[frame.name] = row
+            rows.append(row)
+            continue
         if node.op is not None:
             continue
-        inputs = [str(p) for p in node.ports()]
         if node.share:
             by_name[node.share]["inputs"].extend(inputs)
             continue
         row = {
-            "name": node.name,
+            "name": layer_name(node),
             "type": node.type,
             "output_shape": _shape(layer.output),
             "params": layer.params,
             "trainable_params": layer.trainable,
             "inputs": inputs,
-            "block": "/".join(frame.name for frame in node.scope) or None,
+            "block": "/".join(frame.name for frame in node.scope[depth:]) or None,
         }
         by_name[node.name] = row
         rows.append(row)
     return rows
+
+
+def _own_model(node, depth: int):
+    """The first model block call among a node's frames from `depth` on, or None."""
+    return next((f for f in node.scope[depth:] if f.model is not None), None)
+
+
+def _by_model(layers: list, depth: int):
+    """(layer, None) for a layer of this model, and (first layer, its layers) once for each
+    nested model, in the order of their first layers."""
+    groups: dict = {}
+    for layer in layers:
+        frame = _own_model(layer.node, depth)
+        if frame is None:
+            continue
+        groups.setdefault(frame.name, []).append(layer)
+    done = set()
+    for layer in layers:
+        frame = _own_model(layer.node, depth)
+        if frame is None:
+            yield layer, None
+        elif frame.name not in done:
+            done.add(frame.name)
+            yield layer, groups[frame.name]
+
+
+def _shared_model(report: ShapeReport, frame, index: int):
+    """For a model block call that calls another's model again (`share:`), that call's frame
+    name; else None."""
+    if frame.call.share is None:
+        return None
+    for layer in report.layers:
+        node = layer.node
+        if len(node.scope) > index and node.scope[index] is frame and node.share:
+            return report.graph.node(node.share).scope[index].name
+    return None
+
+
+def _port_name(report: ShapeReport, port, depth: int) -> str:
+    """A port as Keras's summary names its source: the nested model it comes out of, if any."""
+    if port.node in report.input_shapes:
+        return str(port)
+    node = report.graph.node(port.node)
+    frame = _own_model(node, depth)
+    if frame is None:
+        return layer_name(node) if port.index is None else f"{layer_name(node)}[{port.index}]"
+    index = node.scope.index(frame)
+    return _shared_model(report, frame, index) or frame.name
+
+
+def _exit_shape(report: ShapeReport, group: list):
+    """The output shape of a group of layers (a block call): of the layers read from outside it."""
+    names = {layer.node.name for layer in group}
+    consumers = {
+        p.node for other in report.layers if other.node.name not in names for p in other.node.ports()
+    }
+    consumers |= {port.node for _, port in report.graph.outputs}
+    exits = [layer for layer in group if layer.node.name in consumers] or group[-1:]
+    if len(exits) == 1:
+        return exits[0].output
+    return None if any(e.output is None for e in exits) else [e.output for e in exits]
 
 
 def as_json(report: ShapeReport, spec) -> dict:
@@ -117,11 +215,11 @@ def table(report: ShapeReport, spec, expand: bool = False) -> str:
 def _entries(report: ShapeReport, expand: bool, layers=None, depth: int = 0):
     """Rows for layers; each block call is one row, followed by its layers if `expand`."""
     layers = report.layers if layers is None else layers
-    index = 0
+    index, made = 0, {}
     while index < len(layers):
         layer = layers[index]
         if len(layer.node.scope) == depth:
-            yield _row(layer, depth)
+            yield _row(layer, depth, report)
             index += 1
             continue
         key = layer.node.scope[: depth + 1]
@@ -129,34 +227,38 @@ def _entries(report: ShapeReport, expand: bool, layers=None, depth: int = 0):
         while index < len(layers) and layers[index].node.scope[: depth + 1] == key:
             group.append(layers[index])
             index += 1
-        yield _block_row(key[-1].name, key[-1].block, group, report, depth)
+        frame = key[-1]
+        target = _shared_model(report, frame, depth) if frame.model is not None else None
+        if target in made:  # the nested model called again: Keras lists it once, with every input
+            row = made[target]
+            row[3] = ", ".join(
+                dict.fromkeys(
+                    [*row[3].split(", "), *_block_row(frame.name, "", group, report, depth)[3].split(", ")]
+                )
+            )
+            continue
+        kind = frame.block if frame.model is None else f"{frame.block}, nested {frame.model} model"
+        row = made[frame.name] = _block_row(frame.name, kind, group, report, depth)
+        yield row
         if expand:
             yield from _entries(report, expand, group, depth + 1)
 
 
-def _row(layer, depth: int):
+def _row(layer, depth: int, report: ShapeReport):
     node = layer.node
-    label = f"{'  ' * depth}{node.name} ({node.type})"
+    label = f"{'  ' * depth}{layer_name(node)} ({node.type})"
     if node.share:
         label += f" [shares {node.share}]"
-    connected = ", ".join(str(p) for p in node.ports()) or "-"
+    ports = [str(p) if _own_model(node, 0) else _port_name(report, p, 0) for p in node.ports()]
+    connected = ", ".join(ports) or "-"
     return (label, _text_shape(layer.output), _count(layer.params), connected)
 
 
 def _block_row(call: str, block: str, group: list, report: ShapeReport, depth: int):
     names = {layer.node.name for layer in group}
     outside = [str(p) for layer in group for p in layer.node.ports() if p.node not in names]
-    consumers = {
-        p.node for other in report.layers if other.node.name not in names for p in other.node.ports()
-    }
-    consumers |= {port.node for _, port in report.graph.outputs}
-    exits = [layer for layer in group if layer.node.name in consumers] or group[-1:]
-    shape = (
-        exits[0].output
-        if len(exits) == 1
-        else (None if any(e.output is None for e in exits) else [e.output for e in exits])
-    )
+    shape = _exit_shape(report, group)
     params = [layer.params for layer in group]
     total = None if None in params else sum(params)
     label = f"{'  ' * depth}{call} ({block})"
-    return (label, _text_shape(shape), _count(total), ", ".join(dict.fromkeys(outside)) or "-")
+    return [label, _text_shape(shape), _count(total), ", ".join(dict.fromkeys(outside)) or "-"]

@@ -11,20 +11,25 @@ from __future__ import annotations
 def layers_by_name(model) -> dict:
     """The model's layers by name, with kspec's block layers and nested models opened.
 
+    A nested model's layers are named after it, `tower/dense`, as kspec's lowered graph names
+    them (Keras names them in their own model, so two nested models may both have a `dense`).
     A Keras layer that holds others (an LSTM and its cell, Bidirectional) is one entry,
     with all its weights: its inner layers' names are Keras's own, not the spec's.
     """
     import keras
 
     found = {}
-    todo = list(model._flatten_layers(include_self=False, recursive=False))
+    todo = [("", layer) for layer in model._flatten_layers(include_self=False, recursive=False)]
     while todo:
-        layer = todo.pop(0)
+        prefix, layer = todo.pop(0)
         registered = keras.saving.get_registered_name(type(layer))
+        inner = prefix + layer.name + "/" if isinstance(layer, keras.Model) else prefix
         if isinstance(layer, keras.Model) or registered.startswith("kspec."):
-            todo[:0] = list(layer._flatten_layers(include_self=False, recursive=False))
+            todo[:0] = [
+                (inner, child) for child in layer._flatten_layers(include_self=False, recursive=False)
+            ]
         elif not isinstance(layer, keras.layers.InputLayer):
-            found[layer.name] = layer
+            found[prefix + layer.name] = layer
     return found
 
 
@@ -37,22 +42,35 @@ def transfer_weights(source, target, names=None) -> list[str]:
     """
     theirs, mine = layers_by_name(source), layers_by_name(target)
     wanted = list(names) if names is not None else [n for n, layer in mine.items() if layer.weights]
-    problems = []
+    problems, pairs = [], []
     for name in wanted:
+        found = counterpart(name, theirs)
         if name not in mine:
             problems.append(f"'{name}' is not a layer of the target")
-        elif name not in theirs:
+        elif found is None:
             problems.append(f"'{name}' is not a layer of the source")
         else:
-            a = [tuple(w.shape) for w in theirs[name].weights]
+            a = [tuple(w.shape) for w in theirs[found].weights]
             b = [tuple(w.shape) for w in mine[name].weights]
             if a != b:
                 problems.append(f"'{name}': source weights {a}, target weights {b}")
+            pairs.append((mine[name], theirs[found]))
     if problems:
         raise ValueError("cannot transfer weights: " + "; ".join(problems))
-    for name in wanted:
-        mine[name].set_weights(theirs[name].get_weights())
+    for into, source_layer in pairs:
+        into.set_weights(source_layer.get_weights())
     return wanted
+
+
+def counterpart(name: str, layers: dict) -> str | None:
+    """The key of `layers` for the layer `name`: the same path, else the one layer with the same
+    own name (after its nested models' `/`), as between a model with a nested model and its
+    flattened import (`tower/t1` and `t1`); None where there is none, or several."""
+    if name in layers:
+        return name
+    own = name.rpartition("/")[2]
+    found = [key for key in layers if key.rpartition("/")[2] == own]
+    return found[0] if len(found) == 1 else None
 
 
 def save_named_weights(model, path: str) -> None:

@@ -1,9 +1,10 @@
-"""One spec, three backends: the model kspec builds on JAX is the one it builds on TensorFlow.
+"""One spec, three backends: the model kspec builds on JAX or torch is the one it builds here.
 
-The test process runs Keras on TensorFlow; a fresh process with KERAS_BACKEND=jax builds
-the same specs in the functional and subclass styles, loads the weights saved here, and
-compares its predictions and parameter counts with this process's; it also loads the
-`.keras` files saved here and imports them back into specs.
+The test process runs Keras on its backend (TensorFlow in CI); a fresh process for each other
+installed backend (KERAS_BACKEND=jax, torch, tensorflow) builds the same specs in the functional
+and subclass styles, loads the weights saved here, and compares its predictions and parameter
+counts with this process's; it also loads the `.keras` files saved here and imports them back
+into specs. Each other backend is skipped where it is not installed.
 """
 
 import importlib.util
@@ -18,18 +19,27 @@ import pytest
 import kspec
 from conftest import HAS_KERAS, ROOT
 from helpers_keras import predictions, sample_inputs
+from kspec.environment import BACKENDS, keras_backend
+
+HERE = keras_backend()
+OTHERS = [b for b in BACKENDS if b != HERE]
 
 pytestmark = [
     pytest.mark.keras,
-    pytest.mark.slow,  # one JAX process building six specs twice: about a minute
+    pytest.mark.slow,  # one process per backend building six specs twice: about a minute each
     pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed"),
-    pytest.mark.skipif(
-        importlib.util.find_spec("jax") is None, reason="JAX is not installed: pip install '.[jax]'"
-    ),
 ]
 
+
+def installed(backend: str):
+    """The backend as a pytest parameter, skipped where its package is not installed."""
+    found = importlib.util.find_spec(backend) is not None
+    why = f"{backend} is not installed: pip install '.[{backend}]'"
+    return pytest.param(backend, marks=pytest.mark.skipif(not found, reason=why))
+
+
 SPECS = ["mlp", "tiny_resnet", "seq2seq_lstm", "transformer_encoder", "causal_lm", "siamese_tower"]
-TOLERANCE = dict(rtol=1e-4, atol=1e-5)  # float32 kernels of XLA and TensorFlow differ in rounding
+TOLERANCE = dict(rtol=1e-4, atol=1e-5)  # float32 kernels of XLA, torch and TensorFlow differ in rounding
 
 CHILD = r"""
 import json, sys
@@ -65,8 +75,8 @@ print(json.dumps(report))
 
 
 @pytest.fixture(scope="module")
-def on_jax(tmp_path_factory):
-    """What the JAX process found, and what this (TensorFlow) process expects of it."""
+def saved_here(tmp_path_factory):
+    """The files saved by this process, and what it predicts: (folder, expected)."""
     folder = tmp_path_factory.mktemp("backends")
     expected = {}
     for name in SPECS:
@@ -81,7 +91,14 @@ def on_jax(tmp_path_factory):
             if style == "functional":
                 model.save(folder / f"{name}.keras")
                 expected[f"{name} .keras"] = expected[f"{name} imported"] = expected[f"{name} {style}"]
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT)}
+    return folder, expected
+
+
+@pytest.fixture(scope="module", params=[installed(b) for b in OTHERS])
+def elsewhere(request, saved_here):
+    """What the process on another backend found, and what this process expects of it."""
+    folder, expected = saved_here
+    env = {**os.environ, "KERAS_BACKEND": request.param, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(folder), ",".join(SPECS), str(ROOT)],
         capture_output=True,
@@ -90,20 +107,20 @@ def on_jax(tmp_path_factory):
         timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1]), expected
+    return request.param, json.loads(done.stdout.strip().splitlines()[-1]), expected
 
 
-def test_the_other_process_ran_on_jax(on_jax):
-    found, _ = on_jax
-    assert found["backend"] == "jax"
+def test_the_other_process_ran_on_its_backend(elsewhere):
+    backend, found, _ = elsewhere
+    assert found["backend"] == backend != HERE
 
 
 @pytest.mark.parametrize("name", SPECS)
 @pytest.mark.parametrize("how", ["functional", "subclass", ".keras", "imported"])
-def test_a_spec_predicts_the_same_on_jax_as_on_tensorflow(on_jax, name, how):
-    """Same parameter count and, with the weights saved on TensorFlow, the same predictions:
-    built from the spec in each style, loaded from a .keras file, and imported back."""
-    found, expected = on_jax
+def test_a_spec_predicts_the_same_on_every_backend(elsewhere, name, how):
+    """Same parameter count and, with the weights saved here, the same predictions on the other
+    backend: built from the spec in each style, loaded from a .keras file, and imported back."""
+    _, found, expected = elsewhere
     params, outputs = expected[f"{name} {how}"]
     got = found[f"{name} {how}"]
     assert got["params"] == params
@@ -112,13 +129,14 @@ def test_a_spec_predicts_the_same_on_jax_as_on_tensorflow(on_jax, name, how):
         np.testing.assert_allclose(np.asarray(mine, dtype=theirs.dtype), theirs, **TOLERANCE)
 
 
-def test_every_claim_of_a_plan_holds_on_jax(tmp_path):
-    """`kspec plan --backend jax --verify`: the plan is for JAX, and its save and load paths
-    run (here and in the fresh processes) and keep what it says on JAX."""
+@pytest.mark.parametrize("backend", [installed(b) for b in OTHERS])
+def test_every_claim_of_a_plan_holds_on_another_backend(backend, tmp_path):
+    """`kspec plan --backend B --verify`: the plan is for B, measured there, and its save and
+    load paths run (here and in the fresh processes) and keep what it says on B."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("KERAS_BACKEND", None)
     done = subprocess.run(
-        [sys.executable, "-m", "kspec", "plan", "specs/mlp.yaml", "--style", "subclass", "--backend", "jax"]
+        [sys.executable, "-m", "kspec", "plan", "specs/mlp.yaml", "--style", "subclass", "--backend", backend]
         + ["--verify", "--format", "json", "-o", str(tmp_path / "plan.json")],
         capture_output=True,
         text=True,
@@ -127,7 +145,7 @@ def test_every_claim_of_a_plan_holds_on_jax(tmp_path):
         timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "on jax" in done.stderr and " 0 false" in done.stderr
+    assert f"on {backend}" in done.stderr and " 0 false" in done.stderr
     plan = json.loads((tmp_path / "plan.json").read_text())
-    assert plan["backend"] == "jax" and plan["facts_measured_on"]["backend"] == "jax"
+    assert plan["backend"] == backend and plan["facts_measured_on"]["backend"] == backend
     assert all(claim["ok"] for claim in plan["verified"])

@@ -123,3 +123,29 @@ def test_generate_does_not_import_keras():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.parametrize("style, caller", [("functional", "{name}"), ("subclass", "<block name>")])
+def test_a_block_docstring_says_how_a_braced_keras_name_is_filled(style, caller):
+    source = kspec.generate(kspec.load(BRACED_NAMES), style)
+    cell = next(n for n in ast.walk(ast.parse(source)) if getattr(n, "name", "") in ("cell", "Cell"))
+    docstring = ast.get_docstring(cell)
+    assert f"`{caller}_<layer>`" in docstring and f"`{caller}` for a `{{}}` in a keras_name" in docstring
+
+
+BRACED_NAMES = """
+kspec: 1
+name: braced
+inputs: {x: {shape: [4]}}
+layers:
+  - {name: c1, type: Cell}
+  - {name: c2, type: Cell}
+outputs: c2
+blocks:
+  Cell:
+    inputs: [x]
+    layers:
+      - {name: conv, type: Dense, units: 4, keras_name: "normal_conv_{}", inputs: x}
+      - {name: out, type: ReLU}
+    outputs: out
+"""

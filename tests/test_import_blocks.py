@@ -7,6 +7,7 @@ import pytest
 import kspec
 import kspec.importer
 from conftest import HAS_KERAS, run_kspec
+from kspec.samples import as_numpy
 from kspec.validate import validate_text
 
 KERAS = [pytest.mark.keras, pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")]
@@ -45,7 +46,7 @@ def _same_model(original, rebuilt):
         for a, b in zip(layer.get_weights(), mine[name].get_weights()):
             np.testing.assert_array_equal(a, b)
     x = np.random.default_rng(0).standard_normal((4, *original.input_shape[1:])).astype("float32")
-    np.testing.assert_allclose(np.asarray(rebuilt(x)), np.asarray(original(x)), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(as_numpy(rebuilt(x)), as_numpy(original(x)), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("style", ["functional", "subclass"])
@@ -324,9 +325,10 @@ def test_a_keras_name_made_twice_in_the_expanded_model_is_located(edit, line):
 
 @pytest.mark.keras
 @pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
-def test_a_nested_tower_shared_between_two_inputs_imports_from_a_keras_file(tmp_path):
-    """The siamese case (`ValueError: too many values to unpack` before): each layer of the tower
-    is called on both inputs, the second call sharing it, so one set of weights."""
+def test_a_nested_tower_shared_between_two_inputs_imports_flat_from_a_keras_file(tmp_path):
+    """The siamese case with --flat (`ValueError: too many values to unpack` before): each layer of
+    the tower is called on both inputs, the second call sharing it, so one set of weights (without
+    --flat, the tower is a model block: tests/test_model_blocks.py)."""
     import keras
 
     tower = keras.Sequential(
@@ -342,7 +344,7 @@ def test_a_nested_tower_shared_between_two_inputs_imports_from_a_keras_file(tmp_
     model = keras.Model([left, right], keras.layers.Dense(1, name="score")(joined))
     model.save(tmp_path / "siamese.keras")
     original = keras.saving.load_model(tmp_path / "siamese.keras")
-    result = validate_text(kspec.importer.from_keras(original))
+    result = validate_text(kspec.importer.from_keras(original, flat=True))
     assert [d for d in result.diagnostics if d.is_error] == []
     assert {c.name: c.share for c in result.spec.scope.calls if c.share} == {
         "t1_call2": "t1",
@@ -351,7 +353,7 @@ def test_a_nested_tower_shared_between_two_inputs_imports_from_a_keras_file(tmp_
     rebuilt = kspec.build(result.spec, "functional", compile=False)
     x = [np.random.default_rng(i).standard_normal((3, 6)).astype("float32") for i in (1, 2)]
     kspec.transfer_weights(original, rebuilt)
-    np.testing.assert_allclose(np.asarray(rebuilt(x)), np.asarray(original(x)), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(as_numpy(rebuilt(x)), as_numpy(original(x)), rtol=1e-6, atol=1e-6)
     assert rebuilt.count_params() == original.count_params()
 
 

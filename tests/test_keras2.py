@@ -211,7 +211,27 @@ def _wrappers(k):
     return k.Model(q, inner(t), name="wrappers")
 
 
-MODELS = {"mlp": _mlp, "cnn": _cnn, "seq2seq": _seq2seq, "shared": _shared, "wrappers": _wrappers}
+def _rnn_calls(k):
+    """RNNs and a Dropout called positionally, and RNNs given an initial state, a mask and training."""
+    x, state = k.Input((5, 3), name="x"), k.Input((4,), name="state")
+    mask = k.Input((5,), dtype="bool", name="mask")
+    plain = k.layers.LSTM(4, return_sequences=True, name="plain")(x)
+    last = k.layers.GRU(4, name="last")(plain)
+    dropped = k.layers.Dropout(0.5, name="dropped")(last)
+    started = k.layers.SimpleRNN(4, name="started")(x, initial_state=[state])
+    masked = k.layers.SimpleRNN(4, name="masked")(x, mask=mask)
+    trained = k.layers.GRU(4, name="trained")(x, training=True)  # no dropout: the same either way
+    return k.Model([x, state, mask], [dropped, started, masked, trained], name="rnn_calls")
+
+
+MODELS = {
+    "mlp": _mlp,
+    "cnn": _cnn,
+    "seq2seq": _seq2seq,
+    "shared": _shared,
+    "wrappers": _wrappers,
+    "rnn_calls": _rnn_calls,
+}
 
 
 @pytest.fixture(scope="module")
@@ -283,6 +303,7 @@ CASES = [
 @pytest.mark.parametrize("name, fmt", CASES)
 def test_migrate_keeps_weights_and_predictions(saved_keras2, name, fmt):
     from kspec.importer.migrate import migrate
+    from kspec.weights import layers_by_name
 
     path, weights, old = saved_keras2(name, fmt)
     assert keras2.is_keras2(path)
@@ -290,10 +311,11 @@ def test_migrate_keeps_weights_and_predictions(saved_keras2, name, fmt):
     new = migrated.model
     # Every layer with weights moved, with the same values under the same name.
     leaves = _leaves(old)
+    built = {layer.name: layer for layer in layers_by_name(new).values()}  # nested models opened
     with_weights = [layer.name for layer in leaves if layer.weights]
     assert [line.partition(":")[0] for line in migrated.moved] == with_weights
     for layer in leaves:
-        mine = new.get_layer(layer.name)
+        mine = built[layer.name]
         assert len(mine.weights) == len(layer.weights), layer.name
         for theirs, ours in zip(layer.weights, mine.trainable_weights + mine.non_trainable_weights):
             np.testing.assert_array_equal(
@@ -304,11 +326,46 @@ def test_migrate_keeps_weights_and_predictions(saved_keras2, name, fmt):
     # The round trip is exact: the spec builds the model Keras 3 reads from the translated config.
     read, _ = keras2.keras3_model(keras2.read_keras2(path))
     for layer in _leaves(read):
-        assert _unnamed(new.get_layer(layer.name).get_config()) == _unnamed(layer.get_config()), layer.name
+        assert _unnamed(built[layer.name].get_config()) == _unnamed(layer.get_config()), layer.name
     if name == "mlp" and fmt != "json":
         assert any(note.startswith("optimizer state") for note in migrated.not_carried)
         compiled = "\ncompile:\n  optimizer: adam\n  loss: categorical_crossentropy\n  metrics: [accuracy]\n"
         assert migrated.text.endswith(compiled)
+
+
+@needs_keras
+@needs_tf_keras
+@pytest.mark.keras
+def test_keras2_call_arguments_are_those_the_calls_passed(saved_keras2):
+    """An RNN or a Dropout called positionally gets no `call` (Keras 3 would record its call()
+    default, training=False); an initial state, a mask and training given by the call are kept,
+    and the migrated model masks as tf_keras does."""
+    from kspec.importer.migrate import migrate
+
+    path, _, old = saved_keras2("rnn_calls", "h5")
+    migrated = migrate(path)
+    entries = {
+        line.split(",")[0]: line for line in migrated.text.splitlines() if line.startswith("  - {name:")
+    }
+    assert (
+        entries["  - {name: plain"]
+        == "  - {name: plain, type: LSTM, return_sequences: true, units: 4, inputs: x}"
+    )
+    assert entries["  - {name: last"] == "  - {name: last, type: GRU, units: 4}"
+    assert entries["  - {name: dropped"] == "  - {name: dropped, type: Dropout, rate: 0.5}"
+    assert "inputs: {sequences: x, initial_state: [state]}}" in entries["  - {name: started"]
+    assert "inputs: {sequences: x, mask: mask}}" in entries["  - {name: masked"]
+    assert "call: {training: true}" in entries["  - {name: trained"]
+    assert "training: false" not in migrated.text and "training: null" not in migrated.text
+    rng = np.random.default_rng(3)
+    x, state = rng.random((4, 5, 3)).astype("float32"), rng.random((4, 4)).astype("float32")
+    mask = rng.random((4, 5)) < 0.5
+    mask[:, 0] = True
+    expected = old.predict([x, state, mask], verbose=0)
+    unmasked = old.predict([x, state, np.ones_like(mask)], verbose=0)
+    assert not np.allclose(expected[2], unmasked[2])  # the mask matters
+    for got, want in zip(migrated.model.predict([x, state, mask], verbose=0), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 @needs_keras

@@ -10,6 +10,7 @@ import kspec
 from conftest import HAS_KERAS, ROOT
 from helpers_keras import comparable_config, models_of, predictions, sample_inputs
 from kspec.backends.styles import allowed_styles
+from kspec.catalog.versions import arrived, minor
 from kspec.shapes import ShapeError, infer
 from kspec.shapes.ops import RULES, apply
 
@@ -272,7 +273,27 @@ def spec_inputs(op, shapes):
 
 @pytest.mark.parametrize("op, shapes, args", CASES, ids=lambda c: c if isinstance(c, str) else None)
 def test_each_shape_rule_gives_what_keras_computes(op, shapes, args):
-    assert apply(op, args, spec_inputs(op, shapes)) == keras_shape(op, shapes, args)
+    mine, symbolic = apply(op, args, spec_inputs(op, shapes)), keras_shape(op, shapes, args)
+    if mine != symbolic:
+        # Keras's symbolic shape can disagree with what it computes (keras 3.12 gives matmul with
+        # a 1-D operand a dimension too many): then what it computes on arrays decides.
+        computed = computed_shape(op, shapes, args)
+        assert known(mine) == computed != known(symbolic)
+
+
+UNKNOWN = 7  # the size of each unknown dimension in computed_shape
+
+
+def known(shape: tuple) -> tuple:
+    return tuple(UNKNOWN if d is None else d for d in shape)
+
+
+def computed_shape(op, shapes, args):
+    """The shape Keras computes on arrays, each unknown dimension UNKNOWN long."""
+    import keras
+
+    arrays = [np.ones(known(shape), "float32") for shape in shapes]
+    return tuple(getattr(keras.ops, op)(*arrays, **args).shape)
 
 
 @pytest.mark.parametrize("op, shapes, args", ERRORS, ids=lambda c: c if isinstance(c, str) else None)
@@ -433,6 +454,11 @@ def test_every_op_with_a_rule_agrees_with_keras(op):
         assert op in {name for name, _, _ in CASES}, f"{op} has a rule and no case"
         return
     shapes, args = case
+    import keras
+
+    if not hasattr(keras.ops, op):  # then validation refuses it for this release (KS308)
+        assert minor(arrived(f"op {op}")) > minor(keras.__version__)
+        pytest.skip(f"keras {keras.__version__} has no keras.ops.{op}: it arrived in {arrived(f'op {op}')}")
     assert apply(op, args, spec_inputs(op, shapes)) == keras_shape(op, shapes, args)
 
 

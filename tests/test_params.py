@@ -161,6 +161,7 @@ def test_generated_modules_take_the_parameters_as_keywords():
         "*",
         "features=32",
         "width=64",
+        "depth=2",
         "dropout=0.2",
         'activation="relu"',
         "residual_bias=True",
@@ -172,22 +173,61 @@ def test_generated_modules_take_the_parameters_as_keywords():
     assert "keras_tuner" not in source
 
 
-def test_a_searched_parameter_that_sets_a_repeat_count_is_ks019_at_compile():
-    text = SPEC.replace("  depth: 2", "  depth: {default: 2, int: {min: 1, max: 3}}")
+def test_a_searched_repeat_count_is_a_loop_where_the_style_can_write_one_and_ks019_elsewhere():
+    text = """\
+kspec: 1
+name: m
+params:
+  depth: {default: 2, int: {min: 1, max: 3}}
+inputs: {x: {shape: [8]}}
+layers:
+  - {name: h, type: Dense, units: 8, repeat: $depth}
+  - {name: u, type: Unit, repeat: $depth}
+outputs: u
+blocks:
+  Unit:
+    inputs: [x]
+    layers: [{name: dense, type: Dense, units: 8}, {name: act, type: ReLU}]
+    outputs: act
+"""
     spec = validate_text(text).spec
+    functional = generate(spec, "functional")
+    assert "for i in range(1, depth + 1):" in functional and 'name=f"h_{i}"' in functional
+    assert 'name=f"u_{i}"' in functional and "sets a repeat count" not in functional
     with pytest.raises(SpecError) as caught:
-        generate(spec, "functional")
+        generate(spec, "sequential")  # inlines the block: the layers a loop would make are fixed
     [error] = caught.value.diagnostics
-    assert error.code == "KS019" and (error.line, error.column) == (10, 61) and "'depth'" in error.message
+    assert error.code == "KS019" and (error.line, error.column) == (8, 35) and "'depth'" in error.message
+
+
+def test_a_repeat_count_inside_a_block_is_a_whole_number_even_where_the_schema_takes_a_name():
+    text = """\
+kspec: 1
+name: m
+inputs: {x: {shape: [8]}}
+layers:
+  - {name: u, type: Unit, n: 2}
+outputs: u
+blocks:
+  Unit:
+    params: {n: 2}
+    inputs: [x]
+    layers:
+      - {name: dense, type: Dense, units: 8, repeat: $n}
+    outputs: dense
+"""
+    [error] = [d for d in validate_text(text).diagnostics if d.is_error]
+    assert (error.code, error.line, error.column) == ("KS104", 12, 54) and "'$n'" in error.message
 
 
 def test_summary_sweep_reports_the_corners_and_refuses_too_many(write_spec):
     result = run_kspec("summary", "--sweep", "--format", "json", SEARCH)
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
-    swept = {"width", "dropout", "activation", "residual_bias"}  # learning_rate is compile's alone
+    swept = {"width", "depth", "dropout", "activation", "residual_bias"}  # learning_rate: compile's alone
     assert (
-        all(set(c["setting"]) == swept for c in found["corners"]) and len(found["corners"]) == 2 * 2 * 3 * 2
+        all(set(c["setting"]) == swept for c in found["corners"])
+        and len(found["corners"]) == 2 * 2 * 2 * 3 * 2
     )
     totals = [c["total_params"] for c in found["corners"]]
     assert found["min"]["total_params"] == min(totals) and found["max"]["total_params"] == max(totals)

@@ -17,7 +17,7 @@ from kspec.validate import validate_file, validate_text
 pytestmark = [pytest.mark.keras, pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")]
 
 SEARCH = ROOT / "specs" / "mlp_search.yaml"
-SETTING = {"width": 96, "dropout": 0.3, "activation": "gelu", "residual_bias": False}
+SETTING = {"width": 96, "depth": 3, "dropout": 0.3, "activation": "gelu", "residual_bias": False}
 
 STACK = """\
 kspec: 1
@@ -26,24 +26,25 @@ params:
   features: 6
   width: {default: 16, int: {min: 8, max: 64, step: 8}}
   rate: 0.1
+  depth: 1
 inputs: {x: {shape: [$features]}}
 layers:
   - {name: h, type: Dense, units: $width, activation: relu}
   - {name: drop, type: Dropout, rate: $rate}
-  - {name: h2, type: Dense, units: "$width * 2"}
+  - {name: h2, type: Dense, units: "$width * 2", repeat: $depth}
   - {name: out, type: Dense, units: 3}
 outputs: out
 """
 
 
-def search_by_hand(width, dropout, activation, residual_bias, features=32):
+def search_by_hand(width, depth, dropout, activation, residual_bias, features=32):
     """specs/mlp_search.yaml written with Keras."""
     import keras
     from keras import layers
 
     x = keras.Input(shape=(features,), name="features")
     h = layers.Dropout(dropout, name="drop")(layers.Dense(width, activation=activation, name="stem")(x))
-    for i in (1, 2):
+    for i in range(1, depth + 1):
         dense = layers.Dense(width, activation=activation, use_bias=residual_bias, name=f"res_{i}_dense")(h)
         h = layers.Add(name=f"res_{i}_add")([h, dense])
     h = layers.Dense(width // 2, activation=activation, name="bottleneck")(h)
@@ -51,7 +52,7 @@ def search_by_hand(width, dropout, activation, residual_bias, features=32):
     return keras.Model(x, probs, name="mlp_search")
 
 
-def stack_by_hand(width, features=6, rate=0.1):
+def stack_by_hand(width, depth=1, features=6, rate=0.1):
     import keras
     from keras import layers
 
@@ -60,7 +61,7 @@ def stack_by_hand(width, features=6, rate=0.1):
             keras.Input(shape=(features,), name="x"),
             layers.Dense(width, activation="relu", name="h"),
             layers.Dropout(rate, name="drop"),
-            layers.Dense(width * 2, name="h2"),
+            *(layers.Dense(width * 2, name=f"h2_{i}") for i in range(1, depth + 1)),
             layers.Dense(3, name="out"),
         ],
         name="stack",
@@ -91,9 +92,9 @@ def same_predictions(models, features: int) -> None:
 CASES = [
     (SEARCH, None, "functional", SETTING, search_by_hand),
     (SEARCH, None, "subclass", SETTING, search_by_hand),
-    (None, STACK, "sequential", {"width": 40}, stack_by_hand),
-    (None, STACK, "functional", {"width": 40}, stack_by_hand),
-    (None, STACK, "subclass", {"width": 40}, stack_by_hand),
+    (None, STACK, "sequential", {"width": 40, "depth": 3}, stack_by_hand),
+    (None, STACK, "functional", {"width": 40, "depth": 3}, stack_by_hand),
+    (None, STACK, "subclass", {"width": 40, "depth": 3}, stack_by_hand),
 ]
 
 
@@ -136,22 +137,41 @@ def test_a_subclassed_model_keeps_its_parameters_when_saved_and_reloaded(tmp_pat
     np.testing.assert_allclose(np.asarray(reloaded(batch)), np.asarray(model(batch)), rtol=1e-6)
 
 
+UNITS = """\
+kspec: 1
+name: units
+params: {depth: 2}
+inputs: {x: {shape: [6]}}
+layers:
+  - {name: u, type: Unit, repeat: $depth}
+  - {name: out, type: Dense, units: 3}
+outputs: out
+blocks:
+  Unit:
+    inputs: [x]
+    layers:
+      - {name: dense, type: Dense, units: 6}
+      - {name: act, type: ReLU}
+    outputs: act
+"""
+
+
 @pytest.mark.slow
-def test_a_parameter_that_sets_a_repeat_count_is_fixed_in_the_module_and_says_so():
-    text = STACK.replace("  rate: 0.1", "  rate: 0.1\n  depth: 2").replace(
-        "{name: h2, type: Dense,", "{name: h2, repeat: $depth, type: Dense,"
-    )
-    spec = validate_text(text, overrides=parse(["depth=3"])).spec
-    module = load_module(kspec.generate(spec, "functional"), "kspec_params_repeat")
-    assert [layer.name for layer in module.build_model().layers].count("h2_3") == 1
-    assert (
-        module.build_model(width=24).count_params()
-        == kspec.build(
-            validate_text(text, overrides=parse(["depth=3", "width=24"])).spec, compile=False
-        ).count_params()
-    )
+def test_a_repeat_count_a_loop_cannot_write_is_fixed_in_the_module_and_says_so():
+    """The sequential style inlines a block's layers, so a block call's count stays fixed there;
+    the functional style writes the same call as a loop."""
+    spec = validate_text(UNITS, overrides=parse(["depth=3"])).spec
+    fixed = load_module(kspec.generate(spec, "sequential"), "kspec_params_units_sequential")
+    looped = load_module(kspec.generate(spec, "functional"), "kspec_params_units_functional")
+    assert [layer.name for layer in fixed.build_model().layers][-3:] == ["u_3_dense", "u_3_act", "out"]
     with pytest.raises(ValueError, match="parameter 'depth' sets a repeat count"):
-        module.build_model(depth=2)
+        fixed.build_model(depth=2)
+    two = kspec.build(validate_text(UNITS).spec, "sequential", compile=False)
+    assert [layer.name for layer in looped.build_model(depth=2).layers] == [
+        "x",
+        *(l.name for l in two.layers),
+    ]
+    assert looped.build_model(depth=2).count_params() == two.count_params()
 
 
 @pytest.mark.slow

@@ -242,34 +242,61 @@ def test_plan_handles_the_subclass_trap_that_naive_keras_code_falls_into(tmp_pat
     assert weights_file and all(c.ok for c in weights_file)
 
 
-def test_facts_are_measured_for_the_catalog_keras_version_on_tensorflow_and_jax():
+def test_facts_are_measured_for_the_catalog_keras_version_on_every_backend():
     from kspec.catalog import catalog
+    from kspec.environment import BACKENDS
     from kspec.plans.known import FACTS
 
-    assert {(catalog().keras_version, "tensorflow"), (catalog().keras_version, "jax")} <= set(FACTS)
+    assert {(catalog().keras_version, backend) for backend in BACKENDS} <= set(FACTS)
 
 
 def test_a_plan_says_where_its_facts_were_measured(monkeypatch):
     from kspec.plans import facts
-    from kspec.plans.known import FACTS
+    from kspec.plans.known import MEASURED_ON
 
     spec = kspec.load(ROOT / "specs" / "mlp.yaml")
-    version = next(iter(FACTS))[0]
+    version = MEASURED_ON[0]  # measured on every backend
     monkeypatch.setattr("kspec.plans.builder.installed_version", lambda name: version)
     measured = plan(spec, "functional", backend="jax")
     assert (
         measured.measured_here
         and measured.provenance() == f"Measured facts of keras {version} on the jax backend."
     )
-    unmeasured = plan(spec, "functional", backend="torch")
+    unmeasured = plan(spec, "functional", backend="openvino")  # a Keras backend kspec never ran
     assert not unmeasured.measured_here and unmeasured.measured_on == (version, "tensorflow")
     assert unmeasured.provenance().startswith(
         f"Facts measured on keras {version} with the tensorflow backend, not on"
     )
+    monkeypatch.setattr("kspec.plans.builder.installed_version", lambda name: "3.0.0")
+    older = plan(spec, "functional", backend="torch")  # the same backend's facts, of another release
+    assert not older.measured_here and older.measured_on == (version, "torch")
+    assert older.provenance().startswith(f"Facts measured on keras {version} with the torch backend, not on")
+    monkeypatch.setattr("kspec.plans.builder.installed_version", lambda name: version)
     monkeypatch.setattr(facts, "has_tensorflow", lambda: False)
     saved_model = plan(spec, "functional", backend="jax").path("saved_model")
     assert not saved_model.allowed and "needs TensorFlow" in saved_model.reason
     assert plan(spec, "functional", backend="tensorflow").path("saved_model").allowed
+
+
+def test_on_torch_a_plan_offers_no_savedmodel_and_names_the_exports_torch_has(monkeypatch):
+    """Keras 3.15 writes a SavedModel on torch through torch_xla, which kspec has not measured:
+    the plan refuses the path even with TensorFlow installed, and names what model.export
+    offers on torch instead (format="torch", "onnx"), as measured."""
+    from kspec.plans import facts
+    from kspec.plans.known import MEASURED_ON
+
+    spec = kspec.load(ROOT / "specs" / "mlp.yaml")
+    monkeypatch.setattr("kspec.plans.builder.installed_version", lambda name: MEASURED_ON[0])
+    monkeypatch.setattr(facts, "has_tensorflow", lambda: True)
+    for style in allowed_styles(spec):
+        saved_model = plan(spec, style, backend="torch").path("saved_model")
+        assert not saved_model.allowed and "torch_xla" in saved_model.reason, style
+        assert any('format="torch"' in c for c in saved_model.caveats)
+        assert any('format="onnx"' in c for c in saved_model.caveats)
+        assert plan(spec, style, backend="jax").path("saved_model").allowed, style
+    monkeypatch.setattr("kspec.plans.builder.installed_version", lambda name: "3.12.4")
+    older = plan(spec, "functional", backend="torch").path("saved_model").caveats
+    assert older and all(c.endswith(f"Measured on keras {MEASURED_ON[0]}, not 3.12.4.") for c in older)
 
 
 @pytest.mark.keras
@@ -398,7 +425,10 @@ def test_verify_holds_for_two_same_shaped_named_outputs(style):
     from kspec.plans.verify import verify
 
     spec = kspec.load(FIXTURES / "wide_deep.yaml")
-    checks = verify(spec, style, plan(spec, style))
+    the_plan = plan(spec, style)
+    if not the_plan.path("saved_model").allowed:  # torch; JAX without TensorFlow
+        pytest.skip(f"no SavedModel, no serve(): {the_plan.path('saved_model').reason}")
+    checks = verify(spec, style, the_plan)
     assert [c for c in checks if not c.ok] == []
     assert any(c.path == "saved_model" and "serve() predictions equal" in c.claim for c in checks)
 

@@ -92,6 +92,8 @@ def check_spec(spec, out: Collector, max_expansion: int, target: Target | None =
     for name in order:
         block = spec.blocks[name]
         check_scope(spec, block.scope, out, f"block {name}")
+        if block.model == "sequential":
+            block_checks.check_sequential_model(spec, block, out)
         if name in recursive:
             continue
         checker = ValueChecker(spec, out, params=block.params, usages=usages.setdefault(name, {}))

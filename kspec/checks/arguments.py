@@ -152,7 +152,7 @@ class ValueChecker:
                 call.where + ("call",),
                 "KS307",
                 f"'{call.name}' would return {later} tensors from '{shared.name}', whose layer's first "
-                f"call returns {first}: Keras cannot build that model",
+                f"call returns {first}: Keras cannot build that model (from keras 3.14; 3.12 and 3.13 did)",
                 f"ask for them in the first call too (`call` of '{shared.name}'), or use a layer of its own",
                 key=True,
             )

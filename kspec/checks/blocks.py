@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..diagnostics import did_you_mean
 from ..expressions import is_expression
-from ..ir import CALL_KEYS, Call, Spec
+from ..ir import CALL_KEYS, Call, Ref, Spec
 
 
 def uses(spec: Spec, block_name: str) -> list[Call]:
@@ -146,3 +146,48 @@ def check_unused_params(spec: Spec, block_name: str, usages: dict, out) -> None:
                 f"refer to it as ${name} in an argument, or remove it",
                 key=True,
             )
+
+
+def check_sequential_model(spec: Spec, block, out) -> None:
+    """A `model: sequential` block is a chain: one input, layers each taking the previous
+    output alone, and the last one's output as the block's only output (KS214)."""
+    from ..catalog.calls import layer_output_count
+
+    hint = "write `model: functional`, which takes any graph"
+    if len(block.scope.inputs) != 1:
+        out.error(
+            block.where + ("inputs",),
+            "KS214",
+            f"a sequential model block has one input, not {len(block.scope.inputs)}",
+            hint,
+        )
+        return
+    previous = block.scope.inputs[0]
+    for call in block.scope.calls:
+        reason = None
+        if call.share or call.op is not None:
+            reason = "shares a layer" if call.share else f"calls keras.ops.{call.op}"
+        elif call.type in spec.blocks and spec.blocks[call.type].model is None:
+            reason = f"calls the block {call.type}, which is no model"
+        elif not (
+            isinstance(call.inputs, Ref) and call.inputs.name == previous and call.inputs.output is None
+        ):
+            reason = "does not take exactly the previous output"
+        elif call.call_args:
+            reason = "is called with arguments"
+        elif call.type not in spec.blocks and (layer_output_count(call.type, call.args) or 1) != 1:
+            reason = "returns several tensors"
+        if reason:
+            out.error(
+                call.where, "KS214", f"a sequential model block is a chain: '{call.name}' {reason}", hint
+            )
+            return
+        previous = call.name
+    refs = block.scope.outputs.refs if block.scope.outputs else []
+    if len(refs) != 1 or refs[0].name != previous or block.scope.outputs.kind == "named":
+        out.error(
+            block.where + ("outputs",),
+            "KS214",
+            "a sequential model block has one output, the last layer's",
+            hint,
+        )

@@ -25,8 +25,8 @@ def keras_output_name(spec: Spec, ref: Ref, prefix: str = "", scope=None) -> str
     # the last repetition makes the output
     name = keras_name(prefix[:-1], instance_name(call, call.repeat or 1))
     block = spec.blocks.get(call.type) if call.type else None
-    if block is None or block.scope.outputs is None or not block.scope.outputs.items:
-        return name
+    if block is None or block.scope.outputs is None or not block.scope.outputs.items or block.model:
+        return name  # a nested model's outputs are its own: Keras names them after it
     index = output_index(block.scope.outputs, ref.output)
     chosen = block.scope.outputs.refs[index or 0]
     return keras_output_name(spec, chosen, name + "_", block.scope)

@@ -216,6 +216,14 @@ def _check_share_path(spec: Spec, share: str, target: Call, inside: list, where:
                 f"cannot share '{share}': '{target.name}' repeats, so '{name}' names several layers",
             )
             return
+        if spec.blocks[target.type].model is not None:
+            out.error(
+                where,
+                "KS215",
+                f"cannot share '{share}': '{target.name}' is a nested model, whose layers are its own",
+                f"share the whole call (`share: {target.name}`)",
+            )
+            return
         scope = spec.blocks[target.type].scope
         inner = scope.call(name)
         if inner is None:

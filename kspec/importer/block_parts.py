@@ -20,8 +20,9 @@ class Block:
     params: dict  # name -> default, None where a call must give it
     layers: list[dict]
     inputs: list[str]
-    output: str
+    output: object  # a reference, or a list of them (a nested model's outputs)
     calls: int = 0
+    model: str | None = None  # "sequential" or "functional" for a nested model's block
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Discovered:
     layers: list[dict]
     outputs: object
     blocks: list[Block] = field(default_factory=list)
+    taken: frozenset = frozenset()  # names of the spec's other blocks, which new ones avoid
 
 
 NONE = object()  # no such argument, or no default for it

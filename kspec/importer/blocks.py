@@ -40,11 +40,12 @@ _DIGITS = re.compile(r"[0-9]+[a-z]?")
 MAX_PASSES = 20
 
 
-def discover(inputs: list[str], layers: list[dict], outputs) -> Discovered:
-    """The layers and outputs of a flat import, with repeated runs made block calls; the same
+def discover(inputs: list[str], layers: list[dict], outputs, taken=frozenset()) -> Discovered:
+    """The layers and outputs of a flat import (or of a nested model's model block), with cells
+    (cells.py) and repeated runs made block calls, named apart from the blocks `taken`; the same
     model (discover checks it), or the flat list unchanged."""
     items = _explicit(inputs, layers)
-    found = find_cells(Discovered(list(items), outputs))
+    found = find_cells(Discovered(list(items), outputs, taken=frozenset(taken)))
     for _ in range(MAX_PASSES):
         best = max(
             (_plan(found, template) for template in _templates(found)),
@@ -204,7 +205,7 @@ def _apply(found: Discovered, classes) -> Discovered:
     renamed: dict[str, str] = {}  # a run's last layer -> the call
     blocks = list(found.blocks)
     for runs in classes:
-        block, params = _block(layers, runs, _block_name(runs[0][0], blocks))
+        block, params = _block(layers, runs, _block_name(runs[0][0], blocks, found.taken))
         blocks.append(block)
         for prefix, start, end in runs:
             call = {"name": _local_name(prefix)}
@@ -228,7 +229,7 @@ def _apply(found: Discovered, classes) -> Discovered:
     out = [
         {**item, "inputs": _renamed(item["inputs"], renamed)} if "inputs" in item else item for item in out
     ]
-    return Discovered(out, _renamed(found.outputs, renamed), blocks)
+    return Discovered(out, _renamed(found.outputs, renamed), blocks, found.taken)
 
 
 def _block(layers, runs, name: str) -> tuple[Block, dict]:
@@ -319,12 +320,12 @@ def _inner_name(locals_: set) -> str:
     return name
 
 
-def _block_name(prefix: str, blocks) -> str:
+def _block_name(prefix: str, blocks, others=()) -> str:
     """CamelCase of the prefix's letters (`conv2_block1` -> ConvBlock), unique and not a layer."""
     words = re.sub(r"[0-9]+[a-z]?", " ", prefix.replace("_", " ")).split()
     base = "".join(w[:1].upper() + w[1:] for w in words)
     base = base if base.endswith("Block") else base + "Block"
-    taken = {block.name for block in blocks}
+    taken = {block.name for block in blocks} | set(others)
     name, count = base, 1
     while name in taken or catalog().layer(name) is not None:
         count += 1

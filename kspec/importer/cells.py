@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..catalog import catalog
 from ..ir import snake_case
 from .block_parts import ENTRY_KEYS as _ENTRY_KEYS
 from .block_parts import NONE as _NONE
@@ -240,7 +241,7 @@ def _apply(found: Discovered, classes, made: list) -> Discovered:
     for known, cells in classes:
         if known is None:
             signature = _signature(layers, cells[0][0], cells[0][1], _uses(found))
-            block, locals_, params = _block(layers, cells, signature[2], _block_name(blocks))
+            block, locals_, params = _block(layers, cells, signature[2], _block_name(blocks, found.taken))
             first = _values(layers, cells[0][1])
             known = _Made(
                 signature, block, locals_, params, {s: v for s, v in first.items() if s not in params}
@@ -275,7 +276,7 @@ def _apply(found: Discovered, classes, made: list) -> Discovered:
     out = [
         {**item, "inputs": _renamed(item["inputs"], renamed)} if "inputs" in item else item for item in out
     ]
-    return Discovered(out, _renamed(found.outputs, renamed), blocks)
+    return Discovered(out, _renamed(found.outputs, renamed), blocks, found.taken)
 
 
 def _block(layers, cells, output: int, name: str):
@@ -341,11 +342,11 @@ def _local_inputs(inputs, index, locals_, outside, block_inputs):
     return locals_[index[base]] + dot + rest
 
 
-def _block_name(blocks) -> str:
-    """Cell, Cell2, ...: the first not taken."""
-    taken = {block.name for block in blocks}
+def _block_name(blocks, others) -> str:
+    """Cell, Cell2, ...: the first that is no other block's name and no layer's."""
+    taken = {block.name for block in blocks} | set(others)
     name, count = "Cell", 1
-    while name in taken:
+    while name in taken or catalog().layer(name) is not None:
         count += 1
         name = f"Cell{count}"
     return name

@@ -125,7 +125,10 @@ def _keras_object(namespace: str, value):
         )
     module, registered = value.get("module"), value.get("registered_name")
     signature = catalog().object_class(namespace, class_name)
-    if (module and module != "keras" and not module.startswith("keras.")) or registered or signature is None:
+    # A registered name other than the class's own marks a custom object; Keras's backend
+    # subclasses (torch's SGD, in keras.src.backend.torch.optimizers) carry their class name.
+    custom = registered not in (None, class_name)
+    if (module and module != "keras" and not module.startswith("keras.")) or custom or signature is None:
         where = f"{module}.{class_name}" if module else class_name
         raise _NotCarried(f"{where} is not a keras.{KERAS_MODULES.get(namespace, namespace)} class")
     out = {"type": class_name}

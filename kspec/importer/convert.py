@@ -76,7 +76,7 @@ def imported_config(
 ) -> Imported:
     """As from_keras_config, with the list of settings the spec could not carry; with the
     `model` itself, custom classes get the contracts measured on it."""
-    spec = SpecData(functional_graph(config, class_name))
+    spec = SpecData(functional_graph(config, class_name, flat=flat))
     lines = writing.heading(spec.name())
     inputs = spec.inputs()
     lines += writing.inputs_section(inputs)
@@ -84,12 +84,18 @@ def imported_config(
     # complete only once every layer is read.
     layers = list(spec.layers())
     outputs = spec.outputs()
-    found = Discovered(layers, outputs) if flat else discover([n for n, _ in inputs], layers, outputs)
+    nested = spec.model_blocks()
+    taken = {block.name for block in nested}
+    found = Discovered(layers, outputs) if flat else discover([n for n, _ in inputs], layers, outputs, taken)
     lines += writing.layers_section(found.layers)
     lines += writing.outputs_section(found.outputs)
-    lines += writing.blocks_section(found.blocks)
+    lines += writing.blocks_section(nested + found.blocks)
     contracts = measured_contracts(model, spec.custom) if model is not None and spec.custom else {}
     lines += writing.custom_section(spec.custom, contracts)
     settings, not_carried = compile_settings(compile_config, output_names(found.outputs))
     lines += writing.compile_section(settings, not_carried)
-    return Imported("\n".join(lines) + "\n", not_carried)
+    renamed = spec.renaming_notes()
+    if renamed:  # said once, above the layers
+        at = lines.index("layers:")
+        lines[at:at] = [f"# Not carried: {note}" for note in renamed]
+    return Imported("\n".join(lines) + "\n", renamed + not_carried)

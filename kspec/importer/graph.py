@@ -1,18 +1,62 @@
-"""A model's get_config() as one flat Functional graph: a Sequential model as the chain it is,
-nested Sequential and Functional models replaced by their layers, the tensors that crossed a
-nested model's boundary rebound to the layers on either side."""
+"""A model's get_config() as a Functional graph: a Sequential model as the chain it is; nested
+Sequential and Functional models kept as entries (imported as model blocks), or for a flat import
+replaced by their layers, the tensors that crossed a nested model's boundary rebound to the
+layers on either side."""
 
 from __future__ import annotations
 
 from .refusals import ImportRefused
 
+NESTED = ("Sequential", "Functional")  # the classes of a nested model in a config
 
-def functional_graph(config: dict, class_name: str = "Functional") -> dict:
-    """The Functional config of a model's get_config() (Functional or Sequential), with no
-    nested models left in it."""
+
+def functional_graph(config: dict, class_name: str = "Functional", flat: bool = True) -> dict:
+    """The Functional config of a model's get_config() (Functional or Sequential): with no
+    nested models left in it where `flat`, else with each nested model one entry (a layer)."""
     if class_name == "Sequential" or "input_layers" not in config:
         config = _sequential_as_functional(config)
-    return _inline_submodels(config)
+    config = _outputs_by_call(config)
+    return _inline_submodels(config) if flat else config
+
+
+def _outputs_by_call(config: dict) -> dict:
+    """The config with its outputs numbering a nested Functional model's calls from 0, as its
+    inbound nodes do: Keras numbers them from 1 there (its node 0 is the model's own)."""
+    functional = {e["name"] for e in config["layers"] if e["class_name"] == "Functional"}
+
+    def shifted(triple):
+        name, node, tensor = triple
+        return [name, node - 1, tensor] if name in functional and node > 0 else list(triple)
+
+    found = config["output_layers"]
+    if isinstance(found, dict):
+        outputs = {key: shifted(t) for key, t in found.items()}
+    elif found and isinstance(found[0], str):
+        outputs = shifted(found)
+    else:
+        outputs = [shifted(t) for t in found]
+    return {**config, "output_layers": outputs}
+
+
+def nested_graph(entry: dict) -> dict:
+    """The Functional config of a nested model's entry, its own nested models kept."""
+    return functional_graph(entry["config"], entry["class_name"], flat=False)
+
+
+def layer_count(config) -> int:
+    """The layers of a saved model config ({class_name, config} or the config itself), those of
+    nested models counted too: how many chained layers Keras may recurse through to load it."""
+    count, stack = 0, [config]
+    while stack:
+        value = stack.pop()
+        if not isinstance(value, dict):
+            continue
+        layers = value.get("layers")
+        if isinstance(layers, list):
+            count += len(layers)
+            stack += layers
+        stack.append(value.get("config"))
+    return count
 
 
 def _inline_submodels(config: dict) -> dict:
@@ -22,7 +66,7 @@ def _inline_submodels(config: dict) -> dict:
     layers, redirect = [], {}  # redirect: (submodel, call, tensor index) -> keras_history of its output
     for entry in config["layers"]:
         entry = _rebind(entry, redirect.get)
-        if entry["class_name"] not in ("Sequential", "Functional"):
+        if entry["class_name"] not in NESTED:
             layers.append(entry)
             continue
         inner = entry["config"]

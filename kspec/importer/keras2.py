@@ -25,8 +25,10 @@ import re
 import zipfile
 from typing import NamedTuple
 
+from ..deep import deep
 from ..files import open_regular
 from ..ir import snake_case
+from .graph import layer_count
 from .refusals import ImportRefused, LoadRefused
 
 METADATA = "keras_metadata.pb"
@@ -410,8 +412,21 @@ def _translated(entry: dict, where: str, known, warnings: list[str]) -> dict:
     translated = {**entry, "class_name": class_name, "config": out}
     if "inbound_nodes" in entry:
         rnn = class_name in RNNS + ("Bidirectional",)
-        translated["inbound_nodes"] = [_node(node, rnn) for node in entry["inbound_nodes"] or []]
+        unstated = _unstated(class_name)
+        translated["inbound_nodes"] = [_node(node, rnn, unstated) for node in entry["inbound_nodes"] or []]
     return translated
+
+
+def _unstated(class_name: str) -> dict:
+    """The call arguments Keras 3 records, when a call leaves them out, with their default in the
+    layer's call() (`training=False` of an RNN or a Dropout): {name: None} for each. Keras 2
+    recorded only what a call passed; Keras 3 takes a None as not passed, and so does the import
+    (spec_data.py writes no `training: null`)."""
+    from ..catalog import catalog
+
+    signature = catalog().layer_call(class_name)
+    training = signature.params.get("training") if signature is not None else None
+    return {"training": None} if training is not None and training.default is not None else {}
 
 
 def _operation_layer(entry: dict, where: str) -> dict:
@@ -442,16 +457,19 @@ def _operation_layer(entry: dict, where: str) -> dict:
     raise ImportRefused(f"{where} is {entry['config']['function']} of a tensor and {other!r}")
 
 
-def _node(node, rnn: bool):
+def _node(node, rnn: bool, unstated: dict):
     """A Keras 2 call as Keras 3 reads it. Keras 2 recorded `rnn(x, initial_state=[h, c])` as one
     call on [x, h, c], and a tensor passed by keyword (`attention(q, value=v)`) as a [layer, node,
-    tensor] triple, which Keras 3 reads only in its own form."""
+    tensor] triple, which Keras 3 reads only in its own form. The `unstated` arguments (_unstated)
+    are passed as None where the call left them out, so that Keras 3 records no value the Keras 2
+    call did not pass (`rnn(x)` is not `rnn(x, training=False)`)."""
     if not isinstance(node, list) or not node or not all(isinstance(item, list) for item in node):
         return node
-    kwargs = node[-1][3] if len(node[-1]) > 3 and isinstance(node[-1][3], dict) else {}
+    given = node[-1][3] if len(node[-1]) > 3 and isinstance(node[-1][3], dict) else {}
+    kwargs = {**unstated, **given}
     tensors = {key: value for key, value in kwargs.items() if _is_reference(value)}
     if not tensors and not (rnn and len(node) > 1):
-        return node
+        return [*node[:-1], [*node[-1][:3], kwargs]]  # Keras 3 takes the last tensor's kwargs
     kwargs = {key: _tensor(value) if key in tensors else value for key, value in kwargs.items()}
     if rnn and len(node) > 1:
         return {
@@ -641,14 +659,18 @@ def keras3_model(model: Keras2Model, known=None):
     """The Keras 3 model of a Keras 2 config (weights not loaded), and the translation's warnings.
 
     Keras 3 reads the translated config with its own loader for legacy configs (the one that reads
-    Keras 2 .h5 files), with safe_mode on."""
+    Keras 2 .h5 files), with safe_mode on, where its chained layers fit (kspec.deep)."""
     from keras.src.legacy.saving import saving_options, saving_utils
     from keras.src.saving import serialization_lib
 
     config, warnings = translate(model.config, known if known is not None else _known_to_keras)
-    try:
+
+    def read():  # the scopes are Keras's thread-local state: set on the thread that reads
         with saving_options.keras_option_scope(use_legacy_config=True), serialization_lib.SafeModeScope(True):
-            return saving_utils.model_from_config(config), warnings
+            return saving_utils.model_from_config(config)
+
+    try:
+        return deep(read, layer_count(config)), warnings
     except Exception as error:  # Keras's own refusal of a config, in one line
         text = " ".join(str(error).split())
         raise ImportRefused(
@@ -837,8 +859,10 @@ def assign_weights(model, saved: dict[str, list], ordered: bool) -> list[str]:
     """Set each layer's weights from the saved ones of the layer of the same name, and a line for
     each layer whose weights moved. In Keras 2's order (trainable then not) where `ordered`, else
     matched by shape, name and path (_matched). A layer whose weights do not fit is an ImportRefused."""
+    from ..weights import layers_by_name
+
     moved = []
-    for layer in model.layers:
+    for layer in layers_by_name(model).values():  # a nested model's (a model block's) layers too
         variables = list(layer.trainable_weights) + list(layer.non_trainable_weights)
         if not variables:
             continue

@@ -1,7 +1,8 @@
 """Where `kspec import` gets a model: a .keras, .h5 or .json file, or a `package.module:callable`
 called with the command line's arguments. Sources in the Python standard library are refused
 before anything is imported, and a class Keras cannot locate is named with the options that let
-it be found."""
+it be found. A file is loaded where its chained layers fit (kspec.deep): Keras recurses once per
+layer, past Python's limit near 1,500."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import re
 import zipfile
 
 from ..checks.paths import in_standard_library, top_module
+from ..deep import deep
 from ..files import open_regular
 from ..searchpath import import_custom, import_modules, search_folders
 from . import keras2
+from .graph import layer_count
 from .refusals import LoadRefused
 
 
@@ -75,16 +78,17 @@ def load_source(source: str, arguments: dict, paths=(), modules=(), warnings: li
     if is_file:
         with open_regular(source) as handle:  # a FIFO or a device would hang Keras or never end
             text = handle.read().decode("utf-8") if source.endswith(".json") else None
+        saved = _saved_or_none(source)  # None: Keras says what is wrong with the file
         try:
             if text is not None:
-                return keras.models.model_from_json(text), {}
-            model = keras.models.load_model(source, compile=False)
+                return deep(lambda: keras.models.model_from_json(text), layer_count(saved)), {}
+            model = deep(lambda: keras.models.load_model(source, compile=False), layer_count(saved))
         except (TypeError, ValueError) as error:
             missing = _unlocated_class(error)
             if missing is None:
                 raise
-            raise LoadRefused(_unlocated_message(missing, _saved_or_none(source))) from None
-        return model, _saved(source).get("compile_config") or {}
+            raise LoadRefused(_unlocated_message(missing, saved)) from None
+        return model, (saved or {}).get("compile_config") or {}
     factory = getattr(import_custom(module_name, folders), attribute)
     model = factory(**arguments)
     compiled = getattr(model, "get_compile_config", None)
@@ -132,7 +136,8 @@ def _module_of(class_name: str, config) -> str | None:
 
 
 def _saved_or_none(path: str):
-    """The JSON saved in a model file, or None: only to name the module of a missing class."""
+    """The JSON saved in a model file, or None: to count its layers, read its compile settings and
+    name the module of a missing class."""
     try:
         if path.endswith(".json"):
             with open(path, encoding="utf-8") as handle:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
+from ..deep import deep
 from . import keras2
 from .convert import imported_model
+from .graph import layer_count
 from .refusals import ImportRefused, LoadRefused
 
 # Predictions count as equal within these (float32 kernels of Keras 2 and 3 differ in rounding).
@@ -84,15 +86,16 @@ def _difference(source, weights, saved, built, not_carried) -> float | None:
     import numpy as np
 
     try:
-        old = _old_model(source, weights, saved)
+        old = deep(lambda: _old_model(source, weights, saved), layer_count(saved.config))
     except ImportError:
         not_carried.append("check: tf_keras is not installed, so predictions were not compared")
         return None
     rng = np.random.default_rng(0)
-    inputs = [
-        rng.random([2] + [OPEN_SIZE if d is None else d for d in tensor.shape[1:]]).astype("float32")
-        for tensor in built.inputs
-    ]
+    inputs = []
+    for tensor in built.inputs:
+        values = rng.random([2] + [OPEN_SIZE if d is None else d for d in tensor.shape[1:]])
+        # a boolean input (a mask) half False, so that what it masks is compared too
+        inputs.append(values < 0.5 if tensor.dtype == "bool" else values.astype("float32"))
     feed = inputs[0] if len(inputs) == 1 else inputs
     expected = old.predict(feed, verbose=0)
     found = built.predict(feed, verbose=0)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from ..catalog import catalog
 from ..ir import snake_case
+from .blocks import Block, discover
+from .graph import NESTED, nested_graph
 from .refusals import ImportRefused
 from .values import DEFAULT_DTYPE, SKIPPED_ARGS, dtype_name, equals_default, spec_value
 
@@ -41,9 +43,46 @@ class SpecData:
     """The spec's parts of a flat Functional config. `custom` fills in as layers() meets classes
     that are not public `keras.layers` classes."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, parent: SpecData | None = None):
         self.config = config
-        self.custom: dict[str, str] = {}  # class name -> module:class
+        # class name -> module:class; and the blocks of the nested models met (blocks.Block: each
+        # model block after the blocks it uses), both shared with the SpecData of the model this
+        # one is nested in
+        self.custom: dict[str, str] = parent.custom if parent else {}
+        self.blocks: list = parent.blocks if parent else []
+        # nested models whose names are no Keras names a spec can write (`mobilenetv2_1.00_224`)
+        # -> the identifier their calls are named by
+        self.renamed: dict[str, str] = parent.renamed if parent else {}
+        self._entries: dict[str, dict] | None = None
+
+    def renaming_notes(self) -> list[str]:
+        """What the import could not carry of the nested models' names."""
+        return [
+            f"the nested model '{old}' is named '{new}': a spec's names have letters, digits and _ only"
+            for old, new in self.renamed.items()
+        ]
+
+    def model_blocks(self) -> list:
+        """The model blocks of the nested models met, with the blocks found in their layers."""
+        return list(self.blocks)
+
+    def _model_block(self, entry: dict) -> str:
+        """The model block of a nested Sequential or Functional model: its name (the model's in
+        CapWords, unique), made the first time the model is met."""
+        inner = SpecData(nested_graph(entry), self)
+        inputs = [n for n, _ in inner.inputs()]
+        found = discover(inputs, list(inner.layers()), inner.outputs(), {b.name for b in self.blocks})
+        self.blocks += found.blocks
+        taken = {block.name for block in self.blocks}
+        words = [w for w in _identifier(entry["name"]).split("_") if w]
+        base = "".join(w[:1].upper() + w[1:] for w in words) or "Model"
+        name, count = base, 1
+        while name in taken or catalog().layer(name) is not None:
+            count += 1
+            name = f"{base}{count}"
+        kind = "sequential" if entry["class_name"] == "Sequential" else "functional"
+        self.blocks.append(Block(name, {}, found.layers, inputs, found.outputs, model=kind))
+        return name
 
     def name(self) -> str:
         """The model's name as an identifier."""
@@ -89,10 +128,16 @@ class SpecData:
         return [e for e in self.config["layers"] if e["class_name"] == "InputLayer"]
 
     def _call(self, entry, node, call_index, previous, position) -> dict:
-        name = entry["name"] if call_index == 0 else f"{entry['name']}_call{call_index + 1}"
+        nested = entry["class_name"] in NESTED
+        if nested and not entry["name"].isidentifier():
+            self.renamed[entry["name"]] = _identifier(entry["name"])
+        own = self.renamed.get(entry["name"], entry["name"])
+        name = own if call_index == 0 else f"{own}_call{call_index + 1}"
         item: dict = {"name": name}
         if _is_operation(entry) and _layer_for_operation(entry) is None:
             item.update(self._op(entry, node, position))
+        elif call_index == 0 and nested:
+            item["type"] = self._model_block(entry)
         elif call_index == 0:
             item["type"] = self._type_of(entry, position)
             constant = _constant_operand(entry) if _is_operation(entry) else None
@@ -101,7 +146,7 @@ class SpecData:
             else:
                 item.update(_arguments(entry["class_name"], entry["config"]))
         else:
-            item["share"] = entry["name"]
+            item["share"] = own
         if "inputs" not in item:
             inputs = self._inputs(
                 node, None if _is_operation(entry) else catalog().layer_call(entry["class_name"])
@@ -110,7 +155,7 @@ class SpecData:
                 item["inputs"] = inputs
         elif item["inputs"] == previous:
             del item["inputs"]
-        if not _is_operation(entry):
+        if not _is_operation(entry) and not nested:
             constants = _call_arguments(entry["class_name"], node)
             if constants:
                 item["call"] = constants
@@ -196,7 +241,7 @@ class SpecData:
         args = node.get("args", [])
         if call is not None and len(args) > 1 and all(_has_tensor(a) for a in args):
             names = list(call.params)[: len(args)]
-            tensors = {k: v for k, v in node.get("kwargs", {}).items() if _has_tensor(v) and k != "mask"}
+            tensors = {k: v for k, v in node.get("kwargs", {}).items() if self._given_tensor(k, v)}
             return {n: self._reference(a) for n, a in zip(names, args)} | {
                 k: self._reference(v) for k, v in tensors.items()
             }
@@ -204,7 +249,7 @@ class SpecData:
             return [self._reference(a) for a in args]
         if len(args) > 1:  # an operation on a tensor and a constant: the tensor
             return self._reference(next(a for a in args if _has_tensor(a)))
-        kwargs = {k: v for k, v in node.get("kwargs", {}).items() if _has_tensor(v) and k != "mask"}
+        kwargs = {k: v for k, v in node.get("kwargs", {}).items() if self._given_tensor(k, v)}
         if kwargs:
             out = {}
             if args:  # by its name in call() (`sequences` of an RNN, `query`), where the catalog has it
@@ -214,29 +259,51 @@ class SpecData:
             return out
         return self._reference(args[0])
 
+    def _given_tensor(self, key: str, value) -> bool:
+        """Whether a keyword argument of a call is a tensor the call was given: a `mask` Keras
+        computed and passed itself (Embedding's mask_zero, Masking) comes from Keras operations,
+        a mask the model passed (`rnn(x, mask=m)`) from an input or a layer."""
+        if not _has_tensor(value):
+            return False
+        if key != "mask":
+            return True
+        sources = [self._by_name().get(t["config"]["keras_history"][0]) for t in _tensors(value)]
+        return all(entry is not None and not _is_operation(entry) for entry in sources)
+
     def _reference(self, value):
         if isinstance(value, (list, tuple)):
             return [self._reference(v) for v in value]
         layer, node_index, tensor_index = value["config"]["keras_history"]
-        name = layer if node_index == 0 else f"{layer}_call{node_index + 1}"
+        own = self.renamed.get(layer, layer)
+        name = own if node_index == 0 else f"{own}_call{node_index + 1}"
         if self._multi_output(layer, node_index):
             return f"{name}.{tensor_index}"
         return name
 
     def _multi_output(self, layer: str, node_index: int) -> bool:
-        for entry in self.config["layers"]:
-            if entry["name"] == layer:
-                nodes = entry.get("inbound_nodes") or []
-                if node_index < len(nodes) and nodes[node_index].get("kwargs", {}).get(
-                    "return_attention_scores"
-                ):
-                    return True
-                cfg = entry["config"]
-                if cfg.get("return_state"):
-                    return True
-                inner = cfg.get("layer", {}) if isinstance(cfg.get("layer"), dict) else {}
-                return bool(inner.get("config", {}).get("return_state"))
-        return False
+        entry = self._by_name().get(layer)
+        if entry is None:
+            return False
+        nodes = entry.get("inbound_nodes") or []
+        if node_index < len(nodes) and nodes[node_index].get("kwargs", {}).get("return_attention_scores"):
+            return True
+        cfg = entry["config"]
+        if entry["class_name"] in NESTED:
+            found = nested_graph(entry)["output_layers"]
+            return isinstance(found, dict) or bool(found) and not isinstance(found[0], str) and len(found) > 1
+        if cfg.get("return_state"):
+            return True
+        inner = cfg.get("layer", {}) if isinstance(cfg.get("layer"), dict) else {}
+        return bool(inner.get("config", {}).get("return_state"))
+
+    def _by_name(self) -> dict[str, dict]:
+        """Layer name -> its entry (the first of that name), made once: every reference looks
+        its layer up, and a scan per reference made a 10,000-layer import quadratic."""
+        if self._entries is None:
+            self._entries = {}
+            for entry in self.config["layers"]:
+                self._entries.setdefault(entry["name"], entry)
+        return self._entries
 
 
 def output_names(outputs) -> list[str]:
@@ -298,8 +365,8 @@ def _call_arguments(class_name: str, node: dict) -> dict:
     signature = catalog().layer_call(class_name)
     found = {}
     for key, value in node.get("kwargs", {}).items():
-        if key == "mask" or _has_tensor(value):
-            continue
+        if key == "mask" or _has_tensor(value) or key == "training" and value is None:
+            continue  # training=None is no value: Keras takes the model's, else call()'s default
         param = signature.params.get(key) if signature is not None else None
         if signature is not None and (param is None and not signature.takes_kwargs or param and param.tensor):
             continue  # a tensor argument passed as None
@@ -406,6 +473,13 @@ def _has_constant_tensor(value) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_has_constant_tensor(v) for v in value)
     return False
+
+
+def _tensors(value) -> list[dict]:
+    """The tensors in a call argument: one, or those in a list."""
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors(v)]
+    return [value] if _has_tensor(value) else []
 
 
 def _has_tensor(value) -> bool:

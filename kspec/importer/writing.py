@@ -33,6 +33,8 @@ def blocks_section(blocks) -> list[str]:
     lines = ["", "blocks:"]
     for block in blocks:
         lines.append(f"  {block.name}:")
+        if block.model:
+            lines.append(f"    model: {block.model}")
         if block.params:
             lines.append(f"    params: {flow(block.params)}")
         lines.append(f"    inputs: {flow(block.inputs)}")

@@ -13,7 +13,7 @@ from ..backends.styles import allowed_styles
 from ..environment import has_tensorflow
 from ..flatten import flatten
 from ..shapes import infer
-from .known import distribution_caveats, json_safe_mode, kept
+from .known import SAVED_MODEL_REFUSED, distribution_caveats, json_safe_mode, kept, other_exports
 from .types import PathPlan
 
 KEEPS = ("architecture", "weights", "compile", "optimizer_state")
@@ -196,10 +196,13 @@ def saved_model(c: Context):
         "trainable=True it cannot be fine-tuned with Adam in keras 3.15.1.",
     ]
     reason = None
-    if c.backend != "tensorflow":
+    if kept(c.keras_version, c.backend, "saved_model", c.style) is None:
+        reason = SAVED_MODEL_REFUSED[c.backend]
+    elif c.backend != "tensorflow":
         caveats.insert(0, f"On the {c.backend} backend, model.export writes the SavedModel with TensorFlow.")
         if not has_tensorflow():
             reason = f"model.export needs TensorFlow, which is not installed beside {c.backend}"
+    caveats = [*other_exports(c.keras_version, c.backend), *(caveats if reason is None else ())]
     load = "\n".join(
         [
             "import tensorflow as tf",

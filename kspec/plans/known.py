@@ -31,9 +31,44 @@ TENSORFLOW_3_15 = {
 # every path keeps what it keeps on TensorFlow (22 claims of specs/mlp.yaml hold under
 # KERAS_BACKEND=jax, jax 0.10.2); the SavedModel is written through jax2tf and needs
 # TensorFlow installed beside JAX (facts.saved_model says so where it is not).
+#
+# On torch (torch 2.13.0, CPU), every other path keeps what it keeps on TensorFlow (the claims of
+# specs/mlp.yaml under KERAS_BACKEND=torch: 21 hold in the functional and sequential styles, 20 in
+# the subclass style); the SavedModel is not allowed: Keras 3.15.1 writes it on torch through
+# torch_xla's StableHLO and TensorFlow, which kspec has not measured (torch_xla is not in this
+# machine's package index).
+TORCH_3_15 = {**TENSORFLOW_3_15, "saved_model": dict.fromkeys(("sequential", "functional", "subclass"))}
+
+#
+# Keras 3.12.4 with TensorFlow 2.21: the same (specs/mlp.yaml: 22 claims hold in the functional
+# style, 21 in the subclass style).
 FACTS = {
+    ("3.12.4", "tensorflow"): TENSORFLOW_3_15,
     ("3.15.1", "tensorflow"): TENSORFLOW_3_15,
     ("3.15.1", "jax"): TENSORFLOW_3_15,
+    ("3.15.1", "torch"): TORCH_3_15,
+}
+
+# Why a backend's facts refuse the SavedModel (facts.saved_model).
+SAVED_MODEL_REFUSED = {
+    "torch": "on the torch backend, Keras writes a SavedModel through torch_xla and TensorFlow, "
+    "which kspec has not measured",
+}
+
+# What model.export(format=...) offers besides the SavedModel, by (keras version, backend): on
+# torch, measured with torch 2.13.0 (CPU) on a two-layer functional model; not checked by --verify.
+# Keras 3.12.4 offers only tf_saved_model, onnx and openvino (read in its model.export).
+OTHER_EXPORTS = {
+    ("3.15.1", "torch"): (
+        'model.export(path, format="torch") writes a torch.export program (.pt2) with torch alone; '
+        "torch.export.load(path).module() predicts the same, but only for the batch size it was "
+        "traced with (1) unless dynamic_shapes is passed, e.g. "
+        "dynamic_shapes=[{0: torch.export.Dim('batch')}].",
+        'model.export(path, format="onnx") needs the onnx and onnxscript packages; onnxruntime then '
+        "predicts the same for any batch size.",
+        'format="litert" needs the litert-torch package, format="openvino" the openvino package '
+        "(neither measured).",
+    ),
 }
 
 MEASURED_ON = ("3.15.1", "tensorflow")
@@ -84,6 +119,20 @@ def distribution_caveats(keras_version: str, path: str) -> list[str]:
             for text in DISTRIBUTION[DISTRIBUTION_MEASURED_ON].get(path, [])
         ]
     return list(found.get(path, []))
+
+
+def other_exports(keras_version: str, backend: str) -> list[str]:
+    """What model.export offers besides the SavedModel on a backend, marked when measured on
+    another Keras version (the newest measured)."""
+    if (keras_version, backend) in OTHER_EXPORTS:
+        return list(OTHER_EXPORTS[keras_version, backend])
+    measured = sorted((v for v, b in OTHER_EXPORTS if b == backend), key=_numbers)
+    if not measured:
+        return []
+    return [
+        f"{text} Measured on keras {measured[-1]}, not {keras_version}."
+        for text in OTHER_EXPORTS[measured[-1], backend]
+    ]
 
 
 def facts_for(keras_version: str, backend: str) -> tuple[dict, tuple]:

@@ -43,6 +43,7 @@ def markdown(plan) -> str:
         lines += ["", f"## {p.title}", ""]
         if not p.allowed:
             lines += [f"Not possible: {p.reason}."]
+            lines += ["", *[f"- {c}" for c in p.caveats]] if p.caveats else []
             continue
         if p.save:
             lines += ["Save:", "", "```python", p.save, "```", ""]

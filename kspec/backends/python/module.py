@@ -77,7 +77,7 @@ class ModuleWriter:
             *(snake_name(b) for b in spec.blocks),
             *(class_name(b) for b in spec.blocks),
         }
-        self.parameters = ModuleParameters(spec, Namer(taken))
+        self.parameters = ModuleParameters(spec, Namer(taken), self.style)
         self.values = Values(
             {t: n for t, (_, n) in self.custom.items()}, {n: Atom(v) for n, v in self.parameters.vars.items()}
         )
@@ -265,3 +265,12 @@ def _plain_name(path: str | None) -> str | None:
 
     name = os.path.basename(path)
     return name if _plain(name) and "\n" not in name and name.strip() == name and name else None
+
+
+def naming(block, caller: str) -> str:
+    """How a block's function or class names its layers, for its docstring: after the call
+    (`caller`), or, where a layer's `keras_name` has a `{}`, with the call's name in its place."""
+    rule = f"its layers are named `{caller}_<layer>`"
+    if any(call.keras_name and "{}" in call.keras_name and not call.repeat for call in block.scope.calls):
+        return rule + f" (`{caller}` for a `{{}}` in a keras_name)"
+    return rule

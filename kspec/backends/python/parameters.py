@@ -1,10 +1,12 @@
 """A spec's top-level parameters in a generated module: keyword arguments with their
-defaults, a KerasTuner hypermodel's draws, and a guard for a parameter that a repeat
-count was written with (the writers fix a module's structure)."""
+defaults, a KerasTuner hypermodel's draws, the calls whose repeat count a parameter sets
+that the writers write as loops, and a guard for a parameter that sets a count the module
+fixes (a call a loop cannot write)."""
 
 from __future__ import annotations
 
 from ...diagnostics import SpecError
+from ...flatten import flatten
 from ...params import names_in
 from .expr import Atom, Call, constant
 from .layout import INDENT, statement
@@ -13,10 +15,12 @@ from .layout import INDENT, statement
 class ModuleParameters:
     """The parameters of one module; `namer` gives Python names clear of the module's own."""
 
-    def __init__(self, spec, namer):
+    def __init__(self, spec, namer, style: str):
         self.spec = spec
         self.params = spec.params  # name -> kspec.params.Parameter
         self.vars = {p: namer("param" + p if p.startswith("_") else p) for p in spec.params}
+        self.style = style
+        self.loops = looped_calls(spec, style)  # call name -> its repeat count as written ($depth)
 
     def signature(self, function: str, leading: list, returns: str, params=None) -> str:
         """`def function(leading..., *, width=64, ...) -> returns:`, laid out as black does;
@@ -58,7 +62,7 @@ class ModuleParameters:
 
     def prologue(self) -> list[str]:
         """The first statements of build_model: a KerasTuner hypermodel's draws, and a guard
-        for each parameter that a repeat count was generated with (structure is fixed)."""
+        for each parameter that sets a repeat count the module fixes (no loop writes it)."""
         lines = []
         searched = self.searched()
         structural = self._structural()
@@ -69,10 +73,11 @@ class ModuleParameters:
                         self.spec.document.diagnostic(
                             structural[param.name],
                             "KS019",
-                            f"parameter '{param.name}' sets a repeat count, which a generated module "
-                            "cannot vary: it has a search space",
-                            hint="search it by compiling one module per value (kspec compile --set "
-                            f"{param.name}=...), or drop its search space",
+                            f"parameter '{param.name}' has a search space and sets the repeat count of "
+                            f"a call that a {self.style} module cannot write as a loop (a block call "
+                            "in the sequential style, a model block, a call a share reuses)",
+                            hint="use another style, search it by compiling one module per value "
+                            f"(kspec compile --set {param.name}=...), or drop its search space",
                         )
                     ]
                 )
@@ -92,7 +97,7 @@ class ModuleParameters:
                 f"parameter {name!r} sets a repeat count: this module was generated with "
                 f"{name}={default!r}; run kspec compile --set {name}=... for another"
             )
-            lines.append(f"{INDENT * 2}raise ValueError({constant(message).flat()})")
+            lines += statement("raise ", Call("ValueError", [(None, constant(message))]), INDENT * 2)
         return lines
 
     def draw(self, param) -> Call:
@@ -114,10 +119,46 @@ class ModuleParameters:
         return Call("hp.Int" if param.kind == "int" else "hp.Float", args)
 
     def _structural(self) -> dict:
-        """Parameter name -> where a repeat count uses it, from the values parameters gave."""
+        """Parameter name -> where a repeat count that the module fixes (no loop) uses it."""
+        looped = {call.where for call in self.spec.scope.calls if call.name in self.loops}
         found = {}
-        for where, text in self.spec.param_sources.items():
-            if len(where) == 3 and where[0] == "layers" and where[2] == "repeat":
+        for where, text in repeat_counts(self.spec).items():
+            if where not in looped:
                 for name in names_in(text):
-                    found.setdefault(name, where)
+                    found.setdefault(name, where + ("repeat",))
         return found
+
+
+def repeat_counts(spec) -> dict:
+    """Where a model's own call is (`("layers", 3)`) -> the repeat count a parameter gave it,
+    as written (`$depth`, `$depth * 2`)."""
+    return {
+        where[:2]: text
+        for where, text in spec.param_sources.items()
+        if len(where) == 3 and where[0] == "layers" and where[2] == "repeat"
+    }
+
+
+def looped_calls(spec, style: str) -> dict:
+    """The model's own calls whose repeat count a parameter sets and that a module writes as a
+    loop, name -> the count as written: layer calls, and block calls in the styles that make a
+    block one function or class (not model blocks); none whose layers a `share` reuses."""
+    counts = repeat_counts(spec)
+    if not counts:
+        return {}
+    graph = flatten(spec)
+    shared = {call.share_path[0] for call in spec.scope.calls if call.share is not None}
+    for node in graph.nodes:
+        if node.share is not None:
+            target = graph.node(node.share)
+            shared.add(target.scope[0].call.name if target.scope else target.origin.name)
+    found = {}
+    for call in spec.scope.calls:
+        text = counts.get(call.where)
+        block = spec.blocks.get(call.type) if call.type else None
+        if text is None or call.op is not None or call.share is not None or call.name in shared:
+            continue
+        if block is not None and (block.model is not None or style == "sequential"):
+            continue
+        found[call.name] = text
+    return found

@@ -10,10 +10,10 @@ from the call's.
 
 from __future__ import annotations
 
-from ...flatten import FlatGraph, Group, Instance, Step, substitute
+from ...flatten import FlatGraph, Group, Instance, Step, in_shared_model, substitute
 from ...ir import Outputs, Ref, keras_name, output_index, output_names
 from .expr import Atom, Call, Dict, Expr, Seq, constant
-from .layout import statement
+from .layout import INDENT, statement
 from .values import identifier_arg
 
 
@@ -40,10 +40,17 @@ class Tensor:
     def select(self, output) -> Expr:
         if output is None:
             return Atom(self.var)
+        if isinstance(self.keys, Positional):  # a nested model's outputs: a list
+            index = output if isinstance(output, int) else self.keys.index(output)
+            return Atom(f"{self.var}[{index}]")
         if self.keys is None:
             return Atom(f"{self.var}[{int(output)}]")
         key = self.keys[output] if isinstance(output, int) else output
         return Atom(f"{self.var}[{constant(key).flat()}]")
+
+
+class Positional(list):
+    """Output names of a call whose outputs come as a list (a nested model's), by position."""
 
 
 class Bound:
@@ -74,7 +81,7 @@ def shared_across(graph: FlatGraph) -> set[str]:
     written inline: a layer object cannot pass in or out of a block's function or class."""
     crossed: set[str] = set()
     for node in graph.nodes:
-        if node.share:
+        if node.share and not in_shared_model(node):  # a shared model is called again, not crossed
             target = graph.node(node.share)
             crossed |= {f.name for f in node.scope} ^ {f.name for f in target.scope}
     return crossed
@@ -124,6 +131,8 @@ class ScopeEmitter:
         self.lines: list[str] = []
         self.values = writer.values  # how spec values are written (block parameters resolved)
         self.frames: tuple = ()  # the block calls being written inline, outermost first
+        self.loops: dict = {}  # in the model's own scope: the calls written as loops (parameters.loops)
+        self.loop_var: str | None = None  # the variable of every loop, named at the first
 
     def bind_inputs(self, names: dict) -> None:
         """Scope input name -> Python variable already holding it."""
@@ -143,6 +152,9 @@ class ScopeEmitter:
             self.emit_op(step, prefix)
             return
         inputs = self.inputs(call.inputs, prefix)
+        if not prefix and call.name in self.loops:
+            self.emit_loop(step, inputs)
+            return
         inline = self.inline(step)
         for instance in step.instances:
             if inline:
@@ -157,6 +169,22 @@ class ScopeEmitter:
             self.lines += statement(f"{var} = ", self.invoke(callee, inputs, extra), self.indent)
             self.env[prefix + call.name] = Tensor(var, keys)
             inputs = Atom(var)
+
+    def emit_loop(self, step: Step, inputs: Expr) -> None:
+        """A call whose repeat count a parameter sets, as a loop: `fc = x`, then each pass
+        `fc = <repetition>(fc)`, as repetitions chain."""
+        call = step.call
+        var = self.namer(call.name)
+        self.lines += statement(f"{var} = ", inputs, self.indent)
+        header, callee, keys = self.loop(call, step.instances[0], self.values.value(self.loops[call.name]))
+        self.lines.append(f"{self.indent}{header}")
+        extra = [(identifier_arg(k), self.call_argument(k, v)) for k, v in call.call_args.items()]
+        self.lines += statement(f"{var} = ", self.invoke(callee, Atom(var), extra), self.indent + INDENT)
+        self.env[call.name] = Tensor(var, keys)
+
+    def loop(self, call, first: Instance, count: Expr) -> tuple:
+        """A loop's `for` line, what each pass calls and the call's output keys (per style)."""
+        raise NotImplementedError
 
     def emit_op(self, step: Step, prefix: str) -> None:
         """`var = keras.ops.<op>(tensors, constants)`: the same in every style."""

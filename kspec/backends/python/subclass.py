@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from ...catalog import catalog
 from ...flatten import Group, Step, flatten
+from ...ir import instance_name
 from .expr import Atom, Call, Dict, Seq, class_name, constant
 from .layout import INDENT, statement
-from .module import ModuleWriter, Namer, attribute_name, call_arguments, parameter_names
+from .module import ModuleWriter, Namer, attribute_name, call_arguments, naming, parameter_names
 from .ranks import LayerRanks
+from .functional import model_functions, new_model
 from .scope import (
+    Positional,
     ScopeEmitter,
     block_output_keys,
     formatted_name,
@@ -39,8 +42,10 @@ class SubclassWriter(ModuleWriter):
         self.crossed = shared_across(flatten(spec)) | renamed_within(flatten(spec))
         self.groups = {None: flatten(spec).root}
         self._collect_blocks(self.groups[None])
+        functions, self.model_functions = model_functions(self)
+        names.taken |= set(self.model_functions.values())
         self.block_classes = {name: names(class_name(name)) for name in reversed(list(self.groups)) if name}
-        parts = [self.block_class(name) for name in self.block_classes]
+        parts = [*functions, *(self.block_class(name) for name in self.block_classes)]
         parts += [self.model_class(), self.build_function()]
         return parts
 
@@ -49,6 +54,8 @@ class SubclassWriter(ModuleWriter):
         its first call."""
         for step, _ in self.members(group):
             first = step.instances[0].group
+            if first is not None and first.frame.model is not None:
+                continue  # a nested model, made by its function (functional.model_functions)
             if first is not None and step.call.type not in self.groups:
                 self.groups[step.call.type] = first
                 self._collect_blocks(first)
@@ -58,7 +65,7 @@ class SubclassWriter(ModuleWriter):
         interleaves its layers with others' (parallel blocks, as in an Inception module), a
         Layer subclass would list the weights in another order; and where a layer is shared
         across the edge of the call, as the block's class keeps its layers to itself."""
-        if step.instances[0].group is None:
+        if step.instances[0].group is None or step.instances[0].group.frame.model is not None:
             return False
         frames = [instance.group.frame.name for instance in step.instances]
         return any(name in self.crossed or not self.ranks.contiguous(name) for name in frames)
@@ -92,7 +99,7 @@ class SubclassWriter(ModuleWriter):
         lines = [
             f'@keras.saving.register_keras_serializable(package="{self.package()}")',
             f"class {cls}(layers.Layer):",
-            f'{INDENT}"""The {block_name} block; its layers are named `<block name>_<layer>`."""',
+            f'{INDENT}"""The {block_name} block; {naming(block, "<block name>")}."""',
             "",
             f"{INDENT}def __init__({', '.join(signature)}):",
             f"{I2}super().__init__(**kwargs)",
@@ -202,16 +209,26 @@ class SubclassWriter(ModuleWriter):
         attrs: dict[str, str] = {}
         of_layer: dict[str, str] = {}  # a layer's Keras name -> its key in attrs
         for step, frames in sorted(
-            (m for m in members if not shares(m[0]) and m[0].call.op is None), key=lambda m: self.rank(m[0])
+            (m for m in members if not shares(m[0]) and m[0].call.op is None and m[0].call.share is None),
+            key=lambda m: self.rank(m[0]),
         ):
             call, prefix = step.call, inline_prefix(frames)
             args = written_args(self.spec, call.args, frames)
+            if group.frame is None and not frames and call.name in self.parameters.loops:
+                attrs[call.name] = attribute_name(call.name, attributes)
+                lines += self.loop_layers(call, args, values, attrs[call.name])
+                continue
             for instance in step.instances:
                 name = prefix + instance.local
                 attrs[name] = attribute_name(name, attributes)
                 if instance.node is not None:
                     of_layer[instance.node.name] = name
-                if call.type in self.spec.blocks:
+                frame = instance.group.frame if instance.group is not None else None
+                if frame is not None and frame.model is not None:
+                    function = self.model_functions[call.type]
+                    named = name_of(frames, instance.local)
+                    expr = new_model(self.spec, frame, function, args, values, named, self.dtype_of)
+                elif call.type in self.spec.blocks:
                     arguments = call_arguments(self.spec.blocks[call.type], args, values)
                     arguments.append(("name", name_of(frames, instance.local)))
                     expr = Call(self.block_classes[call.type], arguments)
@@ -224,7 +241,34 @@ class SubclassWriter(ModuleWriter):
             if shares(step):
                 for instance in step.instances:
                     attrs[inline_prefix(frames) + instance.local] = attrs[of_layer[instance.node.share]]
+            elif step.call.share is not None:  # a model block call's model, called again
+                prefix = inline_prefix(frames)
+                [target] = [m for m, f in members if m.call.name == step.call.share and f == frames]
+                for instance, shared in zip(step.instances, target.instances):
+                    attrs[prefix + instance.local] = attrs[prefix + shared.local]
         return attrs
+
+    def loop_layers(self, call, args, values, attr: str) -> list[str]:
+        """A list attribute with one layer per repetition of a call whose repeat count a
+        parameter sets, each named as Keras names it (`f"fc_{i}"`)."""
+        index = Namer(set(self.parameters.vars.values()) | {"self", "kwargs"})("i")
+        named = Atom(f'f"{instance_name(call, "{" + index + "}")}"')
+        if call.type in self.spec.blocks:
+            arguments = call_arguments(self.spec.blocks[call.type], args, values)
+            layer = Call(self.block_classes[call.type], [*arguments, ("name", named)])
+        else:
+            layer = values.layer(call.type, args, named)
+        count = values.value(self.parameters.loops[call.name])
+        return [
+            f"{I2}self.{attr} = []",
+            f"{I2}for {index} in range(1, {count.flat()} + 1):",
+            *statement("", Call(f"self.{attr}.append", [(None, layer)]), I2 + INDENT),
+        ]
+
+    def dtype_of(self, port) -> Atom:
+        """The dtype of a tensor a nested model takes: a model input's own, else the layers'."""
+        spec_input = self.spec.inputs.get(port.node)
+        return constant(spec_input.dtype) if spec_input is not None else Atom("self.compute_dtype")
 
     def rank(self, step: Step) -> int:
         """Where a call's first layer is in Keras's order."""
@@ -265,6 +309,8 @@ class SubclassWriter(ModuleWriter):
         else:
             lines.append(f"{I2}{', '.join(variables.values())} = inputs")
         emitter = SubclassScope(self, group, scope.outputs, namer, I2, attrs, values)
+        if group.frame is None:
+            emitter.loops = self.parameters.loops
         emitter.bind_inputs(variables)
         emitter.emit()
         lines += emitter.lines
@@ -289,8 +335,16 @@ class SubclassScope(ScopeEmitter):
             return expr
         return Atom(f"{expr.flat()} if training is None else training")
 
+    def loop(self, call, first, count):
+        """`for layer in self.<call>:`, the list of the call's repetitions."""
+        layer = self.loop_var = self.loop_var or self.namer("layer")
+        _, keys = self.callee(call, first, call.name)
+        return f"for {layer} in self.{self.attrs[call.name]}:", Atom(layer), keys
+
     def callee(self, call, instance, name: str):
         keys = block_output_keys(self.spec.blocks[instance.group.frame.block]) if instance.group else None
+        if instance.group is not None and instance.group.frame.model is not None:
+            keys = Positional(keys or [])  # a nested model returns a list
         return Atom(f"self.{self.attrs[name]}"), keys
 
 

@@ -1,7 +1,7 @@
 """The mlp_search model, functional style.
 
-A residual perceptron whose width, dropout, activation, residual bias and
-learning rate are parameters with search spaces: `kspec compile` makes its
+A residual perceptron whose width, depth, dropout, activation, residual bias
+and learning rate are parameters with search spaces: `kspec compile` makes its
 module a KerasTuner hypermodel, and `kspec summary --sweep` gives the
 parameter-count range over the space.
 
@@ -28,6 +28,7 @@ def build_model(
     *,
     features=32,
     width=64,
+    depth=2,
     dropout=0.2,
     activation="relu",
     residual_bias=True,
@@ -36,6 +37,7 @@ def build_model(
     """Build the mlp_search model with the Functional API (not compiled; given `hp`, compiled)."""
     if hp is not None:  # a KerasTuner hypermodel: draw, build, compile
         width = hp.Int("width", min_value=32, max_value=256, step=32, default=64)
+        depth = hp.Int("depth", min_value=1, max_value=4, default=2)
         dropout = hp.Float(
             "dropout", min_value=0.0, max_value=0.5, step=0.1, default=0.2
         )
@@ -54,6 +56,7 @@ def build_model(
             build_model(
                 features=features,
                 width=width,
+                depth=depth,
                 dropout=dropout,
                 activation=activation,
                 residual_bias=residual_bias,
@@ -64,15 +67,18 @@ def build_model(
     features_2 = keras.Input(shape=(features,), name="features")
     stem = layers.Dense(units=width, activation=activation, name="stem")(features_2)
     drop = layers.Dropout(rate=dropout, name="drop")(stem)
-    res_1 = residual(
-        drop, units=width, activation=activation, use_bias=residual_bias, name="res_1"
-    )
-    res_2 = residual(
-        res_1, units=width, activation=activation, use_bias=residual_bias, name="res_2"
-    )
+    res = drop
+    for i in range(1, depth + 1):
+        res = residual(
+            res,
+            units=width,
+            activation=activation,
+            use_bias=residual_bias,
+            name=f"res_{i}",
+        )
     bottleneck = layers.Dense(
         units=width // 2, activation=activation, name="bottleneck"
-    )(res_2)
+    )(res)
     probs = layers.Dense(units=10, activation="softmax", name="probs")(bottleneck)
     return keras.Model(inputs=features_2, outputs=probs, name="mlp_search")
 

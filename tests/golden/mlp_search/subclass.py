@@ -1,7 +1,7 @@
 """The mlp_search model, subclass style.
 
-A residual perceptron whose width, dropout, activation, residual bias and
-learning rate are parameters with search spaces: `kspec compile` makes its
+A residual perceptron whose width, depth, dropout, activation, residual bias
+and learning rate are parameters with search spaces: `kspec compile` makes its
 module a KerasTuner hypermodel, and `kspec summary --sweep` gives the
 parameter-count range over the space.
 
@@ -64,6 +64,7 @@ class MlpSearch(keras.Model):
         self,
         features=32,
         width=64,
+        depth=2,
         dropout=0.2,
         activation="relu",
         residual_bias=True,
@@ -74,18 +75,23 @@ class MlpSearch(keras.Model):
         super().__init__(**kwargs)
         self.features = features
         self.width = width
+        self.depth = depth
         self.dropout = dropout
         self.activation = activation
         self.residual_bias = residual_bias
         self.learning_rate = learning_rate
         self.stem = layers.Dense(units=width, activation=activation, name="stem")
         self.drop = layers.Dropout(rate=dropout, name="drop")
-        self.res_1 = Residual(
-            units=width, activation=activation, use_bias=residual_bias, name="res_1"
-        )
-        self.res_2 = Residual(
-            units=width, activation=activation, use_bias=residual_bias, name="res_2"
-        )
+        self.res = []
+        for i in range(1, depth + 1):
+            self.res.append(
+                Residual(
+                    units=width,
+                    activation=activation,
+                    use_bias=residual_bias,
+                    name=f"res_{i}",
+                ),
+            )
         self.bottleneck = layers.Dense(
             units=width // 2, activation=activation, name="bottleneck"
         )
@@ -101,9 +107,10 @@ class MlpSearch(keras.Model):
         features = inputs
         stem = self.stem(features)
         drop = self.drop(stem)
-        res_1 = self.res_1(drop)
-        res_2 = self.res_2(res_1)
-        bottleneck = self.bottleneck(res_2)
+        res = drop
+        for layer in self.res:
+            res = layer(res)
+        bottleneck = self.bottleneck(res)
         probs = self.probs(bottleneck)
         return probs
 
@@ -115,6 +122,7 @@ class MlpSearch(keras.Model):
             "dtype": keras.saving.serialize_keras_object(self.dtype_policy),
             "features": self.features,
             "width": self.width,
+            "depth": self.depth,
             "dropout": self.dropout,
             "activation": self.activation,
             "residual_bias": self.residual_bias,
@@ -131,6 +139,7 @@ def build_model(
     *,
     features=32,
     width=64,
+    depth=2,
     dropout=0.2,
     activation="relu",
     residual_bias=True,
@@ -139,6 +148,7 @@ def build_model(
     """Create the mlp_search model and build its weights (not compiled; given `hp`, compiled)."""
     if hp is not None:  # a KerasTuner hypermodel: draw, build, compile
         width = hp.Int("width", min_value=32, max_value=256, step=32, default=64)
+        depth = hp.Int("depth", min_value=1, max_value=4, default=2)
         dropout = hp.Float(
             "dropout", min_value=0.0, max_value=0.5, step=0.1, default=0.2
         )
@@ -157,6 +167,7 @@ def build_model(
             build_model(
                 features=features,
                 width=width,
+                depth=depth,
                 dropout=dropout,
                 activation=activation,
                 residual_bias=residual_bias,
@@ -167,6 +178,7 @@ def build_model(
     model = MlpSearch(
         features=features,
         width=width,
+        depth=depth,
         dropout=dropout,
         activation=activation,
         residual_bias=residual_bias,
