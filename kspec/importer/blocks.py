@@ -48,7 +48,7 @@ def discover(inputs: list[str], layers: list[dict], outputs, taken=frozenset()) 
     found = find_cells(Discovered(list(items), outputs, taken=frozenset(taken)))
     for _ in range(MAX_PASSES):
         best = max(
-            (_plan(found, template) for template in _templates(found)),
+            (_plan(found, template) for template in sorted(_templates(found))),
             key=lambda plan: plan[0],
             default=(0, None),
         )

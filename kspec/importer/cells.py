@@ -43,11 +43,12 @@ def find_cells(found: Discovered) -> Discovered:
     earlier is a call of that block."""
     made: list[_Made] = []
     for _ in range(MAX_PASSES):
-        plans = [_plan(found, template, made) for template in _templates(found)]
+        plans = [_plan(found, template, made) for template in sorted(_templates(found))]
         plans = [plan for plan in plans if plan[0] > 0]
         if not plans:
             break
-        best = min(plans, key=lambda plan: (plan[2], -plan[0]))  # the smallest cells first
+        best = min(plans, key=lambda plan: (plan[2], -plan[0]))  # the smallest cells first; ties: in
+        # the templates' sorted order, so that an import writes the same spec every time
         found = _apply(found, best[1], made)
     return found
 
