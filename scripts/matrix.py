@@ -30,6 +30,8 @@ TESTS = [
     "tests/test_import.py",
     "tests/test_call_arguments.py",
     "tests/test_ops_keras.py",
+    "tests/test_model_blocks.py",
+    "tests/test_params_keras.py",
     "tests/test_versions.py",
 ]
 

@@ -10,6 +10,7 @@ import pytest
 
 import kspec
 from conftest import HAS_KERAS, run_kspec
+from kspec.samples import as_numpy
 
 pytestmark = [pytest.mark.keras, pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")]
 
@@ -39,9 +40,9 @@ def assert_same_model(rebuilt, original):
     for layer in original.layers:
         rebuilt.get_layer(layer.name).set_weights(layer.get_weights())
     x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
-    want = np.asarray(original(x))  # eager: predict() would trace a graph of every layer first
+    want = as_numpy(original(x))  # eager: predict() would trace a graph of every layer first
     np.testing.assert_allclose(np.linalg.norm(want, axis=1), np.linalg.norm(x, axis=1), rtol=1e-3)
-    np.testing.assert_allclose(np.asarray(rebuilt(x)), want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(as_numpy(rebuilt(x)), want, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("suffix", [".keras", pytest.param(".h5", marks=pytest.mark.slow)])

@@ -7,6 +7,7 @@ import pytest
 
 import kspec
 from conftest import HAS_KERAS
+from kspec.samples import as_numpy
 from kspec.validate import validate_text
 
 pytestmark = [pytest.mark.keras, pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")]
@@ -176,7 +177,7 @@ def assert_same_model(mine, theirs):
 
 def kspec_outputs(model, x):
     out = model(x if len(x) > 1 else x[0])
-    return np.concatenate([np.asarray(o).ravel() for o in (out if isinstance(out, (list, tuple)) else [out])])
+    return np.concatenate([as_numpy(o).ravel() for o in (out if isinstance(out, (list, tuple)) else [out])])
 
 
 @pytest.mark.parametrize(

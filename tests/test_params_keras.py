@@ -12,6 +12,7 @@ from conftest import HAS_KERAS, ROOT, run_kspec
 from helpers_keras import comparable_config
 from kspec.compiler import load_module
 from kspec.overrides import parse
+from kspec.samples import as_numpy
 from kspec.validate import validate_file, validate_text
 
 pytestmark = [pytest.mark.keras, pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")]
@@ -83,10 +84,10 @@ def configs(model) -> list:
 def same_predictions(models, features: int) -> None:
     """Each model, given the first one's weights, predicts what the first one does."""
     batch = np.random.default_rng(0).normal(size=(4, features)).astype("float32")
-    expected = np.asarray(models[0](batch))
+    expected = as_numpy(models[0](batch))
     for model in models[1:]:
         model.set_weights(models[0].get_weights())
-        np.testing.assert_allclose(np.asarray(model(batch)), expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(as_numpy(model(batch)), expected, rtol=1e-5, atol=1e-6)
 
 
 CASES = [
@@ -134,7 +135,7 @@ def test_a_subclassed_model_keeps_its_parameters_when_saved_and_reloaded(tmp_pat
     assert {name: reloaded.get_config()[name] for name in SETTING} == SETTING
     assert reloaded.count_params() == model.count_params()
     batch = np.random.default_rng(1).normal(size=(2, 32)).astype("float32")
-    np.testing.assert_allclose(np.asarray(reloaded(batch)), np.asarray(model(batch)), rtol=1e-6)
+    np.testing.assert_allclose(as_numpy(reloaded(batch)), as_numpy(model(batch)), rtol=1e-6)
 
 
 UNITS = """\

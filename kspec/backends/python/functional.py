@@ -83,25 +83,7 @@ class FunctionalWriter(ModuleWriter):
             return self.model_function(block_name)
         block = self.spec.blocks[block_name]
         function = self.block_functions[block_name]
-        params = parameter_names(block)
-        namer = Namer({"keras", "layers", *self.block_functions.values(), *params.values()})
-        name_var = namer("name")
-        inputs = {name: namer(name) for name in block.scope.inputs}
-        signature = [
-            *inputs.values(),
-            "*",
-            *(
-                p if block.params[n] is None else f"{p}={constant(block.params[n]).flat()}"
-                for n, p in params.items()
-                if block.params[n] is None
-            ),
-            name_var,
-            *(
-                f"{p}={constant(block.params[n]).flat()}"
-                for n, p in params.items()
-                if block.params[n] is not None
-            ),
-        ]
+        params, namer, name_var, inputs, signature = self.block_signature(block)
         lines = [f"def {function}({', '.join(signature)}):"]
         lines.append(f'{INDENT}"""The {block_name} block; {naming(block, "{" + name_var + "}")}."""')
         values = self.values.with_params({n: Atom(p) for n, p in params.items()})
@@ -120,11 +102,9 @@ class FunctionalWriter(ModuleWriter):
         lines += statement("return ", emitter.outputs_expr(block_output_keys(block)), INDENT)
         return "\n".join(lines)
 
-    def model_function(self, block_name: str) -> str:
-        """A model block's function: it takes the tensors of the first call (for their shapes),
-        the parameters and a name, and returns the nested keras.Model or keras.Sequential, its
-        layers named as the block names them."""
-        block = self.spec.blocks[block_name]
+    def block_signature(self, block) -> tuple:
+        """A block function's parameter names, its namer, its `name` and input variables, and its
+        signature: the inputs, then keyword-only the required parameters, `name` and the rest."""
         params = parameter_names(block)
         namer = Namer({"keras", "layers", *self.block_functions.values(), *params.values()})
         name_var = namer("name")
@@ -140,6 +120,14 @@ class FunctionalWriter(ModuleWriter):
                 if block.params[n] is not None
             ),
         ]
+        return params, namer, name_var, inputs, signature
+
+    def model_function(self, block_name: str) -> str:
+        """A model block's function: it takes the tensors of the first call (for their shapes),
+        the parameters and a name, and returns the nested keras.Model or keras.Sequential, its
+        layers named as the block names them."""
+        block = self.spec.blocks[block_name]
+        params, namer, name_var, inputs, signature = self.block_signature(block)
         kind = "keras.Sequential" if block.model == "sequential" else "keras.Model"
         lines = [f"def {self.block_functions[block_name]}({', '.join(signature)}):"]
         lines.append(
