@@ -61,6 +61,7 @@ class Node(NamedTuple):
     local: str = ""  # the node's name in its own scope: conv_a, or conv_a_2 with repeat
     call_args: dict = {}  # constant keyword arguments of the call, parameters substituted
     op: str | None = None  # the keras.ops function of an op call
+    mapped: bool = False  # named by the name map (`keras_names`) of a block call it lies in
 
     def ports(self) -> list[Port]:
         return list(iter_ports(self.inputs))
@@ -89,6 +90,14 @@ def _instance_name(prefix: str, local: str) -> str:
         return prefix + local.replace("{}", outer)
     name = keras_name(outer, local)
     return f"{path}/{name}" if path else name
+
+
+def _mapped_name(prefix: str, mapped: str) -> str:
+    """The node name of a layer that a name map (`keras_names`) names `mapped`, in the scope whose
+    node names start with `prefix`: the whole Keras name, in its nested model's path if any."""
+    head, joint = prefix[:-1], prefix[-1:]
+    path = head if joint == "/" else head.rpartition("/")[0]
+    return f"{path}/{mapped}" if path else mapped
 
 
 def model_frame(node: Node) -> Frame | None:
@@ -257,6 +266,7 @@ class _Expander:
         self.orders: dict = {}
         self.needed: dict = {}
         self.sharing: tuple | None = None  # (prefix, target prefix) while expanding a shared block call
+        self.names: dict = {}  # the name map (`keras_names`) of the block call being expanded
 
     def scope(self, scope: Scope, env: dict, prefix: str, params: dict, nesting: tuple, group: Group) -> list:
         order = self.orders.get(id(scope))
@@ -298,8 +308,9 @@ class _Expander:
         value = None
         for name in instance_names(call):
             kind = call.type if call.op is None else "ops." + call.op
+            mapped = None if call.repeat else self.names.get(call.name)
             value = inputs = self.layer(
-                _instance_name(prefix, name),
+                _instance_name(prefix, name) if mapped is None else _mapped_name(prefix, mapped),
                 kind,
                 args,
                 inputs,
@@ -308,6 +319,7 @@ class _Expander:
                 name,
                 step,
                 call_args=call_args,
+                mapped=mapped is not None,
             )
         return value
 
@@ -321,7 +333,18 @@ class _Expander:
         return args
 
     def layer(
-        self, name, type_name, args, inputs, nesting, call, local, step, share=None, call_args=None
+        self,
+        name,
+        type_name,
+        args,
+        inputs,
+        nesting,
+        call,
+        local,
+        step,
+        share=None,
+        call_args=None,
+        mapped=False,
     ) -> Port:
         """A layer node; inside a shared block call, one that shares the target call's layer."""
         if share is None and self.sharing is not None:
@@ -347,6 +370,7 @@ class _Expander:
             local=local,
             call_args=call_args or {},
             op=call.op,
+            mapped=mapped,
         )
         self.graph.nodes.append(node)
         step.instances.append(Instance(local, node=node))
@@ -392,14 +416,19 @@ class _Expander:
         )
 
     def blocks(self, call, block_name, names, args, inputs, prefix, nesting, step) -> _BlockValue:
-        """The instances of a block call, each taking the previous one's output."""
-        value, frames = None, []
+        """The instances of a block call, each taking the previous one's output, each layer named
+        by the call's name map (`keras_names`, and the entries `<call>/...` of the map of the block
+        call it lies in) where that has it."""
+        value, frames, outer = None, [], self.names
+        inherited = {k.split("/", 1)[1]: v for k, v in outer.items() if k.startswith(call.name + "/")}
         for name in names:
             model = self.spec.blocks[block_name].model
             given = tuple(inputs) if isinstance(inputs, list) else (inputs,)
             frame = Frame(_instance_name(prefix, name), block_name, call.where, call, name, model, given)
             group = Group(frame, [])
+            self.names = {**call.keras_names, **inherited}
             value = self.block(block_name, args, inputs, nesting + (frame,), group)
+            self.names = outer
             frames.append(frame)
             step.instances.append(Instance(name, group=group))
             inputs = value.port(None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple, Union
 
-CALL_KEYS = ("name", "type", "share", "op", "inputs", "repeat", "call", "keras_name")
+CALL_KEYS = ("name", "type", "share", "op", "inputs", "repeat", "call", "keras_name", "keras_names")
 _CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _CAMEL_2 = re.compile(r"([a-z])([A-Z])")
 _REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]+|[A-Za-z_][A-Za-z0-9_]*))?$")
@@ -74,6 +74,9 @@ class Call(NamedTuple):
     call_args: dict = {}  # constant keyword arguments of the layer's call(), from `call:`
     op: str | None = None  # a keras.ops function; `args` are its constant arguments
     keras_name: str | None = None  # the name Keras gives the call's layer, from `keras_name:`
+    # A block call's name map, from `keras_names:`: a layer of the block (`act`, or `body/act` in a
+    # block it calls) -> the whole Keras name of that layer in this call.
+    keras_names: dict = {}
 
     def refs(self) -> list[Ref]:
         return list(iter_refs(self.inputs))
@@ -390,6 +393,7 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
         repeat = item.get("repeat")
         call_args = item.get("call")
         keras_name = item.get("keras_name")
+        keras_names = item.get("keras_names")
         call = Call(
             name=name,
             type=type_name,
@@ -403,6 +407,11 @@ def build_scope(inputs: tuple, raw_layers, raw_outputs, where: tuple) -> Scope:
             call_args=dict(call_args) if isinstance(call_args, dict) else {},
             op=op,
             keras_name=keras_name if isinstance(keras_name, str) else None,
+            keras_names=(
+                {k: v for k, v in keras_names.items() if isinstance(v, str)}
+                if isinstance(keras_names, dict)
+                else {}
+            ),
         )
         calls.append(call)
         previous = Ref(name, None, item_where)

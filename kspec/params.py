@@ -19,7 +19,15 @@ from .diagnostics import suggestion
 KINDS = ("int", "float", "choice", "boolean")
 MALFORMED = "malformed"  # the kind of a mapping that is no search space
 SAMPLINGS = ("linear", "log", "reverse_log")
-_STRUCTURAL = ("name", "type", "share", "op", "inputs", "keras_name")  # not values: left as written
+_STRUCTURAL = (
+    "name",
+    "type",
+    "share",
+    "op",
+    "inputs",
+    "keras_name",
+    "keras_names",
+)  # not values: left as written
 
 
 class Parameter(NamedTuple):

@@ -355,3 +355,121 @@ def test_a_nested_tower_shared_between_two_inputs_imports_flat_from_a_keras_file
     kspec.transfer_weights(original, rebuilt)
     np.testing.assert_allclose(as_numpy(rebuilt(x)), as_numpy(original(x)), rtol=1e-6, atol=1e-6)
     assert rebuilt.count_params() == original.count_params()
+
+
+def _two_input_cells(cells=3):
+    """Cells in NASNet's manner: each takes the previous two cells' outputs, names its own
+    layers by a suffix (`cell_dense_1`), and leaves its activations and its add to Keras, which
+    numbers them across the model (`activation_3`, `add_1`)."""
+    import keras
+
+    keras.backend.clear_session()  # Keras's numbers start again: activation, activation_1 ...
+    inputs = keras.Input((8,), name="x")
+    prev = keras.layers.Dense(8, name="stem_a")(inputs)
+    x = keras.layers.Dense(8, name="stem_b")(prev)
+    for cell in map(str, range(cells)):
+        h = keras.layers.Activation("relu")(x)
+        h = keras.layers.Dense(8, name=f"cell_dense_{cell}")(h)
+        p = keras.layers.Activation("tanh")(prev)
+        prev, x = x, keras.layers.Add(name=f"cell_add_{cell}")([h, keras.layers.Add()([p, x])])
+    return keras.Model(inputs, keras.layers.Dense(2, name="head")(x), name="cells")
+
+
+TWO_INPUT_CELLS = """
+kspec: 1
+name: cells
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: stem_a, type: Dense, units: 8}
+  - {name: stem_b, type: Dense, units: 8}
+  - name: cell_0
+    type: Cell
+    inputs: [stem_b, stem_a]
+    keras_name: "0"
+    keras_names: {act: activation, act_prev: activation_1, sum: add}
+  - name: cell_1
+    type: Cell
+    inputs: [cell_0, stem_b]
+    keras_name: "1"
+    keras_names: {act: activation_2, act_prev: activation_3, sum: add_1}
+  - name: cell_2
+    type: Outer
+    inputs: [cell_1, cell_0]
+    keras_name: "2"
+    keras_names: {body/act: activation_4, body/act_prev: activation_5, body/sum: add_2}
+  - {name: head, type: Dense, units: 2}
+outputs: head
+blocks:
+  Cell:
+    inputs: [x, prev]
+    layers:
+      - {name: act, type: Activation, activation: relu, inputs: x}
+      - {name: dense, keras_name: "cell_dense_{}", type: Dense, units: 8}
+      - {name: act_prev, type: Activation, activation: tanh, inputs: prev}
+      - {name: sum, type: Add, inputs: [act_prev, x]}
+      - {name: out, keras_name: "cell_add_{}", type: Add, inputs: [dense, sum]}
+    outputs: out
+  Outer:
+    inputs: [x, prev]
+    layers:
+      - {name: body, keras_name: "{}", type: Cell, inputs: [x, prev]}
+    outputs: body
+"""
+
+
+@pytest.mark.parametrize("style", ["functional", "subclass"])
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_keras_names_give_a_block_call_the_names_keras_numbers_across_the_model(style):
+    from kspec.shapes import infer
+    from kspec.summary import keras_layers
+
+    result = validate_text(TWO_INPUT_CELLS)
+    assert result.diagnostics == []
+    original = _two_input_cells()
+    assert sorted(row["name"] for row in keras_layers(infer(result.spec))) == sorted(
+        layer.name for layer in original.layers
+    )
+    _same_model(original, kspec.build(result.spec, style, compile=False))
+
+
+@pytest.mark.parametrize(
+    "edit, change, code",
+    [
+        ("{act: activation_2,", "{acts: activation_2,", "KS202"),  # no such layer in Cell
+        ("{body/act: activation_4,", "{body: activation_4,", "KS202"),  # a block call, not a layer
+        ("{body/act: activation_4,", "{body/act/x: activation_4,", "KS202"),  # act is a layer
+        ("sum: add_1}", "sum: add}", "KS201"),  # cell_0's add: twice in the expanded model
+        ("sum: add_1}", "sum: add-1}", "KS105"),  # not a Keras name
+        ("type: Dense, units: 2}", "type: Dense, units: 2, keras_names: {a: b}}", "KS105"),
+    ],
+)
+def test_keras_names_errors_are_located(edit, change, code):
+    text = TWO_INPUT_CELLS.replace(edit, change)
+    assert text != TWO_INPUT_CELLS
+    errors = [d for d in validate_text(text).diagnostics if d.is_error]
+    assert [d.code for d in errors] == [code]
+    line = max(i for i, row in enumerate(text.splitlines(), start=1) if change in row)
+    assert errors[0].line == line
+
+
+@pytest.mark.parametrize("style", ["functional", "subclass"])
+@pytest.mark.keras
+@pytest.mark.skipif(not HAS_KERAS, reason="Keras is not installed")
+def test_cells_named_by_a_suffix_import_as_calls_with_name_maps(style):
+    """Cells are found through the graph (each takes the previous two cells' outputs, and Keras's
+    order puts the next cell's first layers among this one's), not as runs of the list."""
+    original = _two_input_cells(cells=5)
+    text = kspec.importer.from_keras(original)
+    assert len(text) < len(kspec.importer.from_keras(original, flat=True))
+    result = validate_text(text)
+    assert [d for d in result.diagnostics if d.is_error] == []
+    calls = [c for c in result.spec.scope.calls if c.type in result.spec.blocks]
+    assert [c.keras_name for c in calls] == ["0", "1", "2", "3", "4"]
+    assert calls[1].keras_names == {
+        "activation": "activation_2",
+        "activation_2": "activation_3",
+        "add": "add_1",
+    }
+    _same_model(original, kspec.build(result.spec, style, compile=False))

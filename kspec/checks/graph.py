@@ -16,6 +16,7 @@ from ..ir import (
     keras_name,
     output_names,
 )
+from .name_map import check_name_map
 
 
 def type_kind(spec: Spec, type_name: str | None) -> str | None:
@@ -164,6 +165,7 @@ def _check_call(spec: Spec, scope: Scope, call: Call, calls: dict, out) -> None:
         _check_ref(spec, scope, ref, calls, out, "KS202", call)
     if call.repeat is not None:
         _check_repeat(spec, scope, call, out)
+    check_name_map(spec, call, calls, out)
 
 
 def _check_share(spec: Spec, call: Call, calls: dict, out) -> None:

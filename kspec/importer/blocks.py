@@ -22,50 +22,33 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 
 from ..catalog import catalog
-from ..ir import CALL_KEYS, keras_name
+from ..ir import keras_name
+from .block_parts import ENTRY_KEYS as _ENTRY_KEYS
+from .block_parts import NONE as _NONE
+from .block_parts import Block, Discovered
+from .block_parts import default as _default
+from .block_parts import local_name as _local_name
+from .block_parts import param_name as _param_name
+from .block_parts import renamed as _renamed
+from .block_parts import uses as _uses
+from .cells import find_cells
 
 _DIGITS = re.compile(r"[0-9]+[a-z]?")
-# Keys of a layer entry that are not constructor arguments.
-_ENTRY_KEYS = set(CALL_KEYS)
 # Passes of choosing a template: each pass takes the one saving most lines, then looks again.
 MAX_PASSES = 20
 
 
-@dataclass
-class Block:
-    """One block found: its name, parameters, layers (entries of its own scope), output."""
-
-    name: str
-    params: dict  # name -> default, None where a call must give it
-    layers: list[dict]
-    inputs: list[str]
-    output: object  # a reference, or a list of them (a nested model's outputs)
-    calls: int = 0
-    model: str | None = None  # "sequential" or "functional" for a nested model's block
-
-
-@dataclass
-class Discovered:
-    """A flat import with its blocks: the model's layer entries, its outputs, the blocks."""
-
-    layers: list[dict]
-    outputs: object
-    blocks: list[Block] = field(default_factory=list)
-    taken: frozenset = frozenset()  # names of the spec's other blocks, which new ones avoid
-
-
 def discover(inputs: list[str], layers: list[dict], outputs, taken=frozenset()) -> Discovered:
-    """The layers and outputs of a flat import (or of a nested model's model block), with
-    repeated runs made block calls, named apart from the blocks `taken`; the same model
-    (discover checks it), or the flat list unchanged."""
+    """The layers and outputs of a flat import (or of a nested model's model block), with cells
+    (cells.py) and repeated runs made block calls, named apart from the blocks `taken`; the same
+    model (discover checks it), or the flat list unchanged."""
     items = _explicit(inputs, layers)
-    found = Discovered(list(items), outputs, taken=frozenset(taken))
+    found = find_cells(Discovered(list(items), outputs, taken=frozenset(taken)))
     for _ in range(MAX_PASSES):
         best = max(
-            (_plan(found, template) for template in _templates(found)),
+            (_plan(found, template) for template in sorted(_templates(found))),
             key=lambda plan: plan[0],
             default=(0, None),
         )
@@ -74,7 +57,7 @@ def discover(inputs: list[str], layers: list[dict], outputs, taken=frozenset()) 
         found = _apply(found, best[1])
     if not found.blocks:
         return Discovered(layers, outputs)
-    if _expanded(found) != (items, outputs):
+    if not _same_graph(_expanded(found), (items, outputs)):
         return Discovered(layers, outputs)  # never a different model: keep it flat
     found.layers = _implicit(inputs, found.layers)
     return found
@@ -176,20 +159,6 @@ def _with_tails(groups: dict, layers, used_after) -> dict:
         groups[shorter] = merged
         del groups[longer]
     return groups
-
-
-def _uses(found: Discovered) -> dict[str, list[int]]:
-    """Layer name -> the positions of the layers that use it; -1 a model output (which keeps its
-    layer's name), -2 a `share` of it or a use of one of its several outputs (`lstm.1`)."""
-    uses: dict = {}
-    for index, item in enumerate(found.layers):
-        for ref in _refs(item.get("inputs")):
-            uses.setdefault(ref.split(".")[0], []).append(index if "." not in ref else -2)
-        if "share" in item:
-            uses.setdefault(item["share"], []).append(-2)
-    for ref in _refs(found.outputs):
-        uses.setdefault(ref.split(".")[0], []).append(-1)
-    return uses
 
 
 def _signature(layers, prefix, start, end, used_after):
@@ -306,16 +275,6 @@ def _block(layers, runs, name: str) -> tuple[Block, dict]:
     return Block(name, defaults, entries, inputs, entries[-1]["name"]), params
 
 
-_NONE = object()  # no such argument, or no default for it
-
-
-def _default(type_name: str, key: str):
-    """The default of a layer's argument, from the catalog; _NONE where it has none."""
-    signature = catalog().layer(type_name)
-    param = signature.params.get(key) if signature is not None else None
-    return param.default if param is not None and not param.required else _NONE
-
-
 def _slot_values(layers, prefix, start, end) -> dict:
     """(local name, argument) -> value, for the layers of one run."""
     return {
@@ -324,16 +283,6 @@ def _slot_values(layers, prefix, start, end) -> dict:
         for key, value in layers[i].items()
         if key not in _ENTRY_KEYS
     }
-
-
-def _param_name(slot, taken: set, inner: str) -> str:
-    """`filters`, or `filters_1_conv` where another parameter is `filters` already."""
-    local, key = slot
-    local = inner if local == "{}" else local
-    name = key if key not in taken and key not in _ENTRY_KEYS else _local_name(f"{key}_{local}")
-    while name in taken or name in _ENTRY_KEYS:
-        name += "_"
-    return name
 
 
 def _outside(layers, prefix, start, end) -> list[str]:
@@ -371,11 +320,6 @@ def _inner_name(locals_: set) -> str:
     return name
 
 
-def _local_name(name: str) -> str:
-    """A Keras name as a spec name: itself where it is an identifier, else with `_` before it."""
-    return name if name.isidentifier() and name.isascii() else "_" + name
-
-
 def _block_name(prefix: str, blocks, others=()) -> str:
     """CamelCase of the prefix's letters (`conv2_block1` -> ConvBlock), unique and not a layer."""
     words = re.sub(r"[0-9]+[a-z]?", " ", prefix.replace("_", " ")).split()
@@ -390,29 +334,6 @@ def _block_name(prefix: str, blocks, others=()) -> str:
 
 
 # Inputs written out and left out, references renamed, blocks expanded again ---------------------
-
-
-def _refs(inputs):
-    """The references in inputs or outputs: a name, a list, or a mapping."""
-    if isinstance(inputs, str):
-        yield inputs
-    elif isinstance(inputs, list):
-        for v in inputs:
-            yield from _refs(v)
-    elif isinstance(inputs, dict):
-        for v in inputs.values():
-            yield from _refs(v)
-
-
-def _renamed(inputs, renamed: dict):
-    if isinstance(inputs, str):
-        base, dot, rest = inputs.partition(".")
-        return renamed.get(base, base) + dot + rest
-    if isinstance(inputs, list):
-        return [_renamed(v, renamed) for v in inputs]
-    if isinstance(inputs, dict):
-        return {k: _renamed(v, renamed) for k, v in inputs.items()}
-    return inputs
 
 
 def _explicit(inputs: list[str], layers: list[dict]) -> list[dict]:
@@ -446,6 +367,18 @@ def _expanded(found: Discovered) -> tuple[list[dict], object]:
     return flat, _renamed(found.outputs, outputs_of)
 
 
+def _same_graph(one, other) -> bool:
+    """Whether two (flat entries, outputs) are one graph: the same entries by name (each with its
+    inputs written out), maybe in another order (cells move layers), and the same outputs."""
+    (layers, outputs), (other_layers, other_outputs) = one, other
+    by_name = {item["name"]: item for item in layers}
+    return (
+        len(layers) == len(other_layers) == len(by_name)
+        and by_name == {item["name"]: item for item in other_layers}
+        and outputs == other_outputs
+    )
+
+
 def _expand_call(item: dict, blocks: dict, flat: list) -> str:
     """The flat entries of one block call, added to `flat`; the Keras name of its output."""
     block = blocks[item["type"]]
@@ -453,11 +386,12 @@ def _expand_call(item: dict, blocks: dict, flat: list) -> str:
     given = item["inputs"] if isinstance(item["inputs"], list) else [item["inputs"]]
     env = dict(zip(block.inputs, given))
     previous = block.inputs[0] if len(given) == 1 else None
+    names = item.get("keras_names", {})
     for entry in block.layers:
-        name = keras_name(outer, entry.get("keras_name", entry["name"]))
+        name = names.get(entry["name"]) or keras_name(outer, entry.get("keras_name", entry["name"]))
         expanded = {"name": name, "type": entry["type"]}
         for key, value in entry.items():
-            if key not in ("name", "keras_name", "type", "inputs"):
+            if key not in ("name", "keras_name", "type", "inputs", "keras_names"):
                 param = value[1:] if isinstance(value, str) and value.startswith("$") else None
                 if param not in block.params:
                     expanded[key] = value
@@ -465,6 +399,8 @@ def _expand_call(item: dict, blocks: dict, flat: list) -> str:
                     expanded[key] = item[param]  # else the layer's default: left out as imported
         expanded["inputs"] = _renamed(entry.get("inputs", previous), env)
         if entry["type"] in blocks:
+            inner = {k.split("/", 1)[1]: v for k, v in names.items() if k.startswith(entry["name"] + "/")}
+            expanded["keras_names"] = inner
             env[entry["name"]] = _expand_call(expanded, blocks, flat)
         else:
             env[entry["name"]] = name

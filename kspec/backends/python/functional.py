@@ -12,7 +12,9 @@ from .scope import (
     ScopeEmitter,
     block_output_keys,
     formatted_name,
+    layer_name,
     relative_name,
+    renamed_within,
     shared_across,
     written_args,
 )
@@ -30,7 +32,7 @@ class FunctionalWriter(ModuleWriter):
         and the lowered instance each block's function is written from."""
         self.block_functions = {name: snake_name(name) for name in self.spec.blocks}
         graph = flatten(self.spec)
-        self.crossed = shared_across(graph)
+        self.crossed = shared_across(graph) | renamed_within(graph)
         self.share_targets = {node.share for node in graph.nodes if node.share and not in_shared_model(node)}
         self.templates = first_instances(graph.root, self.inline)
 
@@ -228,7 +230,9 @@ class FunctionalScope(ScopeEmitter):
             return Call(self.writer.block_functions[call.type], arguments), block_output_keys(
                 spec.blocks[call.type]
             )
-        layer = self.values.layer(call.type, args, self.name_of(self.frames, instance.local))
+        layer = self.values.layer(
+            call.type, args, layer_name(node, self.name_of, self.frames, instance.local)
+        )
         if node.name in self.writer.share_targets:
             var = self.namer(name + "_layer")
             self.lines += statement(f"{var} = ", layer, self.indent)

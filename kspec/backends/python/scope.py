@@ -87,6 +87,18 @@ def shared_across(graph: FlatGraph) -> set[str]:
     return crossed
 
 
+def renamed_within(graph: FlatGraph) -> set[str]:
+    """Names of the block call instances around a layer named by a name map (`keras_names`).
+    They are written inline, so that the layer's whole Keras name is a constant in the model."""
+    return {frame.name for node in graph.nodes if node.mapped for frame in node.scope}
+
+
+def layer_name(node, name_of, frames: tuple, local: str) -> Expr:
+    """The `name=` of a layer: its whole Keras name where a name map gives it (written inline
+    in the model, see renamed_within), else `name_of` the call in its scope."""
+    return constant(node.name) if node is not None and node.mapped else name_of(frames, local)
+
+
 def written_args(spec, args: dict, frames: tuple) -> dict:
     """A call's arguments as the scope that writes it inline sees them: the parameters of
     the blocks written inline around it replaced by what their calls pass."""

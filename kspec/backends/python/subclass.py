@@ -21,7 +21,9 @@ from .scope import (
     ScopeEmitter,
     block_output_keys,
     formatted_name,
+    layer_name,
     relative_name,
+    renamed_within,
     shared_across,
     written_args,
 )
@@ -37,7 +39,7 @@ class SubclassWriter(ModuleWriter):
         taken = {"keras", "layers", "build_model", "compile_model", self.model_class_name()}
         names = Namer(taken)
         self.ranks = LayerRanks(flatten(spec))
-        self.crossed = shared_across(flatten(spec))
+        self.crossed = shared_across(flatten(spec)) | renamed_within(flatten(spec))
         self.groups = {None: flatten(spec).root}
         self._collect_blocks(self.groups[None])
         functions, self.model_functions = model_functions(self)
@@ -231,7 +233,9 @@ class SubclassWriter(ModuleWriter):
                     arguments.append(("name", name_of(frames, instance.local)))
                     expr = Call(self.block_classes[call.type], arguments)
                 else:
-                    expr = values.layer(call.type, args, name_of(frames, instance.local))
+                    expr = values.layer(
+                        call.type, args, layer_name(instance.node, name_of, frames, instance.local)
+                    )
                 lines.extend(statement(f"self.{attrs[name]} = ", expr, I2))
         for step, frames in members:
             if shares(step):
