@@ -96,3 +96,17 @@ def uses(found: Discovered) -> dict[str, list[int]]:
     for ref in refs(found.outputs):
         out.setdefault(ref.split(".")[0], []).append(-1)
     return out
+
+
+def rewire(inputs, outside: list, block_inputs: list, local_of):
+    """A layer's inputs as a block writes them: a tensor from before the block is the block's
+    input at its place in `outside`; a layer of the block is `local_of(its name)`, its `.K`
+    output kept."""
+    if isinstance(inputs, list):
+        return [rewire(v, outside, block_inputs, local_of) for v in inputs]
+    if isinstance(inputs, dict):
+        return {k: rewire(v, outside, block_inputs, local_of) for k, v in inputs.items()}
+    if inputs in outside:
+        return block_inputs[outside.index(inputs)]
+    base, dot, rest = inputs.partition(".")
+    return local_of(base) + dot + rest

@@ -32,6 +32,7 @@ from .block_parts import default as _default
 from .block_parts import local_name as _local_name
 from .block_parts import param_name as _param_name
 from .block_parts import renamed as _renamed
+from .block_parts import rewire
 from .block_parts import uses as _uses
 from .cells import find_cells
 
@@ -258,14 +259,14 @@ def _block(layers, runs, name: str) -> tuple[Block, dict]:
     for i in range(start, end):
         item = layers[i]
         local = _local(item["name"], prefix)
-        entry = {"name": inner if local == "{}" else _local_name(local)}
+        entry = {"name": _inside(item["name"], prefix, inner)}
         if entry["name"] != local:
             entry["keras_name"] = local
         entry["type"] = item["type"]
         for key in dict.fromkeys(key for values in all_values for (at, key) in values if at == local):
             slot = (local, key)
             entry[key] = f"${params[slot]}" if slot in params else all_values[0][slot]
-        wired = _local_inputs(item["inputs"], prefix, outside, inputs, inner)
+        wired = rewire(item["inputs"], outside, inputs, lambda base: _inside(base, prefix, inner))
         if wired != previous:
             entry["inputs"] = wired
         if "call" in item:
@@ -294,16 +295,10 @@ def _outside(layers, prefix, start, end) -> list[str]:
     return outside
 
 
-def _local_inputs(inputs, prefix, outside, block_inputs, inner):
-    if isinstance(inputs, list):
-        return [_local_inputs(v, prefix, outside, block_inputs, inner) for v in inputs]
-    if isinstance(inputs, dict):
-        return {k: _local_inputs(v, prefix, outside, block_inputs, inner) for k, v in inputs.items()}
-    if inputs in outside:
-        return block_inputs[outside.index(inputs)]
-    base, dot, rest = inputs.partition(".")
-    local = _local(base, prefix)
-    return (inner if local == "{}" else _local_name(local)) + dot + rest
+def _inside(name: str, prefix: str, inner: str) -> str:
+    """The spec name of a run's layer in its block: `inner` for the one named as the call."""
+    local = _local(name, prefix)
+    return inner if local == "{}" else _local_name(local)
 
 
 def _local(name: str, prefix: str) -> str:

@@ -30,6 +30,7 @@ from .block_parts import default as _default
 from .block_parts import param_name as _param_name
 from .block_parts import refs as _refs
 from .block_parts import renamed as _renamed
+from .block_parts import rewire
 from .block_parts import uses as _uses
 
 # Passes of choosing a suffix template: each takes the one with the smallest cells that saves lines.
@@ -321,7 +322,7 @@ def _block(layers, cells, output: int, name: str):
         entry["type"] = item["type"]
         for key in dict.fromkeys(key for values in all_values for (at, key) in values if at == k):
             entry[key] = f"${params[(k, key)]}" if (k, key) in params else all_values[0][(k, key)]
-        wired = _local_inputs(item["inputs"], index, locals_, outside, inputs)
+        wired = rewire(item["inputs"], outside, inputs, lambda base: locals_[index[base]])
         if wired != previous:
             entry["inputs"] = wired
         if "call" in item:
@@ -329,18 +330,6 @@ def _block(layers, cells, output: int, name: str):
         previous = entry["name"]
         entries.append(entry)
     return Block(name, defaults, entries, inputs, locals_[output]), locals_, params
-
-
-def _local_inputs(inputs, index, locals_, outside, block_inputs):
-    """A cell layer's inputs in the block: its layers' spec names, or the block's inputs."""
-    if isinstance(inputs, list):
-        return [_local_inputs(v, index, locals_, outside, block_inputs) for v in inputs]
-    if isinstance(inputs, dict):
-        return {k: _local_inputs(v, index, locals_, outside, block_inputs) for k, v in inputs.items()}
-    if inputs in outside:
-        return block_inputs[outside.index(inputs)]
-    base, dot, rest = inputs.partition(".")
-    return locals_[index[base]] + dot + rest
 
 
 def _block_name(blocks, others) -> str:
