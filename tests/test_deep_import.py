@@ -3,6 +3,7 @@ a recursion per layer (RecursionError near 1,500 chained layers at Python's defa
 loads it where the chain fits (kspec.deep), and the spec builds the same model back."""
 
 import importlib.util
+import os
 import sys
 
 import numpy as np
@@ -70,19 +71,24 @@ def test_a_file_too_deep_for_the_recursion_limit_imports_and_builds_back(tmp_pat
     assert_same_model(kspec.build(kspec.load(text), compile=False), original)
 
 
+# 2,000 chained layers (Keras alone stops near 1,500) in CI's time; KSPEC_DEEP_LAYERS=10000 for the
+# depth docs/import.md reports (about 6 minutes here).
+LAYERS = int(os.environ.get("KSPEC_DEEP_LAYERS", "2000"))
+
+
 @pytest.mark.slow
-def test_kspec_import_of_5000_chained_layers_round_trips(tmp_path):
-    """`kspec import` of a 5,000-layer .keras file (the limit alone stops Keras near 1,500), and
-    `kspec build` of its spec: the same model. 10,000 layers were run by hand (docs/import.md)."""
+def test_kspec_import_of_a_chain_deeper_than_keras_loads_round_trips(tmp_path):
+    """`kspec import` of a .keras file of LAYERS chained layers, and `kspec build` of its spec:
+    the same model."""
     from kspec.deep import deep
 
-    original = deep(lambda: _chain(2_500), 5_000)
+    original = deep(lambda: _chain(LAYERS // 2), LAYERS)
     path = tmp_path / "chain.keras"
-    deep(lambda: original.save(path), 5_000)
+    deep(lambda: original.save(path), LAYERS)
     done = run_kspec("import", str(path), "-o", str(tmp_path / "chain.yaml"))
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "chain.yaml").read_text()
-    assert text.count("type: UnitBlock") == 2_499
+    assert text.count("type: UnitBlock") == LAYERS // 2 - 1
     assert_same_model(kspec.build(kspec.load(text), compile=False), original)
 
 
