@@ -154,10 +154,17 @@ def diff(spec_a, spec_b, source_a: str = "A", source_b: str = "B") -> Diff:
 
 
 def _layers(spec) -> dict:
-    """A side's layer calls by Keras name, in build order."""
+    """A side's layer calls by Keras name, in build order, each nested model (a model block call)
+    before its layers, as one entry of its Keras type: a change of kind (`model: sequential` to
+    `functional`) changes the layout of Keras's weight files."""
     out = {}
     for shape in infer(spec).layers:
         node = shape.node
+        for frame in node.scope:
+            if frame.model is not None and frame.call.share is None and frame.name not in out:
+                kind = "Sequential" if frame.model == "sequential" else "Functional"
+                ports = _names(list(frame.ports) if len(frame.ports) > 1 else frame.ports[0])
+                out[frame.name] = Layer(frame.name, kind, {}, {}, ports, None, None, 0, 0)
         out[node.name] = Layer(
             node.name,
             node.type,

@@ -224,3 +224,16 @@ def test_every_example_spec_equals_itself(path):
     spec = kspec.load(str(path))
     found = diff(spec, kspec.load(str(path)))
     assert found.equal and found.by_name.loads is not False and found.by_position.loads is not False
+
+
+def test_a_nested_model_that_changes_kind_is_a_changed_layer_and_nothing_else():
+    """`model: sequential` to `functional` keeps every layer and weight, but Keras's weight
+    files are laid out by the nested model's class, so the diff says so."""
+    sequential = (ROOT / "specs" / "siamese_model.yaml").read_text()
+    functional = sequential.replace("model: sequential", "model: functional")
+    assert _diff(sequential, sequential).equal
+    found = _diff(sequential, functional)
+    [change] = found.layers
+    assert change.status == "changed" and change.args == [("type", "Sequential", "Functional")]
+    assert change.a.name == change.b.name == "tower" and found.params_delta == 0
+    assert found.by_name.loads and found.by_position.loads
