@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ...flatten import Group, flatten, in_shared_model
-from ...ir import instance_name
 from .expr import Atom, Call, Seq, constant, snake_name
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, call_arguments, naming, parameter_names
+from .parameters import looped_name
 from .scope import (
     Positional,
     ScopeEmitter,
@@ -244,9 +244,8 @@ class FunctionalScope(ScopeEmitter):
         """`for i in range(1, count + 1):`, each pass making repetition `i`, named as Keras
         names it (`f"fc_{i}"`)."""
         index = self.loop_var = self.loop_var or self.namer("i")
-        named = first._replace(local=instance_name(call, "{" + index + "}"))
-        written, self.name_of = self.name_of, lambda frames, local: Atom(f'f"{local}"')
-        callee, keys = self.callee(call, named, call.name)
+        written, self.name_of = self.name_of, lambda frames, local: looped_name(call, index)
+        callee, keys = self.callee(call, first, call.name)
         self.name_of = written
         return f"for {index} in range(1, {count.flat()} + 1):", callee, keys
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ...diagnostics import SpecError
 from ...flatten import flatten
+from ...ir import instance_name
 from ...params import names_in
 from .expr import Atom, Call, constant
 from .layout import INDENT, statement
@@ -162,3 +163,9 @@ def looped_calls(spec, style: str) -> dict:
             continue
         found[call.name] = text
     return found
+
+
+def looped_name(call, index: str) -> Atom:
+    """The Keras name of a loop's repetition `index` (a variable), as an f-string: `f"fc_{i}"`,
+    or `f"conv{i}"` for `keras_name: "conv{}"`."""
+    return Atom(f'f"{instance_name(call, "{" + index + "}")}"')

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from ...flatten import flatten, model_frame
 from ...ir import instance_name
-from .expr import Atom, Call, Seq, constant
+from .expr import Call, Seq, constant
 from .functional import model_functions, new_model
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer
+from .parameters import looped_name
 from .scope import written_args
 
 
@@ -29,7 +30,7 @@ class SequentialWriter(ModuleWriter):
             if not node.scope and call.name in loops:
                 if node.local == instance_name(call, 1):  # the loop makes every repetition
                     count = self.values.value(loops[call.name])
-                    named = Atom(f'f"{instance_name(call, "{" + index + "}")}"')
+                    named = looped_name(call, index)
                     layer = self.values.layer(node.type, node.args, named)
                     added.append((f"for {index} in range(1, {count.flat()} + 1):", layer))
                 continue

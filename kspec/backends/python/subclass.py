@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from ...catalog import catalog
 from ...flatten import Group, Step, flatten
-from ...ir import instance_name
 from .expr import Atom, Call, Dict, Seq, class_name, constant
 from .layout import INDENT, statement
 from .module import ModuleWriter, Namer, attribute_name, call_arguments, naming, parameter_names
+from .parameters import looped_name
 from .ranks import LayerRanks
 from .functional import model_functions, new_model
 from .scope import (
@@ -252,7 +252,7 @@ class SubclassWriter(ModuleWriter):
         """A list attribute with one layer per repetition of a call whose repeat count a
         parameter sets, each named as Keras names it (`f"fc_{i}"`)."""
         index = Namer(set(self.parameters.vars.values()) | {"self", "kwargs"})("i")
-        named = Atom(f'f"{instance_name(call, "{" + index + "}")}"')
+        named = looped_name(call, index)
         if call.type in self.spec.blocks:
             arguments = call_arguments(self.spec.blocks[call.type], args, values)
             layer = Call(self.block_classes[call.type], [*arguments, ("name", named)])
