@@ -123,37 +123,41 @@ def summary(quick: bool) -> list[Row]:
 
 def diff(quick: bool) -> list[Row]:
     """kspec diff of two ResNet-50 specs (the classifier changed) against kspec summary of one."""
-    folder = Path(tempfile.mkdtemp(prefix="kspec-bench-"))
-    try:
+
+    def command(folder: Path):
         spec = ROOT / "specs" / "resnet50.yaml"
         changed = folder / "resnet50_10_classes.yaml"
         changed.write_text(spec.read_text().replace("units: 1000,", "units: 10,"))
-        return [
-            compare(
-                "kspec diff of two ResNet-50 specs / kspec summary of one (whole process)",
-                process_timer(kspec_command("diff", str(spec), str(changed))),
-                process_timer(kspec_command("summary", str(spec))),
-                3 if quick else 9,
-                "< 2",
-                lambda r: r < 2,
-            )
-        ]
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        return ("diff", str(spec), str(changed)), spec
+
+    label = "kspec diff of two ResNet-50 specs / kspec summary of one (whole process)"
+    return _against_summary(label, command, 3 if quick else 9)
 
 
 def shard(quick: bool) -> list[Row]:
     """kspec shard of a 1,000-layer Transformer with a model-parallel layout against kspec summary."""
-    folder = Path(tempfile.mkdtemp(prefix="kspec-bench-"))
-    try:
+
+    def command(folder: Path):
         path = folder / "transformer.yaml"
         path.write_text(transformer_spec(1_000))
+        return ("shard", str(path)), path
+
+    label = "kspec shard / kspec summary, 1,000-layer Transformer, 2 x 4 mesh (whole process)"
+    return _against_summary(label, command, 3 if quick else 7)
+
+
+def _against_summary(label: str, command, runs: int) -> list[Row]:
+    """A kspec command against `kspec summary` of its spec, whole processes, within 2x: `command`
+    writes what it needs into a scratch folder and gives (the command's arguments, the spec)."""
+    folder = Path(tempfile.mkdtemp(prefix="kspec-bench-"))
+    try:
+        arguments, spec = command(folder)
         return [
             compare(
-                "kspec shard / kspec summary, 1,000-layer Transformer, 2 x 4 mesh (whole process)",
-                process_timer(kspec_command("shard", str(path))),
-                process_timer(kspec_command("summary", str(path))),
-                3 if quick else 7,
+                label,
+                process_timer(kspec_command(*arguments)),
+                process_timer(kspec_command("summary", str(spec))),
+                runs,
                 "< 2",
                 lambda r: r < 2,
             )
